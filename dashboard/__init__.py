@@ -1,0 +1,1 @@
+"""MTL Studio's Streamlit dashboard: pages and chart builders, no training logic."""

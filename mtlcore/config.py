@@ -1,0 +1,279 @@
+"""The experiment config: one validated object, loadable from YAML/JSON and dumped back stably.
+
+The dashboard builds it, the CLI reads it from a file, and every run saves it, so
+any run can be replayed headless. pydantic does the validation: unknown keys and
+bad values are errors that name the key (``train.lr``) and the allowed values.
+Strategy and weighting options are validated against the option model that the
+chosen method registers, so ``model.options.n_experts`` is checked like any key.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from mtlcore.data.spec import TaskSpec
+
+
+class StrictModel(BaseModel):
+    """Base for config sections: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TaskConfig(StrictModel):
+    """A task given in full (needed for CSV data; optional for built-in datasets)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    table: str
+    target: str
+    kind: Literal["auto", "regression", "binary", "multiclass"] = "auto"
+    inputs: list[str] | None = None
+
+    def to_spec(self) -> TaskSpec:
+        return TaskSpec(
+            name=self.name,
+            table=self.table,
+            target=self.target,
+            kind=self.kind,
+            inputs=tuple(self.inputs) if self.inputs is not None else None,
+        )
+
+
+class DataConfig(StrictModel):
+    """Where the tables come from: a built-in dataset, or CSV files by table name."""
+
+    builtin: str | None = "houses"
+    options: dict[str, Any] = Field(default_factory=dict)
+    csv: dict[str, str] | None = None  # table name -> CSV path
+    val_fraction: Annotated[float, Field(ge=0.05, le=0.4)] = 0.15
+    test_fraction: Annotated[float, Field(ge=0.05, le=0.4)] = 0.15
+    split_seed: Annotated[int, Field(ge=0)] = 0  # fixed across seeds: all seeds see one test set
+    standardize_targets: bool = True  # train regression targets in standard units
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataConfig:
+        if self.csv is not None and self.builtin is not None:
+            # An explicit csv mapping wins over the default built-in.
+            if "builtin" in self.model_fields_set:
+                raise ValueError("give either data.builtin or data.csv, not both")
+            object.__setattr__(self, "builtin", None)
+        if self.csv is None and self.builtin is None:
+            raise ValueError("give data.builtin (a built-in dataset) or data.csv (table: path)")
+        if self.builtin is not None:
+            from mtlcore.data.builtin import BUILTIN_DATASETS
+
+            if self.builtin not in BUILTIN_DATASETS:
+                raise ValueError(
+                    f"data.builtin: unknown dataset {self.builtin!r}; "
+                    f"choose one of: {', '.join(BUILTIN_DATASETS)}"
+                )
+            opts = BUILTIN_DATASETS[self.builtin].options_model.model_validate(self.options)
+            object.__setattr__(self, "options", opts.model_dump(mode="json"))
+        elif self.options:
+            raise ValueError("data.options only applies to a built-in dataset; remove it")
+        if self.val_fraction + self.test_fraction > 0.6:
+            raise ValueError("data.val_fraction + data.test_fraction must be at most 0.6")
+        return self
+
+
+class ModelConfig(StrictModel):
+    """The sharing strategy and the layer sizes.
+
+    ``hidden`` are the layer widths of the trunk: the first layer reads a task's
+    inputs (shared by tasks whose inputs are the same columns of the same table),
+    the rest are shared by every task under hard sharing. ``head_hidden`` are the
+    widths of each task's own head before its output layer.
+    """
+
+    strategy: str = "hard"
+    hidden: list[Annotated[int, Field(ge=1, le=4096)]] = Field(
+        default_factory=lambda: [64, 32], min_length=1, max_length=8
+    )
+    head_hidden: list[Annotated[int, Field(ge=1, le=4096)]] = Field(
+        default_factory=list, max_length=4
+    )
+    activation: Literal["relu", "tanh", "gelu"] = "relu"
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_strategy(self) -> ModelConfig:
+        from mtlcore.models import STRATEGIES
+
+        if self.strategy not in STRATEGIES:
+            raise ValueError(
+                f"model.strategy: unknown strategy {self.strategy!r}; "
+                f"choose one of: {', '.join(STRATEGIES)}"
+            )
+        opts = STRATEGIES[self.strategy].options_model.model_validate(self.options)
+        object.__setattr__(self, "options", opts.model_dump(mode="json"))
+        return self
+
+
+class WeightingConfig(StrictModel):
+    """How task losses are combined: a loss weighting or a gradient combination method."""
+
+    method: str = "equal"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_method(self) -> WeightingConfig:
+        from mtlcore.weighting import METHODS
+
+        if self.method not in METHODS:
+            raise ValueError(
+                f"weighting.method: unknown method {self.method!r}; "
+                f"choose one of: {', '.join(METHODS)}"
+            )
+        opts = METHODS[self.method].options_model.model_validate(self.options)
+        object.__setattr__(self, "options", opts.model_dump(mode="json"))
+        return self
+
+
+class TrainConfig(StrictModel):
+    """The optimiser, schedule and run-time settings of the one training loop."""
+
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    lr: Annotated[float, Field(gt=0.0, le=10.0)] = 1e-2
+    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9  # SGD only
+    weight_decay: Annotated[float, Field(ge=0.0)] = 0.0  # AdamW's decoupled decay
+    regularization: Literal["none", "l1", "l2"] = "none"
+    reg_lambda: Annotated[float, Field(ge=0.0)] = 0.0
+    epochs: Annotated[int, Field(ge=1, le=10_000)] = 30
+    batch_size: Annotated[int, Field(ge=1, le=65_536)] = 64
+    grad_cosine_every: Annotated[int, Field(ge=0)] = 10  # steps; 0 turns it off
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: Annotated[int, Field(ge=1, le=64)] = 1
+
+
+class ExperimentConfig(StrictModel):
+    """Everything needed to run an experiment, and nothing else."""
+
+    name: str = "experiment"
+    data: DataConfig = Field(default_factory=DataConfig)
+    tasks: list[str | TaskConfig] | None = None  # None = every task of the built-in dataset
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    weighting: WeightingConfig = Field(default_factory=WeightingConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    baselines: bool = True  # also train single-task models for the MTL-vs-STL comparison
+    seeds: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [0], min_length=1)
+
+    @field_validator("tasks")
+    @classmethod
+    def _unique_task_names(cls, tasks: list[str | TaskConfig] | None) -> Any:
+        if tasks is None:
+            return tasks
+        if not tasks:
+            raise ValueError("give at least one task, or leave tasks out to use all of them")
+        names = [t if isinstance(t, str) else t.name for t in tasks]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"task names must be unique; repeated: {', '.join(dupes)}")
+        return tasks
+
+    @model_validator(mode="after")
+    def _tasks_fit_data(self) -> ExperimentConfig:
+        if self.data.csv is not None:
+            if self.tasks is None or any(isinstance(t, str) for t in self.tasks):
+                raise ValueError(
+                    "tasks: with CSV data every task needs name, table and target "
+                    "(a bare task name only works for a built-in dataset)"
+                )
+            for t in self.tasks:
+                assert isinstance(t, TaskConfig)
+                if t.table not in self.data.csv:
+                    raise ValueError(
+                        f"tasks: task {t.name!r} reads table {t.table!r}, which data.csv "
+                        f"does not define; tables are: {', '.join(self.data.csv)}"
+                    )
+        return self
+
+    def task_names(self) -> list[str] | None:
+        """Names of the chosen tasks, or None when every task of a built-in dataset is meant."""
+        if self.tasks is None:
+            return None
+        return [t if isinstance(t, str) else t.name for t in self.tasks]
+
+    # --- files ---------------------------------------------------------------
+
+    def to_yaml(self) -> str:
+        """The config as YAML; dumping, loading and dumping again gives the same bytes."""
+        return yaml.safe_dump(
+            self.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100
+        )
+
+    @classmethod
+    def from_text(cls, text: str, *, source: str = "config") -> ExperimentConfig:
+        """Parse YAML (JSON is YAML too). Raises ConfigError with one readable message."""
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ConfigError(f"{source}: not valid YAML{at}: {exc}") from None
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{source}: the top level must be a mapping of keys, not a list")
+        return cls.parse(raw, source=source)
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], *, source: str = "config") -> ExperimentConfig:
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, source)) from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> ExperimentConfig:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{p}: no such config file") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{p}: not UTF-8 text; save the config as UTF-8") from None
+        except OSError as exc:
+            raise ConfigError(f"{p}: cannot read the config ({exc.strerror})") from None
+        return cls.from_text(text, source=str(p))
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_yaml(), encoding="utf-8")
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=False)
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names the key and what is allowed."""
+
+
+def format_validation_error(exc: ValidationError, source: str = "config") -> str:
+    """One line per problem: ``source: key.path: what is wrong``."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key; remove it or check its spelling"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        lines.append(f"{source}: {loc}: {msg}" if loc else f"{source}: {msg}")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic adds the union member's name ("str", "TaskConfig") into error paths.
+    return part in ("str", "TaskConfig")

@@ -1,0 +1,344 @@
+"""Read a user's CSV into a table, profile its columns and check tasks against it.
+
+Everything here fails with :class:`~mtlcore.data.spec.DataError`, whose message
+says what is wrong, where (file or table, column, line) and what to do about it,
+so the dashboard and the CLI can show it as is. The CSV header is read with the
+``csv`` module before pandas sees the file, because pandas silently renames
+duplicate columns and guesses around malformed rows.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import dataclasses
+import difflib
+import io
+import math
+import os
+from collections import Counter
+from collections.abc import Iterable
+
+import pandas as pd
+
+from mtlcore.data.spec import (
+    MAX_CLASSES,
+    TASK_KINDS,
+    DataError,
+    Dataset,
+    TaskSpec,
+    detect_task_kind,
+)
+
+# A table (or a task) needs at least this many rows to train and validate on.
+MIN_ROWS = 20
+
+_SAVE_AS_UTF8 = (
+    "In Excel choose 'Save As' > 'CSV UTF-8', or re-save it as UTF-8 in a text "
+    "editor, then load it again."
+)
+
+
+def read_csv_table(
+    source: str | os.PathLike[str] | bytes, name: str, *, max_bytes: int = 50_000_000
+) -> pd.DataFrame:
+    """Read a CSV file (a path, or its raw bytes) into a validated DataFrame.
+
+    ``name`` is the file or table name the messages use. Column names are
+    stripped of surrounding whitespace. Raises :class:`DataError` for a file that
+    is too large, empty, not UTF-8, without a header, with empty or duplicate
+    column names, with rows of the wrong length, or with fewer than
+    :data:`MIN_ROWS` data rows.
+    """
+    data = _read_bytes(source, name, max_bytes)
+    if not data.strip():
+        raise DataError(
+            f"File '{name}' is empty. Load a CSV file with a header row and at least "
+            f"{MIN_ROWS} data rows.",
+            where=name,
+        )
+    text = _decode_utf8(data, name)
+    header, n_rows = _check_rows(text, name)
+    if n_rows < MIN_ROWS:
+        raise DataError(
+            f"File '{name}' has only {n_rows} data row{'s' if n_rows != 1 else ''}; at "
+            f"least {MIN_ROWS} are needed to train and validate a model. Add more rows.",
+            where=name,
+        )
+    df = pd.read_csv(io.StringIO(text), skipinitialspace=True, index_col=False)
+    df.columns = header
+    return df
+
+
+def profile_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per column of ``df``: its type, missing values, distinct values,
+    a few example values, the task it would make as a target and whether it can
+    serve as an input.
+
+    ``task_kind`` is ``"regression"``, ``"binary"`` or ``"multiclass"``, or
+    ``"unusable: <reason>"``. A column is usable as an input unless it is
+    entirely missing, holds a single value, or is text with more than
+    ``MAX_CLASSES`` distinct values (an identifier or free text).
+    """
+    rows = []
+    for column in df.columns:
+        series = df[column]
+        values = series.dropna()
+        n_unique = int(values.nunique())
+        is_number = pd.api.types.is_numeric_dtype(series)
+        try:
+            task_kind = str(detect_task_kind(series))
+        except DataError:
+            if len(values) == 0:
+                task_kind = "unusable: all values missing"
+            elif n_unique < 2:
+                task_kind = "unusable: a single value"
+            else:
+                task_kind = f"unusable: too many text categories ({n_unique})"
+        rows.append(
+            {
+                "column": str(column),
+                "dtype": "number" if is_number else "text",
+                "n_missing": int(series.isna().sum()),
+                "pct_missing": round(100 * float(series.isna().mean()), 1) if len(df) else 0.0,
+                "n_unique": n_unique,
+                "examples": ", ".join(str(v) for v in values.unique()[:3]),
+                "task_kind": task_kind,
+                "usable_as_input": n_unique >= 2 and (is_number or n_unique <= MAX_CLASSES),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def missing_target_count(df: pd.DataFrame, target: str) -> int:
+    """How many rows of ``df`` have no value in ``target`` (a task drops them)."""
+    return int(df[target].isna().sum())
+
+
+def resolve_task(dataset: Dataset, spec: TaskSpec) -> TaskSpec:
+    """Check ``spec`` against its table; return a copy with ``kind`` and ``inputs`` decided.
+
+    ``kind="auto"`` becomes the kind :func:`detect_task_kind` finds. ``inputs=None``
+    becomes every column of the table except this target and the targets of the
+    other tasks of ``dataset`` on the same table. Raises :class:`DataError` when
+    the task cannot be trained as asked.
+    """
+    task, table = spec.name, spec.table
+    if table not in dataset.tables:
+        raise DataError(
+            f"Task '{task}' uses table '{table}', but dataset '{dataset.name}' has no such "
+            f"table. Its tables are: {_names(dataset.tables)}.{_did_you_mean(table, dataset.tables)}",
+            where=table,
+        )
+    df = dataset.tables[table]
+    columns = [str(c) for c in df.columns]
+    if spec.target not in columns:
+        raise DataError(
+            f"Task '{task}': table '{table}' has no column '{spec.target}' to predict."
+            f"{_did_you_mean(spec.target, columns)} Its columns are: {_names(columns)}.",
+            where=table,
+            column=spec.target,
+        )
+
+    if spec.inputs is None:
+        targets = {t.target for t in dataset.tasks if t.table == table} | {spec.target}
+        inputs = [c for c in columns if c not in targets]
+    else:
+        inputs = list(dict.fromkeys(spec.inputs))
+        unknown = [c for c in inputs if c not in columns]
+        if unknown:
+            hints = "".join(_did_you_mean(c, columns) for c in unknown)
+            raise DataError(
+                f"Task '{task}': table '{table}' has no input column{'s' if len(unknown) > 1 else ''} "
+                f"{_names(unknown)}.{hints} Its columns are: {_names(columns)}.",
+                where=table,
+                column=unknown[0],
+            )
+        if spec.target in inputs:
+            raise DataError(
+                f"Task '{task}': column '{spec.target}' of table '{table}' is both the target "
+                "and an input, so the model could copy the answer. Remove it from the inputs.",
+                where=table,
+                column=spec.target,
+            )
+    if not inputs:
+        raise DataError(
+            f"Task '{task}': table '{table}' has no columns left to use as inputs besides the "
+            "targets. Choose input columns, or add columns to the table.",
+            where=table,
+        )
+
+    kind = _decide_kind(spec, df[spec.target])
+
+    for column in inputs:
+        if df[column].isna().all():
+            raise DataError(
+                f"Task '{task}': input column '{column}' of table '{table}' has no values at "
+                "all. Remove it from the inputs or fill it in.",
+                where=table,
+                column=column,
+            )
+    n_labelled = len(df) - missing_target_count(df, spec.target)
+    if n_labelled < MIN_ROWS:
+        raise DataError(
+            f"Task '{task}': only {n_labelled} rows of table '{table}' have a value in "
+            f"'{spec.target}'; at least {MIN_ROWS} are needed. Fill in more values or pick "
+            "another target column.",
+            where=table,
+            column=spec.target,
+        )
+    return dataclasses.replace(spec, kind=kind, inputs=tuple(inputs))
+
+
+def _decide_kind(spec: TaskSpec, target: pd.Series) -> str:
+    """The task kind for ``spec``: the detected one for ``"auto"``, else the one
+    asked for, once the target column is checked to fit it."""
+    where = f"Task '{spec.name}' (table '{spec.table}')"
+    values = target.dropna()
+    if spec.kind not in (*TASK_KINDS, "auto"):
+        raise DataError(
+            f"{where}: unknown kind {spec.kind!r}. Choose one of: auto, {', '.join(TASK_KINDS)}.",
+            where=spec.table,
+            column=spec.target,
+        )
+    if spec.kind == "regression" and len(values) and not pd.api.types.is_numeric_dtype(values):
+        bad = next((v for v in values if _as_number(v) is None), values.iloc[0])
+        raise DataError(
+            f"{where}: column '{spec.target}' holds text such as {str(bad)!r}, so it cannot "
+            "be a regression target. Choose kind multiclass, or clean the column so it "
+            "holds only numbers.",
+            where=spec.table,
+            column=spec.target,
+        )
+    try:
+        detected = detect_task_kind(target)
+    except DataError as err:
+        raise DataError(f"{where}: {err}", where=spec.table, column=spec.target) from None
+    n_classes = int(values.nunique())
+    if spec.kind == "binary" and n_classes != 2:
+        raise DataError(
+            f"{where}: kind binary needs exactly 2 classes, but column '{spec.target}' has "
+            f"{n_classes} ({_names(values.unique(), limit=5)}). Choose kind "
+            f"{'regression' if detected == 'regression' else 'multiclass'}.",
+            where=spec.table,
+            column=spec.target,
+        )
+    if spec.kind == "multiclass" and n_classes > MAX_CLASSES:
+        raise DataError(
+            f"{where}: kind multiclass allows at most {MAX_CLASSES} classes, but column "
+            f"'{spec.target}' has {n_classes} distinct values. Choose kind regression for "
+            "a numeric column, or pick another target.",
+            where=spec.table,
+            column=spec.target,
+        )
+    return detected if spec.kind == "auto" else spec.kind
+
+
+def _read_bytes(source: str | os.PathLike[str] | bytes, name: str, max_bytes: int) -> bytes:
+    if isinstance(source, bytes):
+        size = len(source)
+    else:
+        try:
+            size = os.path.getsize(source)
+        except OSError:
+            raise DataError(
+                f"File '{name}' could not be found or opened. Check the path and try again.",
+                where=name,
+            ) from None
+    if size > max_bytes:
+        raise DataError(
+            f"File '{name}' is {_size(size)}, more than the {_size(max_bytes)} limit. Load a "
+            "smaller file, for example a sample of its rows or only the columns you need.",
+            where=name,
+        )
+    if isinstance(source, bytes):
+        return source
+    with open(source, "rb") as f:
+        return f.read()
+
+
+def _decode_utf8(data: bytes, name: str) -> str:
+    skip = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data[skip:].decode("utf-8")
+    except UnicodeDecodeError as err:
+        offset = skip + err.start
+        line = data[:offset].count(b"\n") + 1
+        raise DataError(
+            f"File '{name}' is not UTF-8 text: byte {offset} (line {line}) cannot be read. "
+            f"It was probably saved in another encoding such as Windows-1252. {_SAVE_AS_UTF8}",
+            where=name,
+        ) from None
+
+
+def _check_rows(text: str, name: str) -> tuple[list[str], int]:
+    """Validate the header and the length of every row; return the stripped
+    header and the number of data rows."""
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    try:
+        header = [c.strip() for c in next(reader)]
+        if any(header) and all(_as_number(c) is not None for c in header if c):
+            raise DataError(
+                f"File '{name}' has no header row: its first line holds only numbers "
+                f"({', '.join(header[:5])}). Add a first line with a name for each column.",
+                where=name,
+            )
+        if "" in header:
+            position = header.index("") + 1
+            raise DataError(
+                f"File '{name}': column {position} has no name in the header row. Give every "
+                "column a name, or delete the empty column.",
+                where=name,
+            )
+        duplicates = [c for c, n in Counter(header).items() if n > 1]
+        if duplicates:
+            raise DataError(
+                f"File '{name}' has more than one column named '{duplicates[0]}'. Rename the "
+                "columns so every name is different.",
+                where=name,
+                column=duplicates[0],
+            )
+        n_rows = 0
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line; pandas skips these too
+            if len(row) != len(header):
+                raise DataError(
+                    f"File '{name}', line {reader.line_num}: the row has {len(row)} "
+                    f"value{'s' if len(row) != 1 else ''} but the header has {len(header)} "
+                    "columns. Fix that line; a value that contains a comma must be put in "
+                    'double quotes ("...").',
+                    where=name,
+                )
+            n_rows += 1
+    except csv.Error as err:
+        raise DataError(
+            f"File '{name}', line {reader.line_num}: not valid CSV ({err}). Fix that line, for "
+            "example an unclosed double quote.",
+            where=name,
+        ) from None
+    return header, n_rows
+
+
+def _as_number(value: object) -> float | None:
+    try:
+        number = float(str(value))
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _did_you_mean(name: str, options: Iterable[str]) -> str:
+    by_lower = {str(o).lower(): str(o) for o in options}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" Did you mean '{by_lower[close[0]]}'?" if close else ""
+
+
+def _names(items: Iterable[object], limit: int = 30) -> str:
+    names = [f"'{i}'" for i in items]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 100_000 else f"{n_bytes:,} bytes"

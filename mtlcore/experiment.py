@@ -1,0 +1,315 @@
+"""Config -> data -> multi-task model (+ single-task baselines) per seed -> one result.
+
+The result is the dictionary written as ``result.json`` (its keys are a contract;
+see the README): per task the metric, the multi-task and single-task values and
+the relative gain; the overall Δm; the per-epoch history; the weighting method's
+learned state; seeds and timings. With several seeds, ``mtl``/``stl``/``gain``/
+``delta_m`` are means and a ``*_std`` sits beside each.
+
+Single-task baselines: one :class:`~mtlcore.models.independent.Independent` model
+holds a network per task, each exactly the multi-task model's network for that
+task alone, trained in one batched pass with the same optimiser, epochs, seed and
+batches (see ``train.py``). Δm uses them as the baseline, not epoch 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+import mtlcore
+from mtlcore.config import ConfigError, ExperimentConfig
+from mtlcore.data.builtin import load_builtin
+from mtlcore.data.ingest import read_csv_table
+from mtlcore.data.prepare import PreparedData, prepare
+from mtlcore.data.spec import Dataset, TaskSpec
+from mtlcore.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC, delta_m, relative_gain
+from mtlcore.models import Architecture, ModelTask, MultiTaskModel, build_model
+from mtlcore.train import (
+    Callback,
+    TrainEvent,
+    predict,
+    resolve_device,
+    score,
+    steps_per_epoch,
+    train,
+)
+from mtlcore.weighting import Weighting, WeightingTask, build_weighting
+
+
+def load_dataset(config: ExperimentConfig) -> Dataset:
+    """The dataset the config names: a built-in one, or the CSV files it lists."""
+    data = config.data
+    if data.builtin is not None:
+        return load_builtin(data.builtin, data.options)
+    assert data.csv is not None
+    tables = {name: read_csv_table(path, name) for name, path in data.csv.items()}
+    return Dataset(name="csv", description="Your CSV files.", tables=tables)
+
+
+def task_specs(config: ExperimentConfig, dataset: Dataset) -> list[TaskSpec]:
+    if config.tasks is None:
+        return list(dataset.tasks)
+    return [dataset.task(t) if isinstance(t, str) else t.to_spec() for t in config.tasks]
+
+
+def prepare_data(config: ExperimentConfig, dataset: Dataset | None = None) -> PreparedData:
+    dataset = dataset or load_dataset(config)
+    d = config.data
+    return prepare(
+        dataset,
+        task_specs(config, dataset),
+        val_fraction=d.val_fraction,
+        test_fraction=d.test_fraction,
+        split_seed=d.split_seed,
+        standardize_targets=d.standardize_targets,
+    )
+
+
+def architecture(config: ExperimentConfig) -> Architecture:
+    m = config.model
+    return Architecture(tuple(m.hidden), tuple(m.head_hidden), m.activation, m.dropout)
+
+
+def model_tasks(data: PreparedData) -> list[ModelTask]:
+    return [
+        ModelTask(t.name, t.input_group, t.X["train"].shape[1], t.out_dim) for t in data.tasks
+    ]
+
+
+def build(config: ExperimentConfig, data: PreparedData, seed: int) -> tuple[MultiTaskModel, Weighting]:
+    """The multi-task model and weighting method of the config; option errors as ConfigError."""
+    try:
+        model = build_model(
+            config.model.strategy, model_tasks(data), architecture(config), seed,
+            config.model.options,
+        )
+        weighting = build_weighting(
+            config.weighting.method,
+            [WeightingTask(t.name, t.kind) for t in data.tasks],
+            config.weighting.options,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return model, weighting
+
+
+def build_baselines(config: ExperimentConfig, data: PreparedData, seed: int):
+    """All single-task models as one batched model, trained with plain (unit) loss weights."""
+    model = build_model("independent", model_tasks(data), architecture(config), seed)
+    weighting = build_weighting("equal", [WeightingTask(t.name, t.kind) for t in data.tasks])
+    return model, weighting
+
+
+@dataclass
+class SeedRun:
+    seed: int
+    model: MultiTaskModel
+    weighting: Weighting
+    baselines: MultiTaskModel | None
+    metrics_mtl: dict[str, dict[str, float]]
+    metrics_stl: dict[str, dict[str, float]] | None
+    history: list[dict[str, Any]]
+    grad_cosine: list[dict[str, Any]]
+    seconds: dict[str, float]
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    callback: Callback | None = None,
+    *,
+    data: PreparedData | None = None,
+) -> tuple[dict[str, Any], list[SeedRun]]:
+    """Run every seed of the config; return the result dict and the trained runs."""
+    started = time.perf_counter()
+    data = data or prepare_data(config)
+    device = resolve_device(config.train.device)
+    spe = steps_per_epoch(data, config.train.batch_size)
+    runs_per_seed = 2 if config.baselines else 1
+    total_steps = spe * config.train.epochs * runs_per_seed * len(config.seeds)
+    done_steps = 0
+
+    def relay(seed: int) -> Callback:
+        def cb(event: TrainEvent) -> Any:
+            event.seed = seed
+            event.progress = (done_steps + event.step) / total_steps
+            return callback(event) if callback else None
+
+        return cb
+
+    runs: list[SeedRun] = []
+    for seed in config.seeds:
+        model, weighting = build(config, data, seed)
+        mtl = train(model, weighting, data, config.train, seed=seed, label="mtl",
+                    callback=relay(seed), n_steps_per_epoch=spe, device=device)  # fmt: skip
+        done_steps += mtl.steps
+        metrics_mtl = evaluate(model, data, device)
+        base = metrics_stl = None
+        history, seconds = list(mtl.history), {"mtl": mtl.seconds}
+        if config.baselines:
+            base, base_w = build_baselines(config, data, seed)
+            stl = train(base, base_w, data, config.train, seed=seed, label="stl",
+                        callback=relay(seed), n_steps_per_epoch=spe, device=device)  # fmt: skip
+            done_steps += stl.steps
+            metrics_stl = evaluate(base, data, device)
+            history += stl.history
+            seconds["stl"] = stl.seconds
+        for row in history:
+            row["seed"] = seed
+        runs.append(
+            SeedRun(seed, model, weighting, base, metrics_mtl, metrics_stl, history,
+                    [{**r, "seed": seed} for r in mtl.grad_cosine], seconds)  # fmt: skip
+        )
+    result = summarize(config, data, runs, device, time.perf_counter() - started)
+    return result, runs
+
+
+def evaluate(model: MultiTaskModel, data: PreparedData, device: torch.device):
+    outputs, _ = predict(model, data, "test", device)
+    return {t.name: score(t, outputs[t.name], "test") for t in data.tasks}
+
+
+def summarize(
+    config: ExperimentConfig,
+    data: PreparedData,
+    runs: list[SeedRun],
+    device: torch.device,
+    seconds: float,
+) -> dict[str, Any]:
+    tasks: dict[str, Any] = {}
+    gains_per_seed: list[list[float]] = [[] for _ in runs]
+    for t in data.tasks:
+        metric = PRIMARY_METRIC[t.kind]
+        hib = HIGHER_IS_BETTER[metric]
+        mtl = [r.metrics_mtl[t.name][metric] for r in runs]
+        entry: dict[str, Any] = {
+            "kind": t.kind,
+            "metric": metric,
+            "higher_is_better": hib,
+            **_mean_std("mtl", mtl),
+            "table": t.spec.table,
+            "target": t.spec.target,
+            "inputs": list(t.spec.inputs or ()),
+            "classes": t.classes,
+            "rows": {s: t.n_rows(s) for s in ("train", "val", "test")},
+            "metrics_mtl": _mean_dict([r.metrics_mtl[t.name] for r in runs]),
+        }
+        if config.baselines:
+            stl = [r.metrics_stl[t.name][metric] for r in runs if r.metrics_stl]
+            gains = [relative_gain(a, b, hib) for a, b in zip(mtl, stl, strict=True)]
+            for i, g in enumerate(gains):
+                gains_per_seed[i].append(g)
+            entry.update(_mean_std("stl", stl))
+            entry.update(_mean_std("gain", gains))
+            entry["metrics_stl"] = _mean_dict([r.metrics_stl[t.name] for r in runs if r.metrics_stl])
+        else:
+            entry.update({"stl": None, "stl_std": None, "gain": None, "gain_std": None})
+        tasks[t.name] = entry
+
+    dm = [delta_m(g) for g in gains_per_seed] if config.baselines else []
+    states = [r.weighting.state() for r in runs]
+    return {
+        "name": config.name,
+        "dataset": data.dataset.name,
+        "strategy": config.model.strategy,
+        "weighting": config.weighting.method,
+        "tasks": tasks,
+        **(_mean_std("delta_m", dm) if dm else {"delta_m": None, "delta_m_std": None}),
+        "history": [row for r in runs for row in r.history],
+        "grad_cosine": [row for r in runs for row in r.grad_cosine],
+        "weighting_state": _mean_state(states),
+        "weighting_state_by_seed": {str(r.seed): s for r, s in zip(runs, states, strict=True)},
+        "seeds": list(config.seeds),
+        "n_seeds": len(runs),
+        "notes": data.notes(),
+        "timings": {
+            "total_seconds": seconds,
+            "mtl_seconds": float(sum(r.seconds["mtl"] for r in runs)),
+            "stl_seconds": float(sum(r.seconds.get("stl", 0.0) for r in runs)),
+            "steps_per_epoch": steps_per_epoch(data, config.train.batch_size),
+        },
+        "environment": {
+            "device": str(device),
+            "torch": torch.__version__,
+            "mtlcore": mtlcore.__version__,
+            "python": platform.python_version(),
+        },
+    }
+
+
+def _clean(x: float) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def _mean_std(key: str, values: list[float]) -> dict[str, float | None]:
+    arr = np.array([v if v is not None else np.nan for v in values], dtype=float)
+    if len(arr) == 0 or not np.isfinite(arr).all():
+        return {key: _clean(float(np.mean(arr))) if len(arr) else None, f"{key}_std": None}
+    std = float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
+    return {key: float(arr.mean()), f"{key}_std": std}
+
+
+def _mean_dict(dicts: list[dict[str, float]]) -> dict[str, float | None]:
+    return {k: _clean(float(np.mean([d[k] for d in dicts]))) for k in dicts[0]} if dicts else {}
+
+
+def _mean_state(states: list[Any]) -> Any:
+    """The mean over seeds of every number in the weighting states (same structure)."""
+    first = states[0] if states else {}
+    if isinstance(first, dict):
+        return {k: _mean_state([s[k] for s in states]) for k in first}
+    if isinstance(first, int | float):
+        return float(np.mean(states))
+    return first
+
+
+# --- files -------------------------------------------------------------------------
+
+
+def write_outputs(
+    out_dir: str | Path, config: ExperimentConfig, result: dict[str, Any], runs: list[SeedRun]
+) -> dict[str, Path]:
+    """Write result.json, config.yaml and weights.safetensors into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "result": out / "result.json",
+        "config": out / "config.yaml",
+        "weights": out / "weights.safetensors",
+    }
+    paths["result"].write_text(json.dumps(_json_safe(result), indent=2) + "\n", encoding="utf-8")
+    config.save(paths["config"])
+    tensors: dict[str, torch.Tensor] = {}
+    for r in runs:
+        parts = {"mtl": r.model, "weighting": r.weighting, "stl": r.baselines}
+        for part, module in parts.items():
+            if module is None:
+                continue
+            for k, v in module.state_dict().items():
+                tensors[f"seed{r.seed}.{part}.{k}"] = v.detach().cpu().contiguous()
+    metadata = {"config": config.to_yaml(), "format": "mtlcore-weights-1"}
+    save_file(tensors, str(paths["weights"]), metadata=metadata)
+    return paths
+
+
+def _json_safe(x: Any) -> Any:
+    """NaN/inf become null: result.json must be strict JSON for outside tools."""
+    if isinstance(x, dict):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, np.generic):
+        return _json_safe(x.item())
+    return x
+

@@ -1,0 +1,70 @@
+"""Task metrics from scikit-learn, and the relative gain / Δm of multi-task over single-task.
+
+Regression is scored in the target's own units (RMSE, MAE, R²), classification by
+accuracy, F1 and ROC AUC. Each kind has a primary metric that the comparison uses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+from sklearn import metrics as skm
+
+PRIMARY_METRIC = {"regression": "rmse", "binary": "accuracy", "multiclass": "accuracy"}
+HIGHER_IS_BETTER = {
+    "rmse": False, "mae": False, "r2": True, "accuracy": True, "f1": True, "auc": True, "loss": False,
+}  # fmt: skip
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    return {
+        "rmse": float(math.sqrt(skm.mean_squared_error(y_true, y_pred))),
+        "mae": float(skm.mean_absolute_error(y_true, y_pred)),
+        "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
+    }
+
+
+def classification_metrics(
+    y_true: np.ndarray, proba: np.ndarray, n_classes: int
+) -> dict[str, float]:
+    """``proba``: (rows,) probability of class 1 for binary, (rows, classes) for multiclass."""
+    if n_classes == 2:
+        pred = (proba >= 0.5).astype(int)
+        f1 = skm.f1_score(y_true, pred, zero_division=0)
+    else:
+        pred = proba.argmax(axis=1)
+        f1 = skm.f1_score(y_true, pred, average="macro", zero_division=0)
+    return {
+        "accuracy": float(skm.accuracy_score(y_true, pred)),
+        "f1": float(f1),
+        "auc": _auc(y_true, proba, n_classes),
+    }
+
+
+def _auc(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> float:
+    present = np.unique(y_true)
+    if len(present) < 2:
+        return float("nan")  # undefined with one class in the split
+    if n_classes == 2:
+        return float(skm.roc_auc_score(y_true, proba))
+    if len(present) < n_classes:
+        return float("nan")
+    return float(skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=list(range(n_classes))))
+
+
+def relative_gain(mtl: float, stl: float, higher_is_better: bool) -> float:
+    """(MTL - STL) / |STL| in percent, signed so that positive means sharing helped."""
+    if not (math.isfinite(mtl) and math.isfinite(stl)) or stl == 0:
+        return float("nan")
+    sign = 1.0 if higher_is_better else -1.0
+    return 100.0 * sign * (mtl - stl) / abs(stl)
+
+
+def delta_m(gains: Iterable[float]) -> float:
+    """Δm (Maninis et al. 2019; LibMTL): the mean relative gain over tasks, in percent."""
+    values = [g for g in gains]
+    if not values or not all(math.isfinite(g) for g in values):
+        return float("nan")
+    return float(np.mean(values))

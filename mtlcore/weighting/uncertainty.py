@@ -1,0 +1,51 @@
+"""Uncertainty weighting: learn each task's noise σ_i and weight its loss by it.
+
+Kendall, Gal & Cipolla (2018), "Multi-Task Learning Using Uncertainty to Weigh
+Losses for Scene Geometry and Semantics", CVPR. With s_i = log σ_i² learned, the
+objective is Σ_i c_i exp(-s_i) L_i + s_i / 2, where c_i = 1/2 for a regression
+(Gaussian likelihood) and 1 for a classification task. For a regression task the
+optimum is σ_i² = L_i: a noisier task learns a larger σ and gets a smaller weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from mtlcore.weighting.base import LossWeighting, WeightingTask
+from mtlcore.weighting.registry import METHODS
+
+
+@METHODS.register(
+    "uncertainty",
+    title="Uncertainty weighting",
+    summary="""Learns a noise level σ_i per task alongside the model and divides each
+    loss by it (plus a log σ_i term so σ cannot grow without bound). Noisy or
+    large-scale tasks get smaller weights automatically, which removes a manual
+    weight search when losses have different units. Costs one extra parameter per
+    task.""",
+    paper="Kendall, A., Gal, Y. & Cipolla, R. (2018). Multi-Task Learning Using "
+    "Uncertainty to Weigh Losses for Scene Geometry and Semantics. CVPR.",
+)
+class UncertaintyWeighting(LossWeighting):
+    def __init__(self, tasks: Sequence[WeightingTask], options=None):
+        super().__init__(tasks, options)
+        self.log_var = nn.Parameter(torch.zeros(len(self.tasks)))  # s_i = log σ_i²
+        c = [0.5 if t.kind == "regression" else 1.0 for t in self.tasks]
+        self.register_buffer("c", torch.tensor(c))
+
+    def weights(self, losses: Tensor) -> Tensor:
+        return self.c * torch.exp(-self.log_var)
+
+    def objective(self, losses: Tensor) -> tuple[Tensor, Tensor]:
+        w = self.weights(losses)
+        return (w * losses).sum() + 0.5 * self.log_var.sum(), w
+
+    def sigma(self) -> Tensor:
+        return torch.exp(0.5 * self.log_var.detach())
+
+    def state(self) -> dict[str, Any]:
+        return {"sigma": dict(zip(self.names, self.sigma().tolist(), strict=True))}
