@@ -26,7 +26,7 @@ $(BIN)/python:
 
 # Reinstall only when a requirements file is newer than the last successful install.
 $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install -r requirements-dev.txt
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	touch $@
 
 run: venv
@@ -53,7 +53,7 @@ format: venv
 
 # pytest exits 5 when it collects no test; that is not a failure here, every other code is.
 test: venv lint chromium
-	$(THREADS) $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@echo "pytest $(PYTEST_ARGS)"; $(THREADS) $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): treated as success"; exit 0; fi; \
 	exit $$rc
 

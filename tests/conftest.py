@@ -190,16 +190,22 @@ def pytest_runtest_call(item: pytest.Item):
 
 # The stApp root reads "initial" until the first script run, then "running"/"notRunning".
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+APP_EXCEPTION = '[data-testid="stException"]'
 
 
 @pytest.fixture
 def open_app(browser_page, streamlit_server: str) -> Callable:
     """`open_app(path="")` loads streamlit_server + path (e.g. "?lesson=1") in browser_page,
-    waits until the script's run has finished, and returns the page."""
+    waits until the script's run has finished and returns the page. It fails the test when
+    the page shows a Streamlit exception box (a traceback must never reach the page),
+    unless called with allow_exception=True."""
 
-    def _open(path: str = "", timeout_ms: int = 30_000):
+    def _open(path: str = "", timeout_ms: int = 30_000, allow_exception: bool = False):
         browser_page.goto(streamlit_server + "/" + path.lstrip("/"))
         browser_page.wait_for_selector(APP_IDLE, state="attached", timeout=timeout_ms)
+        errors = browser_page.locator(APP_EXCEPTION)
+        if not allow_exception and errors.count():
+            pytest.fail(f"the page shows an exception:\n{errors.first.inner_text()}")
         return browser_page
 
     return _open
