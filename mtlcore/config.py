@@ -17,13 +17,23 @@ import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
 )
 
 from mtlcore.data.spec import TaskSpec
+
+
+def _options(model: type[BaseModel], raw: dict[str, Any], section: str) -> dict[str, Any]:
+    """Validate a method's options with its own model; errors name ``section.options.key``."""
+    try:
+        return model.model_validate(raw).model_dump(mode="json")
+    except ValidationError as exc:
+        raise ValueError(format_validation_error(exc, f"{section}.options", joiner=".")) from None
 
 
 class StrictModel(BaseModel):
@@ -49,6 +59,13 @@ class TaskConfig(StrictModel):
             kind=self.kind,
             inputs=tuple(self.inputs) if self.inputs is not None else None,
         )
+
+
+# A task is a built-in task's name or a full mapping; a mapping is checked as a TaskConfig only.
+TaskEntry = Annotated[
+    Annotated[str, Tag("task name")] | Annotated[TaskConfig, Tag("task")],
+    Discriminator(lambda v: "task name" if isinstance(v, str) else "task"),
+]
 
 
 class DataConfig(StrictModel):
@@ -79,8 +96,8 @@ class DataConfig(StrictModel):
                     f"data.builtin: unknown dataset {self.builtin!r}; "
                     f"choose one of: {', '.join(BUILTIN_DATASETS)}"
                 )
-            opts = BUILTIN_DATASETS[self.builtin].options_model.model_validate(self.options)
-            object.__setattr__(self, "options", opts.model_dump(mode="json"))
+            opts = _options(BUILTIN_DATASETS[self.builtin].options_model, self.options, "data")
+            object.__setattr__(self, "options", opts)
         elif self.options:
             raise ValueError("data.options only applies to a built-in dataset; remove it")
         if self.val_fraction + self.test_fraction > 0.6:
@@ -117,8 +134,8 @@ class ModelConfig(StrictModel):
                 f"model.strategy: unknown strategy {self.strategy!r}; "
                 f"choose one of: {', '.join(STRATEGIES)}"
             )
-        opts = STRATEGIES[self.strategy].options_model.model_validate(self.options)
-        object.__setattr__(self, "options", opts.model_dump(mode="json"))
+        opts = _options(STRATEGIES[self.strategy].options_model, self.options, "model")
+        object.__setattr__(self, "options", opts)
         return self
 
 
@@ -137,8 +154,8 @@ class WeightingConfig(StrictModel):
                 f"weighting.method: unknown method {self.method!r}; "
                 f"choose one of: {', '.join(METHODS)}"
             )
-        opts = METHODS[self.method].options_model.model_validate(self.options)
-        object.__setattr__(self, "options", opts.model_dump(mode="json"))
+        opts = _options(METHODS[self.method].options_model, self.options, "weighting")
+        object.__setattr__(self, "options", opts)
         return self
 
 
@@ -154,6 +171,8 @@ class TrainConfig(StrictModel):
     epochs: Annotated[int, Field(ge=1, le=10_000)] = 30
     batch_size: Annotated[int, Field(ge=1, le=65_536)] = 64
     grad_cosine_every: Annotated[int, Field(ge=0)] = 10  # steps; 0 turns it off
+    snapshot_every: Annotated[int, Field(ge=0)] = 0  # epochs between representation snapshots
+    snapshot_rows: Annotated[int, Field(ge=1, le=5000)] = 200  # validation rows per task in each
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: Annotated[int, Field(ge=1, le=64)] = 1
 
@@ -163,7 +182,7 @@ class ExperimentConfig(StrictModel):
 
     name: str = "experiment"
     data: DataConfig = Field(default_factory=DataConfig)
-    tasks: list[str | TaskConfig] | None = None  # None = every task of the built-in dataset
+    tasks: list[TaskEntry] | None = None  # None = every task of the built-in dataset
     model: ModelConfig = Field(default_factory=ModelConfig)
     weighting: WeightingConfig = Field(default_factory=WeightingConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
@@ -260,7 +279,7 @@ class ConfigError(ValueError):
     """A config that cannot be used; the message names the key and what is allowed."""
 
 
-def format_validation_error(exc: ValidationError, source: str = "config") -> str:
+def format_validation_error(exc: ValidationError, source: str = "config", joiner: str = ": ") -> str:
     """One line per problem: ``source: key.path: what is wrong``."""
     lines = []
     for err in exc.errors(include_url=False):
@@ -270,10 +289,12 @@ def format_validation_error(exc: ValidationError, source: str = "config") -> str
             msg = "unknown key; remove it or check its spelling"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        lines.append(f"{source}: {loc}: {msg}" if loc else f"{source}: {msg}")
+        if loc and msg.startswith(loc):  # a nested check already named the full key
+            loc = ""
+        lines.append(f"{source}{joiner}{loc}: {msg}" if loc else f"{source}: {msg}")
     return "\n".join(dict.fromkeys(lines))
 
 
 def _is_union_tag(part: Any) -> bool:
-    # pydantic adds the union member's name ("str", "TaskConfig") into error paths.
-    return part in ("str", "TaskConfig")
+    # pydantic adds the union member's tag into error paths.
+    return part in ("task name", "task")

@@ -50,22 +50,58 @@ class TrainEvent:
     """One report from the loop.
 
     ``kind`` is ``"epoch"`` (``rows``: one history row per task and split),
-    ``"grad_cosine"`` (``rows``: one row per pair of tasks) or ``"step"``
-    (progress only, about every 0.2 s).
+    ``"grad_cosine"`` (``rows``: one row per pair of tasks), ``"snapshot"``
+    (``snapshot``: the shared representation of a fixed sample of validation rows
+    and the model's mixing state) or ``"step"`` (progress only, about every 0.2 s).
     """
 
-    kind: Literal["epoch", "grad_cosine", "step"]
+    kind: Literal["epoch", "grad_cosine", "snapshot", "step"]
     model: str  # "mtl" or "stl"
     epoch: int
     step: int
     total_steps: int
     rows: list[dict[str, Any]] = field(default_factory=list)
     weighting_state: dict[str, Any] = field(default_factory=dict)
+    snapshot: Snapshot | None = None
     seed: int = 0  # set by the experiment
     progress: float = 0.0  # fraction of the whole experiment done, set by the experiment
 
 
 Callback = Callable[[TrainEvent], Any]
+
+
+@dataclass
+class Snapshot:
+    """The shared representation of the same validation rows at one epoch (0 = before training)."""
+
+    epoch: int
+    rows: dict[str, np.ndarray]  # task -> positions of the sampled rows in its validation split
+    features: dict[str, np.ndarray]  # task -> (rows, dim) float32
+    outputs: dict[str, np.ndarray]  # task -> raw model outputs of those rows
+    mixing: dict[str, Any]
+
+
+def snapshot_rows(data: PreparedData, n: int, seed: int) -> dict[str, np.ndarray]:
+    """A fixed, seeded sample of at most n validation rows per task (the same at every epoch)."""
+    out = {}
+    for t in data.tasks:
+        m = t.n_rows("val")
+        out[t.name] = np.sort(numpy_rng(seed, "snapshot", t.name).permutation(m)[: min(n, m)])
+    return out
+
+
+@torch.no_grad()
+def take_snapshot(model, Xv, rows: dict[str, np.ndarray], epoch: int, device) -> Snapshot:
+    model.eval()
+    out = model({k: Xv[k][torch.from_numpy(v).to(device)] for k, v in rows.items()})
+    model.train()
+    return Snapshot(
+        epoch,
+        rows,
+        {k: v.float().cpu().numpy() for k, v in out.features.items()},
+        {k: v.float().cpu().numpy() for k, v in out.outputs.items()},
+        model.mixing_state(),
+    )
 
 
 @dataclass
@@ -216,6 +252,14 @@ def train(
 
     history: list[dict[str, Any]] = []
     cosines: list[dict[str, Any]] = []
+    snap_rows = snapshot_rows(data, cfg.snapshot_rows, seed) if cfg.snapshot_every else None
+
+    def snapshot(epoch: int) -> None:
+        if snap_rows is not None and epoch % cfg.snapshot_every == 0:
+            snap = take_snapshot(model, Xv, snap_rows, epoch, device)
+            emit(TrainEvent("snapshot", label, epoch, epoch * spe, total, snapshot=snap))
+
+    snapshot(0)
     started = last_report = time.perf_counter()
     step = 0
     for epoch in range(1, cfg.epochs + 1):
@@ -253,6 +297,7 @@ def train(
         rows = _epoch_rows(model, data, Xv, Yv, train_loss, (weight_sums / spe).cpu(), epoch, label)
         history.extend(rows)
         emit(TrainEvent("epoch", label, epoch, step, total, rows, weighting.state()))
+        snapshot(epoch)
     return TrainOutcome(history, cosines, step, time.perf_counter() - started)
 
 

@@ -3,12 +3,15 @@
 Both tables share one nonlinear price structure, so a model trained on both learns
 the small apartments table better than one trained on it alone:
 
-    price = (450_000 · (1 − exp(−size_sqm / 150)) + 15_000 · bedrooms) · extra · noise
+    price = (400_000 · (1 − exp(−size / 80))
+             + 35_000 · bedrooms · tanh((size / bedrooms − 28) / 6)) · extra · noise
 
-with diminishing returns in size; ``extra`` is 1 + 0.08 per bathroom beyond the
-first for houses and a location factor for apartments (downtown 1.3, suburb 1.0,
-rural 0.75); ``noise`` is multiplicative, exp(N(0, 0.08²)). A few inputs are left
-missing on purpose so the dashboard can show imputation.
+Size has diminishing returns; a bedroom adds value only when rooms are roomy
+enough (cramped rooms lower the price), an interaction a small table cannot pin
+down alone. ``extra`` is 1 + 0.08 per bathroom beyond the first for houses and a
+location factor for apartments (downtown 1.3, suburb 1.0, rural 0.75); ``noise``
+is multiplicative, exp(N(0, 0.06²)). A few inputs are left missing on purpose so
+the dashboard can show imputation.
 
 Run from the repository root: ``python scripts/make_houses.py``.
 """
@@ -27,7 +30,8 @@ LOCATION_FACTOR = {"downtown": 1.3, "suburb": 1.0, "rural": 0.75}
 
 def base_price(size_sqm: np.ndarray, bedrooms: np.ndarray) -> np.ndarray:
     """The price structure both tables share."""
-    return 450_000 * (1 - np.exp(-size_sqm / 150)) + 15_000 * bedrooms
+    roominess = np.tanh((size_sqm / bedrooms - 28) / 6)
+    return 400_000 * (1 - np.exp(-size_sqm / 80)) + 35_000 * bedrooms * roominess
 
 
 def bedrooms_for(size_sqm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -35,11 +39,11 @@ def bedrooms_for(size_sqm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    return np.exp(rng.normal(0, 0.08, n))
+    return np.exp(rng.normal(0, 0.06, n))
 
 
 def make_houses(n: int, rng: np.random.Generator) -> pd.DataFrame:
-    size = np.clip(np.round(rng.lognormal(np.log(140), 0.35, n)), 50, 400)
+    size = np.clip(np.round(rng.lognormal(np.log(120), 0.35, n)), 40, 400)
     bedrooms = bedrooms_for(size, rng)
     bathrooms = np.clip(np.round(bedrooms / 2 + rng.normal(0, 0.5, n)), 1, 4).astype(int)
     price = base_price(size, bedrooms) * (1 + 0.08 * (bathrooms - 1)) * noise(n, rng)
@@ -56,7 +60,7 @@ def make_houses(n: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def make_apartments(n: int, rng: np.random.Generator) -> pd.DataFrame:
-    size = np.clip(np.round(rng.lognormal(np.log(70), 0.35, n)), 25, 180)
+    size = np.clip(np.round(rng.lognormal(np.log(85), 0.35, n)), 25, 180)
     bedrooms = bedrooms_for(size, rng)
     location = rng.choice(list(LOCATION_FACTOR), size=n, p=[0.35, 0.45, 0.2])
     factor = np.array([LOCATION_FACTOR[loc] for loc in location])

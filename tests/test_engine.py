@@ -135,7 +135,7 @@ def test_training_reports_cosines_history_and_weights():
     ds = two_table_dataset()
     data = prepare(ds, ds.tasks)
     events = []
-    _, _, out = train(
+    out = train(
         build_model("hard", model_tasks(data), ARCH, 0),
         build_weighting("static", [WeightingTask(t.name, t.kind) for t in data.tasks],
                         {"weights": {"yb": 0.5}}),

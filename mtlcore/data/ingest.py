@@ -102,7 +102,7 @@ def profile_table(df: pd.DataFrame) -> pd.DataFrame:
                 "n_missing": int(series.isna().sum()),
                 "pct_missing": round(100 * float(series.isna().mean()), 1) if len(df) else 0.0,
                 "n_unique": n_unique,
-                "examples": ", ".join(str(v) for v in values.unique()[:3]),
+                "examples": ", ".join(_show(v) for v in values.unique()[:3]),
                 "task_kind": task_kind,
                 "usable_as_input": n_unique >= 2 and (is_number or n_unique <= MAX_CLASSES),
             }
@@ -119,8 +119,8 @@ def resolve_task(dataset: Dataset, spec: TaskSpec) -> TaskSpec:
     """Check ``spec`` against its table; return a copy with ``kind`` and ``inputs`` decided.
 
     ``kind="auto"`` becomes the kind :func:`detect_task_kind` finds. ``inputs=None``
-    becomes every column of the table except this target and the targets of the
-    other tasks of ``dataset`` on the same table. Raises :class:`DataError` when
+    becomes every column of the table except this target, the targets of the
+    other tasks of ``dataset`` on the same table and entirely missing columns. Raises :class:`DataError` when
     the task cannot be trained as asked.
     """
     task, table = spec.name, spec.table
@@ -142,12 +142,16 @@ def resolve_task(dataset: Dataset, spec: TaskSpec) -> TaskSpec:
 
     if spec.inputs is None:
         targets = {t.target for t in dataset.tasks if t.table == table} | {spec.target}
-        inputs = [c for c in columns if c not in targets]
+        inputs = [c for c in columns if c not in targets and df[c].notna().any()]
     else:
         inputs = list(dict.fromkeys(spec.inputs))
         unknown = [c for c in inputs if c not in columns]
         if unknown:
-            hints = "".join(_did_you_mean(c, columns) for c in unknown)
+            hints = "".join(
+                f" Did you mean '{close}' for '{c}'?"
+                for c in unknown
+                if (close := _closest(c, columns)) is not None
+            )
             raise DataError(
                 f"Task '{task}': table '{table}' has no input column{'s' if len(unknown) > 1 else ''} "
                 f"{_names(unknown)}.{hints} Its columns are: {_names(columns)}.",
@@ -218,7 +222,7 @@ def _decide_kind(spec: TaskSpec, target: pd.Series) -> str:
     if spec.kind == "binary" and n_classes != 2:
         raise DataError(
             f"{where}: kind binary needs exactly 2 classes, but column '{spec.target}' has "
-            f"{n_classes} ({_names(values.unique(), limit=5)}). Choose kind "
+            f"{n_classes} ({_names(sorted(map(str, values.unique())), limit=5)}). Choose kind "
             f"{'regression' if detected == 'regression' else 'multiclass'}.",
             where=spec.table,
             column=spec.target,
@@ -306,8 +310,8 @@ def _check_rows(text: str, name: str) -> tuple[list[str], int]:
                 raise DataError(
                     f"File '{name}', line {reader.line_num}: the row has {len(row)} "
                     f"value{'s' if len(row) != 1 else ''} but the header has {len(header)} "
-                    "columns. Fix that line; a value that contains a comma must be put in "
-                    'double quotes ("...").',
+                    "columns. Fix that line: a value that contains a comma must be put in "
+                    'double quotes ("..."), and every opening quote needs a closing one.',
                     where=name,
                 )
             n_rows += 1
@@ -328,10 +332,23 @@ def _as_number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _did_you_mean(name: str, options: Iterable[str]) -> str:
+def _show(value: object) -> str:
+    """A value as a user would write it: 181 rather than 181.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _closest(name: str, options: Iterable[str]) -> str | None:
+    """The option most like ``name`` (ignoring case), if one is close enough."""
     by_lower = {str(o).lower(): str(o) for o in options}
     close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
-    return f" Did you mean '{by_lower[close[0]]}'?" if close else ""
+    return by_lower[close[0]] if close else None
+
+
+def _did_you_mean(name: str, options: Iterable[str]) -> str:
+    close = _closest(name, options)
+    return f" Did you mean '{close}'?" if close is not None else ""
 
 
 def _names(items: Iterable[object], limit: int = 30) -> str:

@@ -168,7 +168,7 @@ def _prepare_task(
     # Text columns go through as object strings so missing values are np.nan for the imputer.
     frames = {s: _inputs_frame(p, numeric, text) for s, p in parts.items()}
     pre.fit(frames["train"])
-    X = {s: np.ascontiguousarray(pre.transform(f), dtype=np.float32) for s, f in frames.items()}
+    X = {s: _owned(pre.transform(f), np.float32) for s, f in frames.items()}
 
     classes: list | None = None
     mean, std = 0.0, 1.0
@@ -191,13 +191,18 @@ def _prepare_task(
         classes=classes,
         feature_names=[str(n) for n in pre.get_feature_names_out()],
         X=X,
-        y={s: np.ascontiguousarray(v) for s, v in y.items()},
+        y={s: _owned(v, v.dtype) for s, v in y.items()},
         target_mean=mean,
         target_std=std,
         dropped_missing_target=int((~has_target).sum()),
         imputed=imputed,
         preprocessor=pre,
     )
+
+
+def _owned(a: np.ndarray, dtype) -> np.ndarray:
+    """A writable C-contiguous copy (pandas may hand out read-only or column-major views)."""
+    return np.array(a, dtype=dtype, order="C", copy=True)
 
 
 def _inputs_frame(part: pd.DataFrame, numeric: list[str], text: list[str]) -> pd.DataFrame:

@@ -5,7 +5,13 @@ Any method pairs with any sharing strategy (``mtlcore.models``).
 
 from collections.abc import Sequence
 
-from mtlcore.weighting import static, uncertainty  # noqa: F401  (registers the methods)
+# Importing a method's module registers it; the order here is the order of the menu:
+# the fixed weights, the loss weighting methods, then the gradient methods.
+# isort: off
+from mtlcore.weighting import static, uncertainty, dwa, gradnorm, rlw, famo  # noqa: F401
+from mtlcore.weighting import pcgrad, mgda, cagrad, imtl_g, aligned_mtl, upgrad, nash_mtl  # noqa: F401
+
+# isort: on
 from mtlcore.weighting.base import LossWeighting, StepContext, Weighting, WeightingTask
 from mtlcore.weighting.registry import METHODS
 

@@ -1,0 +1,132 @@
+"""Multi-gate mixture-of-experts (MMoE): shared experts, one softmax gate per task.
+
+Ma, J., Zhao, Z., Yi, X., Chen, J., Hong, L., Chi, E. H. (2018). Modeling Task
+Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts. KDD 2018.
+
+Every expert is a copy of what hard sharing shares (an MLP through the hidden
+widths); task ``t``'s head reads ``Σ_e g_t(x)_e · expert_e(x)`` where the gate
+``g_t`` is a softmax over the experts computed from ``t``'s own inputs. Tasks that
+read different tables: each expert's first layer has one copy per input group
+(like hard sharing's input layers), so every expert reads every task's rows; each
+gate reads its task's raw inputs.
+
+Example::
+
+    model = build_model("mmoe", tasks, Architecture(hidden=(64, 32)), seed=0,
+                        options={"n_experts": 4})
+    out = model(xs)                    # out.extra["gate:<task>"]: (rows, n_experts)
+    model.mixing_state()["levels"][0]["gates"]["<task>"]["weights"]  # mean gate weights
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from torch import Tensor, nn
+
+from mtlcore.models.base import Architecture, ModelOutput, ModelTask, MultiTaskModel, seeded_mlp
+from mtlcore.models.parts import (
+    GroupMLP,
+    GateLog,
+    gate_mix,
+    group_in_dims,
+    parameters_by_name,
+    parameters_used_by_several_tasks,
+)
+from mtlcore.models.registry import STRATEGIES
+
+Width = Annotated[int, Field(ge=1, le=4096)]
+
+
+class MMoEOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n_experts: int = Field(4, ge=1, le=32, description="number of shared experts")
+    expert_hidden: list[Width] | None = Field(
+        None,
+        min_length=1,
+        max_length=8,
+        description="widths of each expert's layers; default: model.hidden",
+    )
+
+
+@STRATEGIES.register(
+    "mmoe",
+    title="Multi-gate mixture of experts (MMoE)",
+    summary="""Several shared expert networks, and for each task a small gate that
+    looks at the task's input and picks a softmax mixture of the experts for the
+    task's head. Tasks that want the same features gate to the same experts, tasks
+    that conflict can drift to different ones, so it helps when some tasks are only
+    loosely related and hard sharing would force them into one representation. The
+    gate weights show which experts each task uses. Costs about n_experts times the
+    shared network of hard sharing, plus one gate per task.""",
+    paper=(
+        "Ma, J., Zhao, Z., Yi, X., Chen, J., Hong, L., Chi, E. H. (2018). Modeling Task "
+        "Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts. KDD 2018."
+    ),
+    options=MMoEOptions,
+)
+class MultiGateMixtureOfExperts(MultiTaskModel):
+    """MMoE. Shared: the experts (their input layer of a group only when several tasks
+    read that group); each task's gate and head are its own. ``features`` are the
+    gate-mixed expert outputs each head reads."""
+
+    def __init__(
+        self,
+        tasks: Sequence[ModelTask],
+        arch: Architecture,
+        seed: int,
+        options: MMoEOptions | None = None,
+    ):
+        super().__init__(tasks, arch, seed)
+        self.options = options or MMoEOptions()
+        widths = list(self.options.expert_hidden or arch.hidden)
+        dims = group_in_dims(self)
+        self.experts = nn.ModuleList(
+            [GroupMLP(self, dims, widths, ("expert", e)) for e in range(self.options.n_experts)]
+        )
+        self.gates = nn.ModuleDict(
+            {
+                self.keys[t.name]: seeded_mlp(
+                    self.component_seed("gate", t.name), [t.in_dim, self.options.n_experts],
+                    arch, last_activation=False,
+                )
+                for t in self.tasks
+            }
+        )  # fmt: skip
+        self.heads = nn.ModuleDict(
+            {
+                self.keys[t.name]: seeded_mlp(
+                    self.component_seed("head", t.name),
+                    [widths[-1], *arch.head_hidden, t.out_dim], arch, last_activation=False,
+                )
+                for t in self.tasks
+            }
+        )  # fmt: skip
+        names = [f"expert {e + 1}" for e in range(self.options.n_experts)]
+        self.gate_log = GateLog({(1, t.name): names for t in self.tasks})
+        self._shared = parameters_used_by_several_tasks(self)
+        self.gate_log.record({})  # forget the probe pass
+
+    def forward(self, xs: Mapping[str, Tensor]) -> ModelOutput:
+        outputs, features, extra, means = {}, {}, {}, {}
+        for t in self.tasks:
+            if t.name not in xs:
+                continue
+            x, key = xs[t.name], self.keys[t.name]
+            z, w = gate_mix(self.gates[key](x), [e(x, t.input_group) for e in self.experts])
+            features[t.name] = z
+            outputs[t.name] = self.heads[key](z)
+            extra[f"gate:{t.name}"] = w
+            means[(1, t.name)] = w.detach().mean(dim=0)
+        self.gate_log.record(means)
+        return ModelOutput(outputs, features, extra)
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return parameters_by_name(self, self._shared)
+
+    def mixing_state(self, xs: Mapping[str, Tensor] | None = None) -> dict[str, Any]:
+        """Each task's gate weights, averaged over its rows of the last forward pass
+        (or of ``xs``, without changing what the last pass recorded)."""
+        return self.gate_log.state(self, xs)

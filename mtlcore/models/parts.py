@@ -1,0 +1,220 @@
+"""Building blocks that several sharing strategies use.
+
+- :class:`GroupMLP`: an MLP whose first layer has one version per input group, so
+  one network (an expert, a cross-stitch tower) can read the rows of every task,
+  whichever table and columns they come from.
+- :func:`linear_blocks`: an ``nn.Sequential`` cut into one block per layer, for
+  strategies that act between layers (cross-stitch mixing, hierarchical heads).
+- :func:`gate_mix`: a softmax gate's weighted sum of expert outputs.
+- :func:`parameters_used_by_several_tasks`: which parameters more than one task's
+  output depends on, read off the autograd graph of a probe forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from mtlcore.models.base import MultiTaskModel, module_keys, seeded_mlp
+
+Segments = list[tuple[str, Tensor]]  # (input group, rows) per task batch, in task order
+
+
+class GroupMLP(nn.Module):
+    """An MLP through ``widths`` whose first layer has one copy per input group.
+
+    ``encoders[group key]`` maps that group's columns to ``widths[0]``; ``trunk``
+    runs ``widths[0] -> ... -> widths[-1]`` (empty with one width). Both end in an
+    activation. The names and seeds mirror :class:`~mtlcore.models.hard.HardSharing`
+    (``encoders``, ``trunk``; seeds ``(*prefix, "encoder", group)`` and
+    ``(*prefix, "trunk")``), so with an empty ``prefix`` the network a task sees
+    is exactly its single-task network.
+    """
+
+    def __init__(
+        self,
+        model: MultiTaskModel,
+        in_dims: Mapping[str, int],
+        widths: Sequence[int],
+        prefix: tuple[object, ...] = (),
+    ):
+        super().__init__()
+        self.group_keys = module_keys(list(in_dims))
+        arch = model.arch
+        self.encoders = nn.ModuleDict(
+            {
+                self.group_keys[g]: seeded_mlp(
+                    model.component_seed(*prefix, "encoder", g), [d, widths[0]], arch,
+                    last_activation=True,
+                )
+                for g, d in in_dims.items()
+            }
+        )  # fmt: skip
+        self.trunk = seeded_mlp(
+            model.component_seed(*prefix, "trunk"), list(widths), arch, last_activation=True
+        )
+        self.trunk_blocks = linear_blocks(self.trunk)
+
+    def encode(self, x: Tensor, group: str) -> Tensor:
+        return self.encoders[self.group_keys[group]](x)
+
+    def forward(self, x: Tensor, group: str) -> Tensor:
+        return self.trunk(self.encode(x, group))
+
+    def on_segments(self, segments: Segments) -> Tensor:
+        """The network on every segment, rows stacked in segment order."""
+        return torch.cat([self(x, g) for g, x in segments], dim=0)
+
+
+class GroupLinear(nn.Module):
+    """One linear layer per input group onto a common width (a gate that reads raw inputs)."""
+
+    def __init__(self, model: MultiTaskModel, in_dims: Mapping[str, int], out: int, *parts):
+        super().__init__()
+        self.group_keys = module_keys(list(in_dims))
+        self.layers = nn.ModuleDict(
+            {
+                self.group_keys[g]: seeded_mlp(
+                    model.component_seed(*parts, g), [d, out], model.arch, last_activation=False
+                )
+                for g, d in in_dims.items()
+            }
+        )
+
+    def forward(self, x: Tensor, group: str) -> Tensor:
+        return self.layers[self.group_keys[group]](x)
+
+    def on_segments(self, segments: Segments) -> Tensor:
+        return torch.cat([self(x, g) for g, x in segments], dim=0)
+
+
+def linear_blocks(seq: nn.Sequential) -> tuple[nn.Sequential, ...]:
+    """``seq`` cut before each ``nn.Linear``: one block per layer (linear, activation, dropout).
+
+    The blocks hold the same module objects as ``seq`` (no copies, no new parameters).
+    They are returned as a tuple so ``nn.Module`` does not register them twice.
+    """
+    blocks: list[list[nn.Module]] = []
+    for m in seq:
+        if isinstance(m, nn.Linear) or not blocks:
+            blocks.append([])
+        blocks[-1].append(m)
+    return tuple(nn.Sequential(*b) for b in blocks)
+
+
+def gate_mix(logits: Tensor, experts: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
+    """``(Σ_e softmax(logits)_e · experts[e], the softmax weights)``; rows are independent."""
+    weights = torch.softmax(logits, dim=-1)
+    mixed = torch.einsum("ne,end->nd", weights, torch.stack(list(experts)))
+    return mixed, weights
+
+
+def group_in_dims(model: MultiTaskModel) -> dict[str, int]:
+    """input group -> its input width, in order of first appearance."""
+    dims: dict[str, int] = {}
+    for t in model.tasks:
+        dims.setdefault(t.input_group, t.in_dim)
+    return dims
+
+
+def present_tasks(model: MultiTaskModel, xs: Mapping[str, Tensor]):
+    return [t for t in model.tasks if t.name in xs]
+
+
+def row_slices(sizes: Sequence[int]) -> list[slice]:
+    out, start = [], 0
+    for n in sizes:
+        out.append(slice(start, start + n))
+        start += n
+    return out
+
+
+def task_users(model: MultiTaskModel) -> dict[str, int]:
+    """Parameter name -> how many tasks' outputs depend on it.
+
+    Read off the autograd graph of one probe forward pass (eval mode, so dropout
+    draws no random numbers; one row of zeros per task): a task uses a parameter
+    when its output reaches it. This is the exact meaning of "shared" for
+    gradient-conflict measurement and the gradient methods, whatever the wiring
+    of the strategy, and it finds parameters no task uses.
+    """
+    named = list(model.named_parameters())
+    if not named:
+        return {}
+    device = named[0][1].device
+    xs = {t.name: torch.zeros(1, t.in_dim, device=device) for t in model.tasks}
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            out = model(xs).outputs
+            users = [0] * len(named)
+            for t in model.tasks:
+                grads = torch.autograd.grad(
+                    out[t.name].sum(), [p for _, p in named], allow_unused=True, retain_graph=True
+                )
+                users = [n + (g is not None) for n, g in zip(users, grads, strict=True)]
+    finally:
+        model.train(was_training)
+    return {name: n for (name, _), n in zip(named, users, strict=True)}
+
+
+def parameters_used_by_several_tasks(model: MultiTaskModel) -> list[str]:
+    """Names of the parameters that more than one task's output depends on (see :func:`task_users`)."""
+    return [name for name, n in task_users(model).items() if n > 1]
+
+
+def parameters_by_name(model: nn.Module, names: Sequence[str]) -> list[nn.Parameter]:
+    params = dict(model.named_parameters())
+    return [params[n] for n in names]
+
+
+def mean_rows(weights: Tensor) -> list[float]:
+    return [float(v) for v in weights.detach().float().mean(dim=0).cpu()]
+
+
+GateKey = tuple[int, str | None]  # (level, task name); None names a level's shared gate
+
+
+class GateLog:
+    """Each gate's weights averaged over the rows of the last forward pass.
+
+    ``experts[(level, gate)]`` names the experts a gate chooses among, in its
+    weights' order. Means stay tensors until read, so recording syncs no device.
+    """
+
+    def __init__(self, experts: Mapping[GateKey, list[str]]):
+        self.experts = dict(experts)
+        self.means: dict[GateKey, Tensor] = {}
+
+    def record(self, means: dict[GateKey, Tensor]) -> None:
+        self.means = means
+
+    def state(self, model: nn.Module, xs: Mapping[str, Tensor] | None = None) -> dict[str, Any]:
+        """The JSON form; with ``xs``, of a no-grad eval forward of ``xs`` (the record is kept)."""
+        means, source = self.means, "last forward pass"
+        if xs is not None:
+            saved, was_training = self.means, model.training
+            model.eval()
+            try:
+                with torch.no_grad():
+                    model(xs)
+                means, source = self.means, "given batch"
+            finally:
+                self.means = saved
+                model.train(was_training)
+        levels: dict[int, dict[str, Any]] = {}
+        for (level, gate), w in means.items():
+            entry = levels.setdefault(level, {"level": level, "gates": {}})
+            item = {
+                "experts": list(self.experts[(level, gate)]),
+                "weights": [float(v) for v in w.detach().float().cpu()],
+            }
+            if gate is None:
+                entry["shared_gate"] = item
+            else:
+                entry["gates"][gate] = item
+        return {"kind": "gates", "source": source, "levels": [levels[k] for k in sorted(levels)]}

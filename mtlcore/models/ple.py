@@ -1,0 +1,267 @@
+"""Progressive layered extraction (PLE): stacked levels of shared and task experts.
+
+Tang, H., Liu, J., Zhao, M., Gong, X. (2020). Progressive Layered Extraction (PLE):
+A Novel Multi-Task Learning (MTL) Model for Personalized Recommendations. RecSys 2020.
+
+Each level (an *extraction layer*) has ``n_shared_experts`` shared experts and
+``n_task_experts`` experts per task. Task ``t``'s gate mixes ``t``'s experts and
+the shared experts; on every level but the last, a shared gate mixes *all*
+experts into the input of the next level's shared experts, so task experts feed
+the other tasks too, one level up. One level is CGC (``mtlcore.models.cgc``).
+
+The hidden widths (``expert_hidden``, default ``model.hidden``) are split among
+the levels in order, earlier levels taking the extra layer when they do not
+divide evenly: with ``hidden: [64, 32]`` and two levels, level-1 experts are one
+layer to 64 units and level-2 experts one layer 64 -> 32. So a PLE network is as
+deep as its hard-sharing counterpart, and ``n_levels`` can be at most the number
+of widths. Level-1 experts and gates read raw inputs: where they may see the rows
+of tasks from different tables, their first layer has one copy per input group.
+
+Rows of different tasks never mix: inner levels run every path (each task's and
+the shared one) on every task's rows, because the shared path needs them all; the
+last level runs each task's path on that task's rows only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from torch import Tensor, nn
+
+from mtlcore.models.base import Architecture, ModelOutput, ModelTask, MultiTaskModel, seeded_mlp
+from mtlcore.models.parts import (
+    GateLog,
+    GroupLinear,
+    GroupMLP,
+    Segments,
+    gate_mix,
+    group_in_dims,
+    parameters_by_name,
+    parameters_used_by_several_tasks,
+    row_slices,
+)
+from mtlcore.models.registry import STRATEGIES
+
+Width = Annotated[int, Field(ge=1, le=4096)]
+
+
+class CGCOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n_shared_experts: int = Field(2, ge=1, le=16, description="shared experts per level")
+    n_task_experts: int = Field(1, ge=0, le=16, description="experts of each task, per level")
+    expert_hidden: list[Width] | None = Field(
+        None,
+        min_length=1,
+        max_length=8,
+        description="widths of the expert layers, split among the levels; default: model.hidden",
+    )
+
+
+class PLEOptions(CGCOptions):
+    n_levels: int = Field(2, ge=1, le=8, description="stacked extraction levels")
+
+
+PAPER = (
+    "Tang, H., Liu, J., Zhao, M., Gong, X. (2020). Progressive Layered Extraction (PLE): "
+    "A Novel Multi-Task Learning (MTL) Model for Personalized Recommendations. RecSys 2020."
+)
+
+
+def split_widths(widths: Sequence[int], n_levels: int) -> list[list[int]]:
+    """``widths`` cut into ``n_levels`` consecutive runs, earlier runs one longer if uneven."""
+    q, r = divmod(len(widths), n_levels)
+    out, start = [], 0
+    for i in range(n_levels):
+        n = q + (i < r)
+        out.append(list(widths[start : start + n]))
+        start += n
+    return out
+
+
+class ExtractionLevel(nn.Module):
+    """One level: shared experts, each task's experts, each task's gate, maybe a shared gate."""
+
+    def __init__(
+        self,
+        model: MultiTaskModel,
+        level: int,
+        widths: list[int],
+        in_width: int | None,  # None: level 1, reading raw inputs
+        last: bool,
+        n_shared: int,
+        n_task: int,
+    ):
+        super().__init__()
+        tasks, arch = model.tasks, model.arch
+        all_dims = group_in_dims(model)
+
+        def expert(dims: dict[str, int], *name: object) -> nn.Module:
+            if in_width is None:
+                return GroupMLP(model, dims, widths, ("level", level, *name))
+            seed = model.component_seed("level", level, *name, "trunk")
+            return seeded_mlp(seed, [in_width, *widths], arch, last_activation=True)
+
+        def gate(dims: dict[str, int], n_out: int, *name: object) -> nn.Module:
+            if in_width is None:
+                return GroupLinear(model, dims, n_out, "level", level, *name)
+            seed = model.component_seed("level", level, *name)
+            return seeded_mlp(seed, [in_width, n_out], arch, last_activation=False)
+
+        def own_dims(t: ModelTask) -> dict[str, int]:
+            # On the last level a task's path only ever sees its own rows.
+            return {t.input_group: t.in_dim} if last else all_dims
+
+        self.shared_experts = nn.ModuleList(
+            [expert(all_dims, "shared", e) for e in range(n_shared)]
+        )
+        self.task_experts = nn.ModuleDict(
+            {
+                model.keys[t.name]: nn.ModuleList(
+                    [expert(own_dims(t), "task", t.name, e) for e in range(n_task)]
+                )
+                for t in tasks
+            }
+        )
+        self.gates = nn.ModuleDict(
+            {
+                model.keys[t.name]: gate(own_dims(t), n_task + n_shared, "gate", t.name)
+                for t in tasks
+            }
+        )
+        self.shared_gate = None if last else gate(all_dims, len(tasks) * n_task + n_shared, "shared_gate")
+        self.width = widths[-1]
+
+
+def _run(m: nn.Module, q: Tensor | None, segments: Segments) -> Tensor:
+    """``m`` on the level's input: a tensor, or (level 1, ``q`` None) the raw segments."""
+    return m.on_segments(segments) if q is None else m(q)
+
+
+@STRATEGIES.register(
+    "ple",
+    title="Progressive layered extraction (PLE)",
+    summary="""Stacks several levels of experts: at each level every task has its own
+    experts besides the shared ones, each task's gate mixes its own and the shared
+    experts, and on the lower levels a shared gate mixes all experts into what the
+    next level's shared experts read. Task-specific knowledge is extracted step by
+    step while the shared part still learns from every task, which guards against
+    the seesaw where one task improves only as another gets worse. Costs the most of
+    the gated strategies: (tasks x task experts + shared experts) networks per
+    level, one layer deep each by default, plus a gate per task and level.""",
+    paper=PAPER,
+    options=PLEOptions,
+)
+class ProgressiveLayeredExtraction(MultiTaskModel):
+    """PLE. Shared: every parameter more than one task's output depends on — the shared
+    experts, the shared gates, and on inner levels the task experts and (below the last
+    two levels) task gates too, since they feed the shared path; a group's input
+    layers only when several tasks read that group. ``features`` are what each
+    task's head reads: the last level's gate mixture for that task."""
+
+    def __init__(
+        self,
+        tasks: Sequence[ModelTask],
+        arch: Architecture,
+        seed: int,
+        options: PLEOptions | None = None,
+    ):
+        super().__init__(tasks, arch, seed)
+        self.options = options = options or PLEOptions()
+        widths = list(options.expert_hidden or arch.hidden)
+        if options.n_levels > len(widths):
+            source = "model.options.expert_hidden" if options.expert_hidden else "model.hidden"
+            raise ValueError(
+                f"model.options.n_levels: {options.n_levels} levels need at least "
+                f"{options.n_levels} expert layers (one per level), but {source} has "
+                f"{len(widths)}; add widths to {source} or lower n_levels"
+            )
+        levels, in_width = [], None
+        for i, w in enumerate(split_widths(widths, options.n_levels)):
+            last = i == options.n_levels - 1
+            levels.append(
+                ExtractionLevel(
+                    self, i + 1, w, in_width, last,
+                    options.n_shared_experts, options.n_task_experts,
+                )
+            )  # fmt: skip
+            in_width = w[-1]
+        self.levels = nn.ModuleList(levels)
+        self.heads = nn.ModuleDict(
+            {
+                self.keys[t.name]: seeded_mlp(
+                    self.component_seed("head", t.name),
+                    [widths[-1], *arch.head_hidden, t.out_dim], arch, last_activation=False,
+                )
+                for t in self.tasks
+            }
+        )  # fmt: skip
+        self.gate_log = GateLog(self._expert_names())
+        self._shared = parameters_used_by_several_tasks(self)
+        self.gate_log.record({})  # forget the probe pass
+
+    def _expert_names(self) -> dict[tuple[int, str | None], list[str]]:
+        o = self.options
+        shared = [f"shared {e + 1}" for e in range(o.n_shared_experts)]
+        own = {t.name: [f"{t.name} {e + 1}" for e in range(o.n_task_experts)] for t in self.tasks}
+        names: dict[tuple[int, str | None], list[str]] = {}
+        for level in range(1, o.n_levels + 1):
+            for t in self.tasks:
+                names[(level, t.name)] = own[t.name] + shared
+            if level < o.n_levels:
+                names[(level, None)] = [n for t in self.tasks for n in own[t.name]] + shared
+        return names
+
+    def forward(self, xs: Mapping[str, Tensor]) -> ModelOutput:
+        present = [t for t in self.tasks if t.name in xs]
+        if not present:
+            return ModelOutput({}, {})
+        segments = [(t.input_group, xs[t.name]) for t in present]
+        rows = dict(zip([t.name for t in present], row_slices([len(x) for _, x in segments])))
+        means: dict[tuple[int, str | None], Tensor] = {}
+
+        # Inner levels: every path on every row (the shared gate needs all task experts).
+        q_task: dict[str, Tensor | None] = {t.name: None for t in self.tasks}
+        q_shared: Tensor | None = None
+        for number, level in enumerate(self.levels[:-1], start=1):
+            shared = [_run(e, q_shared, segments) for e in level.shared_experts]
+            own = {
+                t.name: [_run(e, q_task[t.name], segments) for e in level.task_experts[self.keys[t.name]]]
+                for t in self.tasks
+            }
+            new_task = {}
+            for t in self.tasks:
+                logits = _run(level.gates[self.keys[t.name]], q_task[t.name], segments)
+                new_task[t.name], w = gate_mix(logits, own[t.name] + shared)
+                if t.name in rows:  # a task's gate, averaged over the task's own rows
+                    means[(number, t.name)] = w[rows[t.name]].detach().mean(dim=0)
+            everyone = [x for t in self.tasks for x in own[t.name]] + shared
+            q_shared, w = gate_mix(_run(level.shared_gate, q_shared, segments), everyone)
+            means[(number, None)] = w.detach().mean(dim=0)
+            q_task = new_task
+
+        # Last level: each task's path on its own rows.
+        last, number = self.levels[-1], len(self.levels)
+        shared_all = [_run(e, q_shared, segments) for e in last.shared_experts]
+        outputs, features, extra = {}, {}, {}
+        for t, seg in zip(present, segments, strict=True):
+            r, key, q = rows[t.name], self.keys[t.name], q_task[t.name]
+            q = None if q is None else q[r]
+            own = [_run(e, q, [seg]) for e in last.task_experts[key]]
+            z, w = gate_mix(_run(last.gates[key], q, [seg]), own + [s[r] for s in shared_all])
+            features[t.name] = z
+            outputs[t.name] = self.heads[key](z)
+            extra[f"gate:{t.name}"] = w
+            means[(number, t.name)] = w.detach().mean(dim=0)
+        self.gate_log.record(means)
+        return ModelOutput(outputs, features, extra)
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return parameters_by_name(self, self._shared)
+
+    def mixing_state(self, xs: Mapping[str, Tensor] | None = None) -> dict[str, Any]:
+        """Gate weights per level: each task's gate averaged over that task's rows and the
+        shared gate over all rows, of the last forward pass (or of ``xs``, leaving the
+        record of the last pass as it was)."""
+        return self.gate_log.state(self, xs)

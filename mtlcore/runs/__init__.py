@@ -1,0 +1,81 @@
+"""Runs in the background: a run store (SQLite + files) and executors that run it.
+
+The dashboard and the CLI use this package to submit experiments, list runs,
+poll their progress and metrics, cancel them and read their snapshots::
+
+    from mtlcore.runs import LocalExecutor, RunStore
+
+    store = RunStore()                      # MTL_STUDIO_HOME or ~/.mtl-studio
+    executor = LocalExecutor(store)         # warm worker processes; one per server
+    run_ids = executor.submit(config)       # one run per seed, one experiment
+    run = store.run(run_ids[0])             # status, progress, eta_seconds, error, result
+    rows = store.metrics(run.id, after=0)   # long metric rows; poll with after=rows[-1].id
+    executor.cancel(run.id)                 # stops within a second, keeps the metrics
+    snaps = [load_snapshot(a.path) for a in store.snapshots(run.id, model="mtl")]
+    executor.shutdown()
+
+Statuses: queued -> running -> done | failed | cancelled (a queued run can be
+cancelled directly). See the README section "Runs in the background".
+"""
+
+from mtlcore.runs._db import SCHEMA_VERSION, StoreError
+from mtlcore.runs._executor import Executor, LocalExecutor, default_workers
+from mtlcore.runs._home import HOME_ENV, studio_home
+from mtlcore.runs._recorder import RunRecorder, cosine_rows, epoch_rows
+from mtlcore.runs._records import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    FINISHED,
+    QUEUED,
+    RUNNING,
+    STATUSES,
+    Artifact,
+    ExperimentInfo,
+    MetricRow,
+    QueueFull,
+    RunInfo,
+    RunNotFound,
+    RunStateError,
+    RunStatus,
+    RunStoreError,
+)
+from mtlcore.runs._snapshots import StoredSnapshot, load_snapshot
+from mtlcore.runs._store import ORPHAN_REASON, RunStore, parse_run_id
+from mtlcore.runs._worker import drain_queue, execute_run
+
+__all__ = [
+    "CANCELLED",
+    "DONE",
+    "FAILED",
+    "FINISHED",
+    "HOME_ENV",
+    "ORPHAN_REASON",
+    "QUEUED",
+    "RUNNING",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "Artifact",
+    "Executor",
+    "ExperimentInfo",
+    "LocalExecutor",
+    "MetricRow",
+    "QueueFull",
+    "RunInfo",
+    "RunNotFound",
+    "RunRecorder",
+    "RunStateError",
+    "RunStatus",
+    "RunStore",
+    "RunStoreError",
+    "StoreError",
+    "StoredSnapshot",
+    "cosine_rows",
+    "default_workers",
+    "drain_queue",
+    "epoch_rows",
+    "execute_run",
+    "load_snapshot",
+    "parse_run_id",
+    "studio_home",
+]

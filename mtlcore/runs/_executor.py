@@ -1,0 +1,245 @@
+"""Executors: where queued runs are run. One small interface, a local implementation.
+
+:class:`Executor` is what the dashboard talks to: ``submit`` a config (one run
+per seed, grouped under one experiment), ``cancel`` a run, ``shutdown``. Runs and
+their state live in the :class:`RunStore`, so a later cluster engine only has to
+claim runs from the same store and honour the same cancel flag.
+
+:class:`LocalExecutor` keeps ``workers`` warm worker processes (multiprocessing
+``spawn``: a fresh interpreter that imports torch once, then waits), so a
+submitted run starts within a fraction of a second. The queue is the store:
+queued runs survive a restart and are picked up again; at most ``max_queued`` may
+wait. A supervisor thread (it only watches; training never runs in the server
+process) waits on the workers' process sentinels: when a worker dies, even by
+SIGKILL, its run is marked failed with the reason and a new worker takes its
+place. On start, runs left ``running`` by a process that no longer exists are
+marked failed ("the worker stopped (server restart?)").
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait as wait_for_sentinels
+from typing import TYPE_CHECKING, Any
+
+from mtlcore.runs._liveness import process_token
+from mtlcore.runs._records import RUNNING, RunInfo
+from mtlcore.runs._store import RunStore
+from mtlcore.runs._worker import worker_main
+
+if TYPE_CHECKING:
+    from mtlcore.config import ExperimentConfig
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_REASON = "the executor shut down before the run finished"
+
+
+def default_workers() -> int:
+    """Concurrent runs by default: one per two cores (each run trains on one thread)."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+class Executor(ABC):
+    """Runs the runs of a :class:`RunStore`. Use it as a context manager or call shutdown()."""
+
+    store: RunStore
+
+    @abstractmethod
+    def submit(self, config: ExperimentConfig, *, name: str | None = None) -> list[int]:
+        """Queue one run per seed of ``config`` under one experiment; return the run ids."""
+
+    @abstractmethod
+    def cancel(self, run_id: int | str) -> RunInfo:
+        """Stop a run (within a second if running); return it as it is now."""
+
+    @abstractmethod
+    def shutdown(self, *, cancel_running: bool = True, timeout: float | None = 10.0) -> None:
+        """Stop executing. Running runs are cancelled (or, with ``cancel_running=False``,
+        awaited up to ``timeout``); queued runs stay queued for the next executor."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+
+@dataclass
+class _Worker:
+    process: Any
+    token: str
+    wake: Any
+    stop: Any
+    ready: Any
+    started: float = field(default_factory=time.monotonic)
+
+
+class LocalExecutor(Executor):
+    """Worker processes on this machine (see the module docstring)::
+
+        with LocalExecutor(RunStore(), workers=1) as ex:
+            [run_id] = ex.submit(config)
+    """
+
+    def __init__(
+        self,
+        store: RunStore | None = None,
+        *,
+        workers: int | None = None,
+        max_queued: int = 100,
+        start_method: str = "spawn",
+    ):
+        if start_method not in ("spawn", "forkserver"):
+            raise ValueError("start_method: 'spawn' or 'forkserver' (fork is unsafe with torch)")
+        self.store = store or RunStore()
+        self.n_workers = workers or default_workers()
+        if self.n_workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.max_queued = max_queued
+        self.orphans_failed: list[int] = []
+        self._ctx = mp.get_context(start_method)
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._closed = False
+        self._workers: list[_Worker] = []
+        self._quick_deaths = 0
+        self._start()
+
+    # --- public ------------------------------------------------------------------
+
+    def submit(self, config: ExperimentConfig, *, name: str | None = None) -> list[int]:
+        if self._closing.is_set():
+            raise RuntimeError("this executor has been shut down")
+        ids = self.store.submit(config, name=name, max_queued=self.max_queued)
+        self._wake_all()
+        return ids
+
+    def cancel(self, run_id: int | str) -> RunInfo:
+        return self.store.request_cancel(run_id)
+
+    def wait_ready(self, timeout: float = 60.0) -> bool:
+        """Wait until every worker has imported torch and waits for work."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                workers = list(self._workers)
+            if len(workers) == self.n_workers and all(w.ready.is_set() for w in workers):
+                return True
+            time.sleep(0.02)
+        return False
+
+    @property
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [w.process.pid for w in self._workers]
+
+    def shutdown(self, *, cancel_running: bool = True, timeout: float | None = 10.0) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            workers = list(self._workers)
+        self._closing.set()
+        atexit.unregister(self._atexit)
+        tokens = {w.token for w in workers}
+        if cancel_running:
+            for run in self.store.runs(status=RUNNING):
+                if run.worker_token in tokens:
+                    self.store.request_cancel(run.id)
+        for w in workers:
+            w.stop.set()
+            w.wake.set()
+        self._supervisor.join()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for w in workers:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            w.process.join(left)
+            if w.process.is_alive():
+                w.process.terminate()
+                w.process.join(2.0)
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join()
+            self.store.fail_runs_of(w.token, SHUTDOWN_REASON)
+
+    # --- inside ------------------------------------------------------------------
+
+    def _start(self) -> None:
+        self.orphans_failed = self.store.fail_orphaned_runs()
+        with self._lock:
+            for _ in range(self.n_workers):
+                self._workers.append(self._spawn())
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="mtl-runs-supervisor", daemon=True
+        )
+        self._supervisor.start()
+        atexit.register(self._atexit)
+
+    def _spawn(self) -> _Worker:
+        wake, stop, ready = self._ctx.Event(), self._ctx.Event(), self._ctx.Event()
+        process = self._ctx.Process(
+            target=worker_main,
+            args=(self.store, wake, stop, ready, os.getpid()),
+            name="mtl-runs-worker",
+            daemon=True,
+        )
+        process.start()
+        return _Worker(process, process_token(process.pid), wake, stop, ready)
+
+    def _wake_all(self) -> None:
+        with self._lock:
+            for w in self._workers:
+                w.wake.set()
+
+    def _supervise(self) -> None:
+        while not self._closing.is_set():
+            with self._lock:
+                by_sentinel = {w.process.sentinel: w for w in self._workers}
+            ended = wait_for_sentinels(list(by_sentinel), timeout=0.2)
+            if self._closing.is_set():
+                return
+            for sentinel in ended:
+                self._replace(by_sentinel[sentinel])
+
+    def _replace(self, dead: _Worker) -> None:
+        dead.process.join()
+        reason = worker_death_reason(dead.process.exitcode)
+        failed = self.store.fail_runs_of(dead.token, reason)
+        log.warning("run worker %s ended (%s); runs failed: %s", dead.process.pid, reason, failed)
+        # A worker that dies before it is ready (a broken install) must not respawn in a
+        # tight loop: wait longer after each such death.
+        self._quick_deaths = 0 if dead.ready.is_set() else self._quick_deaths + 1
+        if self._quick_deaths:
+            self._closing.wait(min(30.0, 0.5 * 2**self._quick_deaths))
+        with self._lock:
+            if self._closing.is_set():
+                return
+            fresh = self._spawn()
+            self._workers = [fresh if w is dead else w for w in self._workers]
+
+    def _atexit(self) -> None:
+        try:
+            self.shutdown(timeout=5.0)
+        except Exception:  # interpreter teardown; nothing more to save
+            pass
+
+
+def worker_death_reason(exitcode: int | None) -> str:
+    """A readable reason for a run whose worker process ended under it."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = f"was killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            how = f"was killed by signal {-exitcode}"
+        hint = " (out of memory, or stopped from outside)" if -exitcode == signal.SIGKILL else ""
+        return f"the worker process {how}{hint}; the metrics so far are kept"
+    return f"the worker process exited with code {exitcode} during the run"

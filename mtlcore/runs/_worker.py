@@ -1,0 +1,142 @@
+"""Running one stored run, and the loop of a warm worker process.
+
+:func:`execute_run` does one run in the current process: ``run_experiment`` on
+the run's one-seed config with a :class:`RunRecorder` as the callback, then the
+same files as ``python -m mtlcore train --out`` into the run's folder, then the
+final status. Every way a run can end is recorded: done, cancelled (the
+recorder's callback returned False), or failed with a readable reason
+(divergence, a bad config or data, any other exception with its traceback kept in
+``error_detail``). The CLI calls it in the foreground; worker processes call it
+from :func:`worker_main`.
+
+:func:`worker_main` is the body of a worker process: it imports torch and the
+engine once (so a run starts at once), then claims queued runs from the store one
+at a time until told to stop or its parent process is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from mtlcore.runs._liveness import process_token
+from mtlcore.runs._records import CANCELLED, DONE, FAILED
+from mtlcore.runs._store import RunStore
+
+# How long an idle worker sleeps between looks at the queue when nobody wakes it.
+IDLE_POLL_SECONDS = 1.0
+
+
+def execute_run(
+    store: RunStore,
+    run_id: int,
+    *,
+    on_event: Callable[[Any], None] | None = None,
+    **recorder_options: Any,
+) -> str:
+    """Run a claimed (running) run to its end in this process; returns the final status.
+
+    ``on_event`` also sees every TrainEvent (the CLI prints progress with it);
+    ``recorder_options`` go to :class:`RunRecorder`. ``KeyboardInterrupt`` marks
+    the run cancelled and propagates.
+    """
+    from mtlcore.config import ConfigError
+    from mtlcore.data.spec import DataError
+    from mtlcore.experiment import prepare_data, run_experiment, write_outputs
+    from mtlcore.runs._recorder import RunRecorder
+    from mtlcore.train import DivergenceError, TrainingCancelled, steps_per_epoch
+
+    recorder: RunRecorder | None = None
+
+    def end(status: str, error: str | None = None, detail: str | None = None, **kw) -> str:
+        if recorder is not None:
+            try:
+                recorder.flush()  # keep the metrics so far
+            except Exception:  # the status below matters more than the last rows
+                pass
+        store.finish(run_id, status, error=error, error_detail=detail, **kw)
+        return status
+
+    try:
+        config = store.run(run_id).config()
+        data = prepare_data(config)
+        spe = steps_per_epoch(data, config.train.batch_size)
+        total = spe * config.train.epochs * (2 if config.baselines else 1) * len(config.seeds)
+        recorder = RunRecorder(store, run_id, total_steps=total, **recorder_options)
+        if store.cancel_requested(run_id):
+            raise TrainingCancelled("cancelled before training started")
+        callback = recorder
+        if on_event is not None:
+
+            def callback(event: Any) -> bool:
+                on_event(event)
+                return recorder(event)
+
+        result, seed_runs = run_experiment(config, callback, data=data)
+        recorder.flush()
+        paths = write_outputs(store.run_dir(run_id), config, result, seed_runs)
+        artifacts = [(kind, path, {}) for kind, path in paths.items()]
+        return end(DONE, result=result_summary(result), artifacts=artifacts)
+    except TrainingCancelled:
+        return end(CANCELLED, "cancelled")
+    except KeyboardInterrupt:
+        end(CANCELLED, "interrupted (Ctrl-C)")
+        raise
+    except (DivergenceError, ConfigError, DataError) as exc:
+        return end(FAILED, str(exc))
+    except Exception as exc:
+        return end(FAILED, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def result_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """The few numbers of ``result.json`` that a run list shows."""
+    tasks = {
+        name: {k: t.get(k) for k in ("kind", "metric", "higher_is_better", "mtl", "stl", "gain")}
+        for name, t in result["tasks"].items()
+    }
+    return {
+        "tasks": tasks,
+        "delta_m": result.get("delta_m"),
+        "seeds": result.get("seeds"),
+        "seconds": result.get("timings", {}).get("total_seconds"),
+    }
+
+
+def warm_up() -> None:
+    """Import torch and the engine and run one tiny backward pass, so the first run is fast."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+    import torch
+
+    import mtlcore.experiment  # noqa: F401  (pandas, scikit-learn, models, weighting)
+
+    torch.set_num_threads(1)  # one run per worker; workers, not threads, give parallelism
+    layer = torch.nn.Linear(4, 1)
+    layer(torch.zeros(2, 4)).sum().backward()
+
+
+def worker_main(store: RunStore, wake, stop, ready, parent_pid: int) -> None:
+    """Body of a worker process (see the module docstring). ``wake``, ``stop`` and
+    ``ready`` are multiprocessing Events shared with the executor."""
+    warm_up()
+    token, pid = process_token(), os.getpid()
+    ready.set()
+    while not stop.is_set() and os.getppid() == parent_pid:
+        run_id = store.claim_next(token, pid)
+        if run_id is None:
+            wake.wait(IDLE_POLL_SECONDS)
+            wake.clear()
+            continue
+        execute_run(store, run_id)
+
+
+def drain_queue(store: RunStore) -> list[tuple[int, str]]:
+    """Run queued runs in this process until none is left; (run id, status) of each."""
+    warm_up()
+    token, pid = process_token(), os.getpid()
+    done = []
+    while (run_id := store.claim_next(token, pid)) is not None:
+        done.append((run_id, execute_run(store, run_id)))
+    return done

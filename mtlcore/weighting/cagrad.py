@@ -1,0 +1,42 @@
+"""CAGrad: the update that maximises the worst task's improvement near the mean gradient.
+
+Liu, Liu, Jin, Stone & Liu (2021), "Conflict-Averse Gradient Descent for Multi-task
+Learning", NeurIPS. Within a ball of radius c·||g₀|| around the mean gradient g₀,
+choose the direction d that maximises min_i ⟨g_i, d⟩. c = 0 is the mean gradient;
+larger c moves towards MGDA. Solved by torchjd's :class:`~torchjd.aggregation.CAGrad`
+(cvxpy with Clarabel); torchjd returns d = g₀ + (√φ/||g_w||) g_w without the
+paper's optional rescaling by 1/(1+c²); weights ×T.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from torchjd.aggregation import CAGrad
+
+from mtlcore.weighting.gradient import GradientWeighting
+from mtlcore.weighting.registry import METHODS
+
+
+class CAGradOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    c: float = Field(
+        0.4, ge=0, description="radius of the ball around the mean gradient (0 = mean gradient)"
+    )
+    norm_eps: float = Field(1e-4, ge=0, description="guards the normalisation against zero")
+
+
+@METHODS.register(
+    "cagrad",
+    title="CAGrad (conflict-averse)",
+    summary="""Starts from the average of the task gradients and moves it, within a
+    ball whose size c you choose, towards the direction that most improves the task
+    doing worst. Helps when tasks conflict but you still want to make progress on the
+    average loss; c = 0 is the plain average, large c behaves like MGDA. Costs one
+    backward pass per task and a small convex solve (cvxpy) per step.""",
+    paper="Liu, B., Liu, X., Jin, X., Stone, P. & Liu, Q. (2021). Conflict-Averse "
+    "Gradient Descent for Multi-task Learning. NeurIPS.",
+    options=CAGradOptions,
+)
+class CAGradWeighting(GradientWeighting):
+    def make_aggregator(self) -> CAGrad:
+        return CAGrad(c=self.options.c, norm_eps=self.options.norm_eps)

@@ -1,0 +1,198 @@
+"""The common machinery of the gradient combination methods (PCGrad, MGDA, UPGrad, ...).
+
+A gradient method does not weight the losses: it looks at each task's gradient
+on the *shared* parameters and chooses how to combine them into one update. Per
+step, :meth:`GradientWeighting.backward`
+
+1. differentiates each task loss on its own (``autograd.grad``, graph retained
+   between tasks). Tasks may read different input batches, so the shared
+   representation differs per task; differentiating on the shared *parameters*
+   works whatever the inputs were. The shared parts of the gradients form the
+   T×P Jacobian J, one row per task.
+2. asks a torchjd aggregator for the weights w of its combination (aggregators
+   are not re-implemented here; their weightings are computed from the T×T
+   Gramian J Jᵀ, on the CPU, where their solvers run anyway),
+3. writes the combined gradient d = wᵀJ into ``.grad`` of the shared
+   parameters, and each task-specific parameter's own task gradient into its
+   ``.grad`` (exactly what backpropagating Σ L_i gives it),
+
+and returns w. Without shared parameters (the independent model, or one task)
+there is nothing to combine and it falls back to backpropagating Σ L_i.
+
+Scale. Most aggregators' weights sum to 1 when the task gradients agree (MGDA,
+IMTL-G, UPGrad, Aligned-MTL, CAGrad's mean g₀), i.e. they return a multiple of
+the *mean* gradient, while the ``equal`` baseline steps along the *sum* of the
+gradients. Those methods multiply their weights by T (``mean_scaled``), so that on
+tasks whose gradients agree every method steps like ``equal`` at the same learning
+rate, and the weights shown beside loss weights read on the same scale (all ones =
+equal). PCGrad is already on the sum scale; Nash-MTL keeps its own scale (its
+weights solve a bargaining problem and its update is clipped to ``max_norm``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+from torchjd.aggregation import GramianWeightedAggregator, WeightedAggregator
+
+from mtlcore.seeding import derive_seed, torch_seed
+from mtlcore.weighting.base import StepContext, Weighting, WeightingTask
+from mtlcore.weighting.tracking import RunningMean, last_and_mean, per_task
+
+
+def task_jacobian(
+    losses: Tensor, shared: Sequence[Tensor], specific: Sequence[Tensor]
+) -> tuple[Tensor, list[Tensor | None]]:
+    """(J, g): J is T×P, the task gradients on ``shared`` flattened into rows; g holds
+    the gradient of Σ L_i on each of ``specific`` (None where no task uses it).
+
+    One backward pass per task; the graph is kept until the last one.
+    """
+    params = [*shared, *specific]
+    rows: list[Tensor] = []
+    sums: list[Tensor | None] = [None] * len(specific)
+    n = len(losses)
+    for i in range(n):
+        grads = torch.autograd.grad(losses[i], params, retain_graph=i < n - 1, allow_unused=True)
+        rows.append(
+            torch.cat(
+                [
+                    (g if g is not None else torch.zeros_like(p)).reshape(-1)
+                    for g, p in zip(grads[: len(shared)], shared, strict=True)
+                ]
+            )
+        )
+        for k, g in enumerate(grads[len(shared) :]):
+            if g is not None:
+                sums[k] = g if sums[k] is None else sums[k] + g
+    return torch.stack(rows), sums
+
+
+def accumulate_grad(param: Tensor, grad: Tensor) -> None:
+    """Add ``grad`` to ``param.grad`` (a regulariser's backward may add more later)."""
+    if param.grad is None:
+        param.grad = grad.detach().clone()
+    else:
+        param.grad.add_(grad.detach())
+
+
+def write_flat_grad(params: Sequence[Tensor], flat: Tensor) -> None:
+    """Split a flat vector over ``params`` (in order) and add it to their ``.grad``."""
+    offset = 0
+    for p in params:
+        n = p.numel()
+        accumulate_grad(p, flat[offset : offset + n].view_as(p))
+        offset += n
+
+
+class GradientWeighting(Weighting):
+    """Base class of the gradient methods: a torchjd aggregator applied to the task Jacobian.
+
+    Subclasses implement :meth:`make_aggregator`; one that is not Gramian-based
+    overrides :meth:`aggregator_weights`.
+    """
+
+    mean_scaled: ClassVar[bool] = True  # the aggregator's weights sum to ~1: multiply by T
+
+    def __init__(self, tasks: Sequence[WeightingTask], options: Any = None):
+        super().__init__(tasks, options)
+        self.aggregator = self.make_aggregator()
+        self._weights = RunningMean()
+        self._cosine = RunningMean()
+        self._grad_norm = RunningMean()
+        self._task_grad_norm = RunningMean()
+
+    def make_aggregator(self) -> WeightedAggregator:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def aggregator_weights(self, jacobian: Tensor, gramian: Tensor) -> Tensor:
+        """The aggregator's weights (its own scale) from J (T×P) and its Gramian (T×T, on CPU)."""
+        agg = self.aggregator
+        assert isinstance(agg, GramianWeightedAggregator)
+        return agg.gramian_weighting(gramian)
+
+    def combine(self, jacobian: Tensor, *, seed: int = 0, step: int = 0) -> tuple[Tensor, Tensor]:
+        """(w, d): the weights on the task gradients (on this project's scale) and the
+        combined gradient d = wᵀJ. Pure in J apart from stateful aggregators (Nash-MTL)."""
+        with torch.no_grad():
+            gramian = (jacobian @ jacobian.T).cpu()
+            # PCGrad draws random projection orders from torch's global generator: give it
+            # one of its own per step so it neither disturbs nor depends on dropout's.
+            with torch_seed(derive_seed(seed, "weighting", type(self).__name__, step)):
+                w = self.aggregator_weights(jacobian, gramian)
+            w = w.to(device=jacobian.device, dtype=jacobian.dtype)
+            if self.mean_scaled:
+                w = w * len(w)
+            d = w @ jacobian
+            self._record(w, gramian.to(w.dtype), d)
+        return w, d
+
+    def backward(self, losses: Tensor, ctx: StepContext) -> Tensor:
+        shared = [p for p in ctx.model.shared_parameters() if p.requires_grad]
+        if not shared or len(losses) < 2:
+            losses.sum().backward()  # nothing shared, nothing to combine
+            w = torch.ones_like(losses.detach())
+            self._weights.add(w)
+            return w
+        specific = [p for p in ctx.model.task_parameters() if p.requires_grad]
+        jacobian, specific_grads = task_jacobian(losses, shared, specific)
+        w, d = self.combine(jacobian, seed=getattr(ctx.model, "seed", 0), step=ctx.step)
+        write_flat_grad(shared, d)
+        for p, g in zip(specific, specific_grads, strict=True):
+            if g is not None:
+                accumulate_grad(p, g)
+        return w.detach().to(losses.dtype)
+
+    def _record(self, w: Tensor, gramian: Tensor, d: Tensor) -> None:
+        task_norms = gramian.diagonal().clamp_min(0).sqrt()
+        d_norm = d.norm()
+        dots = gramian @ w.cpu()  # ⟨d, g_i⟩ = (G w)_i
+        self._weights.add(w)
+        self._grad_norm.add(d_norm.reshape(1))
+        self._task_grad_norm.add(task_norms)
+        self._cosine.add(dots / (task_norms * d_norm.cpu()).clamp_min(1e-12))
+
+    def state(self) -> dict[str, Any]:
+        """Last-step values and running means: ``weights``, ``cosine`` (of the combined
+        gradient with each task's), ``grad_norm`` (of the combined gradient) and
+        ``task_grad_norm``, each also as ``mean_*``."""
+        out: dict[str, Any] = last_and_mean("weights", self.names, self._weights)
+        out.update(last_and_mean("cosine", self.names, self._cosine))
+        if self._grad_norm.last is not None and self._grad_norm.mean is not None:
+            out["grad_norm"] = float(self._grad_norm.last)
+            out["mean_grad_norm"] = float(self._grad_norm.mean)
+        if self._task_grad_norm.last is not None:
+            out["task_grad_norm"] = per_task(self.names, self._task_grad_norm.last)
+        out["steps"] = self._weights.count
+        return out
+
+
+def pref_vector(
+    names: Sequence[str], given: dict[str, float], key: str = "weighting.options.pref_vector"
+) -> Tensor | None:
+    """A torchjd preference vector (summing to 1 at equal preferences) from ``{task: pref}``
+    on this project's scale (1 = neutral), or None for torchjd's default (the mean)."""
+    if not given:
+        return None
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise ValueError(
+            f"{key}: no task named {', '.join(map(repr, unknown))}; "
+            f"the tasks are: {', '.join(names)}"
+        )
+    bad = {k: v for k, v in given.items() if not (0 <= v < float("inf"))}
+    if bad:
+        raise ValueError(f"{key}: preferences must be finite and >= 0, got {bad}")
+    return torch.tensor([float(given.get(n, 1.0)) for n in names]) / len(names)
+
+
+__all__ = [
+    "GradientWeighting",
+    "accumulate_grad",
+    "pref_vector",
+    "task_jacobian",
+    "write_flat_grad",
+]

@@ -1,0 +1,34 @@
+"""PCGrad ("gradient surgery"): project away the conflicting part of each task gradient.
+
+Yu, Kumar, Gupta, Levine, Hausman & Finn (2020), "Gradient Surgery for Multi-Task
+Learning", NeurIPS. For each task gradient g_i, in a random order of the other
+tasks j: if g_i conflicts with g_j (negative inner product), remove from g_i its
+component along g_j. The update is the sum of the projected gradients. The
+aggregation is torchjd's :class:`~torchjd.aggregation.PCGrad`; its weights are on
+the sum scale already (all ones without conflict), so they are not rescaled.
+"""
+
+from __future__ import annotations
+
+from torchjd.aggregation import PCGrad
+
+from mtlcore.weighting.gradient import GradientWeighting
+from mtlcore.weighting.registry import METHODS
+
+
+@METHODS.register(
+    "pcgrad",
+    title="PCGrad (gradient surgery)",
+    summary="""Where two tasks' gradients on the shared layers point against each other,
+    removes from each the part that conflicts with the other (projects it onto the
+    other's normal plane), then adds them up. Helps when one task's update keeps undoing
+    another's; without conflict it is the plain sum. Costs one backward pass per task
+    and a T×T Gramian per step.""",
+    paper="Yu, T., Kumar, S., Gupta, A., Levine, S., Hausman, K. & Finn, C. (2020). "
+    "Gradient Surgery for Multi-Task Learning. NeurIPS.",
+)
+class PCGradWeighting(GradientWeighting):
+    mean_scaled = False  # all ones without conflict: already the sum of the gradients
+
+    def make_aggregator(self) -> PCGrad:
+        return PCGrad()
