@@ -1,4 +1,4 @@
-"""Command line: ``python -m mtlcore {train,list,inspect}``.
+"""Command line: ``python -m mtlcore {train,list,inspect,runs}``.
 
 Bad input (a broken config or CSV) exits with status 2 and one clear message on
 stderr, never a traceback.
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mtlcore.config import ConfigError, ExperimentConfig
 from mtlcore.data.spec import DataError
+from mtlcore.runs._cli import add_runs_parser, run_runs_command
 from mtlcore.train import DivergenceError, TrainEvent
 
 EXIT_BAD_INPUT = 2
@@ -37,12 +38,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_inspect = sub.add_parser("inspect", help="profile a CSV: columns, types, task kinds")
     p_inspect.add_argument("csv", help="CSV file")
 
+    add_runs_parser(sub)
+
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
             return _train(args)
         if args.command == "list":
             return _list()
+        if args.command == "runs":
+            return run_runs_command(args)
         return _inspect(args.csv)
     except (ConfigError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -56,6 +56,17 @@ def test_reads_bytes_with_a_utf8_bom_and_blank_lines() -> None:
     assert len(df) == 25
 
 
+def test_leading_blank_lines_are_skipped() -> None:
+    df = read_csv_table(("\n  \n" + good_csv()).encode(), "data.csv")
+    assert list(df.columns) == ["size", "price", "city"] and len(df) == 25
+
+
+def test_unclosed_quote_names_the_line(tmp_path: Path) -> None:
+    text = good_csv().replace("\n5,115,b\n", '\n5,115,"b\n')
+    err = read_error(write(tmp_path, text))
+    assert "line 7" in str(err) and "double quote that is never closed" in str(err)
+
+
 def test_missing_values_are_read_as_missing(tmp_path: Path) -> None:
     text = good_csv().replace("\n3,109,b\n", "\n,109,NA\n")
     df = read_csv_table(write(tmp_path, text), "data.csv")

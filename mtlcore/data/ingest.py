@@ -26,6 +26,7 @@ from mtlcore.data.spec import (
     TASK_KINDS,
     DataError,
     Dataset,
+    TaskKind,
     TaskSpec,
     detect_task_kind,
 )
@@ -65,7 +66,14 @@ def read_csv_table(
             f"least {MIN_ROWS} are needed to train and validate a model. Add more rows.",
             where=name,
         )
-    df = pd.read_csv(io.StringIO(text), skipinitialspace=True, index_col=False)
+    try:
+        df = pd.read_csv(io.StringIO(text), skipinitialspace=True, index_col=False)
+    except (ValueError, pd.errors.ParserError) as err:  # rare: the checks above passed
+        raise DataError(
+            f"File '{name}' could not be read as CSV ({err}). Check that it is a "
+            "comma-separated file with one row per line.",
+            where=name,
+        ) from None
     df.columns = header
     return df
 
@@ -194,7 +202,7 @@ def resolve_task(dataset: Dataset, spec: TaskSpec) -> TaskSpec:
     return dataclasses.replace(spec, kind=kind, inputs=tuple(inputs))
 
 
-def _decide_kind(spec: TaskSpec, target: pd.Series) -> str:
+def _decide_kind(spec: TaskSpec, target: pd.Series) -> TaskKind:
     """The task kind for ``spec``: the detected one for ``"auto"``, else the one
     asked for, once the target column is checked to fit it."""
     where = f"Task '{spec.name}' (table '{spec.table}')"
@@ -278,9 +286,10 @@ def _decode_utf8(data: bytes, name: str) -> str:
 def _check_rows(text: str, name: str) -> tuple[list[str], int]:
     """Validate the header and the length of every row; return the stripped
     header and the number of data rows."""
-    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True, strict=True)
+    start = 1  # the line the row being read starts on
     try:
-        header = [c.strip() for c in next(reader)]
+        header = [c.strip() for c in next(row for row in reader if not _is_blank(row))]
         if any(header) and all(_as_number(c) is not None for c in header if c):
             raise DataError(
                 f"File '{name}' has no header row: its first line holds only numbers "
@@ -303,12 +312,14 @@ def _check_rows(text: str, name: str) -> tuple[list[str], int]:
                 column=duplicates[0],
             )
         n_rows = 0
+        start = reader.line_num + 1
         for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line; pandas skips these too
+            line, start = start, reader.line_num + 1
+            if _is_blank(row):
+                continue  # pandas skips blank lines too
             if len(row) != len(header):
                 raise DataError(
-                    f"File '{name}', line {reader.line_num}: the row has {len(row)} "
+                    f"File '{name}', line {line}: the row has {len(row)} "
                     f"value{'s' if len(row) != 1 else ''} but the header has {len(header)} "
                     "columns. Fix that line: a value that contains a comma must be put in "
                     'double quotes ("..."), and every opening quote needs a closing one.',
@@ -317,11 +328,15 @@ def _check_rows(text: str, name: str) -> tuple[list[str], int]:
             n_rows += 1
     except csv.Error as err:
         raise DataError(
-            f"File '{name}', line {reader.line_num}: not valid CSV ({err}). Fix that line, for "
-            "example an unclosed double quote.",
+            f"File '{name}', line {start}: not valid CSV ({err}). Check that line for a "
+            "double quote that is never closed or a quote in the middle of a value.",
             where=name,
         ) from None
     return header, n_rows
+
+
+def _is_blank(row: list[str]) -> bool:
+    return not row or (len(row) == 1 and not row[0].strip())
 
 
 def _as_number(value: object) -> float | None:

@@ -3,7 +3,7 @@
 Any strategy pairs with any weighting method (``mtlcore.weighting``).
 """
 
-from mtlcore.models import hard, independent  # noqa: F401  (registers the strategies)
+from mtlcore.models import hard, independent, soft, hierarchical, cross_stitch, mmoe, ple, cgc  # noqa: F401  # isort: skip  (registers the strategies, in the order they are listed)
 from mtlcore.models.base import Architecture, ModelOutput, ModelTask, MultiTaskModel
 from mtlcore.models.registry import STRATEGIES
 

@@ -75,7 +75,9 @@ class CrossStitch(MultiTaskModel):
         self.options = options = options or CrossStitchOptions()
         dims = group_in_dims(self)
         h = arch.hidden
-        self.towers = nn.ModuleDict({self.keys[t.name]: GroupMLP(self, dims, h) for t in self.tasks})
+        self.towers = nn.ModuleDict(
+            {self.keys[t.name]: GroupMLP(self, dims, h) for t in self.tasks}
+        )
         self.heads = nn.ModuleDict(
             {
                 self.keys[t.name]: seeded_mlp(

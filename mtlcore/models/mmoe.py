@@ -28,8 +28,8 @@ from torch import Tensor, nn
 
 from mtlcore.models.base import Architecture, ModelOutput, ModelTask, MultiTaskModel, seeded_mlp
 from mtlcore.models.parts import (
-    GroupMLP,
     GateLog,
+    GroupMLP,
     gate_mix,
     group_in_dims,
     parameters_by_name,

@@ -5,9 +5,11 @@
   whichever table and columns they come from.
 - :func:`linear_blocks`: an ``nn.Sequential`` cut into one block per layer, for
   strategies that act between layers (cross-stitch mixing, hierarchical heads).
-- :func:`gate_mix`: a softmax gate's weighted sum of expert outputs.
-- :func:`parameters_used_by_several_tasks`: which parameters more than one task's
-  output depends on, read off the autograd graph of a probe forward pass.
+- :func:`gate_mix`: a softmax gate's weighted sum of expert outputs, and
+  :class:`GateLog`: each gate's mean weights over the last forward pass.
+- :func:`task_users` / :func:`parameters_used_by_several_tasks`: which parameters
+  more than one task's output depends on, read off the autograd graph of probe
+  forward passes (what "shared" means for the gated and hierarchical strategies).
 """
 
 from __future__ import annotations
@@ -120,11 +122,8 @@ def group_in_dims(model: MultiTaskModel) -> dict[str, int]:
     return dims
 
 
-def present_tasks(model: MultiTaskModel, xs: Mapping[str, Tensor]):
-    return [t for t in model.tasks if t.name in xs]
-
-
 def row_slices(sizes: Sequence[int]) -> list[slice]:
+    """Where each of consecutive blocks of ``sizes`` rows lies in their concatenation."""
     out, start = [], 0
     for n in sizes:
         out.append(slice(start, start + n))
@@ -135,26 +134,28 @@ def row_slices(sizes: Sequence[int]) -> list[slice]:
 def task_users(model: MultiTaskModel) -> dict[str, int]:
     """Parameter name -> how many tasks' outputs depend on it.
 
-    Read off the autograd graph of one probe forward pass (eval mode, so dropout
-    draws no random numbers; one row of zeros per task): a task uses a parameter
-    when its output reaches it. This is the exact meaning of "shared" for
-    gradient-conflict measurement and the gradient methods, whatever the wiring
-    of the strategy, and it finds parameters no task uses.
+    Read off autograd graphs of probe forward passes, one per task with only that
+    task's batch (one row of zeros), in eval mode so dropout draws no random
+    numbers: a task uses a parameter when its output reaches it. One pass per
+    task, because in a joint pass the rows of all tasks may share a tensor, and
+    the graph would link a task to layers that only other tasks' rows went
+    through. This is the exact meaning of "shared" for gradient-conflict
+    measurement and the gradient methods, whatever the wiring of the strategy,
+    and it finds parameters no task uses.
     """
     named = list(model.named_parameters())
     if not named:
         return {}
     device = named[0][1].device
-    xs = {t.name: torch.zeros(1, t.in_dim, device=device) for t in model.tasks}
+    users = [0] * len(named)
     was_training = model.training
     model.eval()
     try:
         with torch.enable_grad():
-            out = model(xs).outputs
-            users = [0] * len(named)
             for t in model.tasks:
+                out = model({t.name: torch.zeros(1, t.in_dim, device=device)}).outputs[t.name]
                 grads = torch.autograd.grad(
-                    out[t.name].sum(), [p for _, p in named], allow_unused=True, retain_graph=True
+                    out.sum(), [p for _, p in named], allow_unused=True, materialize_grads=False
                 )
                 users = [n + (g is not None) for n, g in zip(users, grads, strict=True)]
     finally:
@@ -170,10 +171,6 @@ def parameters_used_by_several_tasks(model: MultiTaskModel) -> list[str]:
 def parameters_by_name(model: nn.Module, names: Sequence[str]) -> list[nn.Parameter]:
     params = dict(model.named_parameters())
     return [params[n] for n in names]
-
-
-def mean_rows(weights: Tensor) -> list[float]:
-    return [float(v) for v in weights.detach().float().mean(dim=0).cpu()]
 
 
 GateKey = tuple[int, str | None]  # (level, task name); None names a level's shared gate

@@ -17,9 +17,19 @@ deep as its hard-sharing counterpart, and ``n_levels`` can be at most the number
 of widths. Level-1 experts and gates read raw inputs: where they may see the rows
 of tasks from different tables, their first layer has one copy per input group.
 
-Rows of different tasks never mix: inner levels run every path (each task's and
-the shared one) on every task's rows, because the shared path needs them all; the
-last level runs each task's path on that task's rows only.
+Rows of different tasks never mix (a task's output does not depend on which
+other tasks are in the batch). Parts run on the rows they matter for: the shared
+path and the inner levels' task experts on every task's rows (the shared gate
+mixes them all), a task's gate on every row only below the last two levels, and
+everything else on the task's own rows. A task's path through a level-1 layer of
+another table exists only where the shared path needs it.
+
+Example::
+
+    model = build_model("ple", tasks, Architecture(hidden=(64, 32)), seed=0,
+                        options={"n_levels": 2, "n_shared_experts": 2, "n_task_experts": 1})
+    model(xs)
+    model.mixing_state()["levels"][0]["shared_gate"]  # {"experts": [...], "weights": [...]}
 """
 
 from __future__ import annotations
@@ -89,13 +99,14 @@ class ExtractionLevel(nn.Module):
         level: int,
         widths: list[int],
         in_width: int | None,  # None: level 1, reading raw inputs
-        last: bool,
+        n_levels: int,
         n_shared: int,
         n_task: int,
     ):
         super().__init__()
         tasks, arch = model.tasks, model.arch
         all_dims = group_in_dims(model)
+        last = level == n_levels
 
         def expert(dims: dict[str, int], *name: object) -> nn.Module:
             if in_width is None:
@@ -109,28 +120,35 @@ class ExtractionLevel(nn.Module):
             seed = model.component_seed("level", level, *name)
             return seeded_mlp(seed, [in_width, n_out], arch, last_activation=False)
 
-        def own_dims(t: ModelTask) -> dict[str, int]:
-            # On the last level a task's path only ever sees its own rows.
-            return {t.input_group: t.in_dim} if last else all_dims
+        def dims(t: ModelTask, own_rows: bool) -> dict[str, int]:
+            return {t.input_group: t.in_dim} if own_rows else all_dims
 
+        # Which rows each part sees (so which tables its level-1 layers read): task
+        # experts feed this level's shared gate, so all rows but on the last level;
+        # a task's gate feeds its experts one level up, so all rows only when those
+        # feed a shared gate in turn (below the last two levels).
         self.shared_experts = nn.ModuleList(
             [expert(all_dims, "shared", e) for e in range(n_shared)]
         )
         self.task_experts = nn.ModuleDict(
             {
                 model.keys[t.name]: nn.ModuleList(
-                    [expert(own_dims(t), "task", t.name, e) for e in range(n_task)]
+                    [expert(dims(t, last), "task", t.name, e) for e in range(n_task)]
                 )
                 for t in tasks
             }
         )
         self.gates = nn.ModuleDict(
             {
-                model.keys[t.name]: gate(own_dims(t), n_task + n_shared, "gate", t.name)
+                model.keys[t.name]: gate(
+                    dims(t, level >= n_levels - 1), n_task + n_shared, "gate", t.name
+                )
                 for t in tasks
             }
         )
-        self.shared_gate = None if last else gate(all_dims, len(tasks) * n_task + n_shared, "shared_gate")
+        self.shared_gate = (
+            None if last else gate(all_dims, len(tasks) * n_task + n_shared, "shared_gate")
+        )
         self.width = widths[-1]
 
 
@@ -154,11 +172,12 @@ def _run(m: nn.Module, q: Tensor | None, segments: Segments) -> Tensor:
     options=PLEOptions,
 )
 class ProgressiveLayeredExtraction(MultiTaskModel):
-    """PLE. Shared: every parameter more than one task's output depends on — the shared
-    experts, the shared gates, and on inner levels the task experts and (below the last
-    two levels) task gates too, since they feed the shared path; a group's input
-    layers only when several tasks read that group. ``features`` are what each
-    task's head reads: the last level's gate mixture for that task."""
+    """PLE. Shared: every parameter that more than one task's output depends on (found
+    from the autograd graph when the model is built): the shared experts and shared
+    gates; on inner levels also the task experts, and below the last two levels the
+    task gates, since they feed the shared path. A level-1 layer that reads one
+    table's columns is shared only when several tasks read that table. ``features``
+    are what each task's head reads: the last level's gate mixture for that task."""
 
     def __init__(
         self,
@@ -179,10 +198,9 @@ class ProgressiveLayeredExtraction(MultiTaskModel):
             )
         levels, in_width = [], None
         for i, w in enumerate(split_widths(widths, options.n_levels)):
-            last = i == options.n_levels - 1
             levels.append(
                 ExtractionLevel(
-                    self, i + 1, w, in_width, last,
+                    self, i + 1, w, in_width, options.n_levels,
                     options.n_shared_experts, options.n_task_experts,
                 )
             )  # fmt: skip
@@ -197,6 +215,9 @@ class ProgressiveLayeredExtraction(MultiTaskModel):
                 for t in self.tasks
             }
         )  # fmt: skip
+        # The shared gate lists task experts by task name, not config order, so that
+        # reordering the tasks only reorders the outputs.
+        self.sorted_names = sorted(t.name for t in self.tasks)
         self.gate_log = GateLog(self._expert_names())
         self._shared = parameters_used_by_several_tasks(self)
         self.gate_log.record({})  # forget the probe pass
@@ -210,7 +231,7 @@ class ProgressiveLayeredExtraction(MultiTaskModel):
             for t in self.tasks:
                 names[(level, t.name)] = own[t.name] + shared
             if level < o.n_levels:
-                names[(level, None)] = [n for t in self.tasks for n in own[t.name]] + shared
+                names[(level, None)] = [n for name in self.sorted_names for n in own[name]] + shared
         return names
 
     def forward(self, xs: Mapping[str, Tensor]) -> ModelOutput:
@@ -219,41 +240,55 @@ class ProgressiveLayeredExtraction(MultiTaskModel):
             return ModelOutput({}, {})
         segments = [(t.input_group, xs[t.name]) for t in present]
         rows = dict(zip([t.name for t in present], row_slices([len(x) for _, x in segments])))
+        own_segment = {t.name: [seg] for t, seg in zip(present, segments, strict=True)}
+        n = len(self.levels)
         means: dict[tuple[int, str | None], Tensor] = {}
 
-        # Inner levels: every path on every row (the shared gate needs all task experts).
-        q_task: dict[str, Tensor | None] = {t.name: None for t in self.tasks}
+        # A path's input: a tensor, or None for the raw inputs of level 1. Task paths hold
+        # every row below the last two levels (they feed a shared gate), then only the
+        # task's own rows; the shared path holds every row.
+        q_task: dict[str, Tensor | None] = dict.fromkeys(t.name for t in self.tasks)
         q_shared: Tensor | None = None
         for number, level in enumerate(self.levels[:-1], start=1):
             shared = [_run(e, q_shared, segments) for e in level.shared_experts]
             own = {
                 t.name: [_run(e, q_task[t.name], segments) for e in level.task_experts[self.keys[t.name]]]
                 for t in self.tasks
-            }
-            new_task = {}
+            }  # fmt: skip
+            new_task: dict[str, Tensor | None] = {}
             for t in self.tasks:
-                logits = _run(level.gates[self.keys[t.name]], q_task[t.name], segments)
-                new_task[t.name], w = gate_mix(logits, own[t.name] + shared)
-                if t.name in rows:  # a task's gate, averaged over the task's own rows
-                    means[(number, t.name)] = w[rows[t.name]].detach().mean(dim=0)
-            everyone = [x for t in self.tasks for x in own[t.name]] + shared
+                gate, choices = level.gates[self.keys[t.name]], own[t.name] + shared
+                if number < n - 1:  # every row
+                    z, w = gate_mix(_run(gate, q_task[t.name], segments), choices)
+                    w = w[rows[t.name]] if t.name in rows else None
+                elif t.name in rows:  # the next level is the last: the task's own rows
+                    r, q = rows[t.name], q_task[t.name]
+                    q = None if q is None else q[r]
+                    z, w = gate_mix(_run(gate, q, own_segment[t.name]), [c[r] for c in choices])
+                else:
+                    continue
+                new_task[t.name] = z
+                if w is not None:  # a task's gate, averaged over the task's own rows
+                    means[(number, t.name)] = w.detach().mean(dim=0)
+            everyone = [x for name in self.sorted_names for x in own[name]] + shared
             q_shared, w = gate_mix(_run(level.shared_gate, q_shared, segments), everyone)
             means[(number, None)] = w.detach().mean(dim=0)
             q_task = new_task
 
         # Last level: each task's path on its own rows.
-        last, number = self.levels[-1], len(self.levels)
+        last = self.levels[-1]
         shared_all = [_run(e, q_shared, segments) for e in last.shared_experts]
         outputs, features, extra = {}, {}, {}
-        for t, seg in zip(present, segments, strict=True):
-            r, key, q = rows[t.name], self.keys[t.name], q_task[t.name]
-            q = None if q is None else q[r]
-            own = [_run(e, q, [seg]) for e in last.task_experts[key]]
-            z, w = gate_mix(_run(last.gates[key], q, [seg]), own + [s[r] for s in shared_all])
+        for t in present:
+            r, key = rows[t.name], self.keys[t.name]
+            q = q_task[t.name] if n > 1 else None  # already the task's own rows
+            own = [_run(e, q, own_segment[t.name]) for e in last.task_experts[key]]
+            logits = _run(last.gates[key], q, own_segment[t.name])
+            z, w = gate_mix(logits, own + [s[r] for s in shared_all])
             features[t.name] = z
             outputs[t.name] = self.heads[key](z)
             extra[f"gate:{t.name}"] = w
-            means[(number, t.name)] = w.detach().mean(dim=0)
+            means[(n, t.name)] = w.detach().mean(dim=0)
         self.gate_log.record(means)
         return ModelOutput(outputs, features, extra)
 

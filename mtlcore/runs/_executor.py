@@ -5,9 +5,12 @@ per seed, grouped under one experiment), ``cancel`` a run, ``shutdown``. Runs an
 their state live in the :class:`RunStore`, so a later cluster engine only has to
 claim runs from the same store and honour the same cancel flag.
 
-:class:`LocalExecutor` keeps ``workers`` warm worker processes (multiprocessing
-``spawn``: a fresh interpreter that imports torch once, then waits), so a
-submitted run starts within a fraction of a second. The queue is the store:
+:class:`LocalExecutor` keeps ``workers`` warm worker processes, so a submitted run
+starts within a fraction of a second. Workers are forked by multiprocessing's
+``forkserver``, a clean process that has imported torch and the engine once
+(``_preload``): a new or replacement worker is ready in well under a second,
+not the seconds a fresh interpreter needs (``start_method="spawn"`` is that
+fresh interpreter, for platforms without forkserver). The queue is the store:
 queued runs survive a restart and are picked up again; at most ``max_queued`` may
 wait. A supervisor thread (it only watches; training never runs in the server
 process) waits on the workers' process sentinels: when a worker dies, even by
@@ -19,6 +22,7 @@ marked failed ("the worker stopped (server restart?)").
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+PRELOAD_MODULE = "mtlcore.runs._preload"
 SHUTDOWN_REASON = "the executor shut down before the run finished"
 
 
@@ -86,8 +91,8 @@ class _Worker:
 class LocalExecutor(Executor):
     """Worker processes on this machine (see the module docstring)::
 
-        with LocalExecutor(RunStore(), workers=1) as ex:
-            [run_id] = ex.submit(config)
+    with LocalExecutor(RunStore(), workers=1) as ex:
+        [run_id] = ex.submit(config)
     """
 
     def __init__(
@@ -96,10 +101,10 @@ class LocalExecutor(Executor):
         *,
         workers: int | None = None,
         max_queued: int = 100,
-        start_method: str = "spawn",
+        start_method: str = "forkserver",
     ):
-        if start_method not in ("spawn", "forkserver"):
-            raise ValueError("start_method: 'spawn' or 'forkserver' (fork is unsafe with torch)")
+        if start_method not in ("forkserver", "spawn"):
+            raise ValueError("start_method: 'forkserver' or 'spawn' (fork is unsafe with torch)")
         self.store = store or RunStore()
         self.n_workers = workers or default_workers()
         if self.n_workers < 1:
@@ -107,6 +112,8 @@ class LocalExecutor(Executor):
         self.max_queued = max_queued
         self.orphans_failed: list[int] = []
         self._ctx = mp.get_context(start_method)
+        if start_method == "forkserver":  # applies when this process starts its forkserver
+            self._ctx.set_forkserver_preload([PRELOAD_MODULE])
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._closed = False
@@ -188,7 +195,7 @@ class LocalExecutor(Executor):
         wake, stop, ready = self._ctx.Event(), self._ctx.Event(), self._ctx.Event()
         process = self._ctx.Process(
             target=worker_main,
-            args=(self.store, wake, stop, ready, os.getpid()),
+            args=(self.store, wake, stop, ready),
             name="mtl-runs-worker",
             daemon=True,
         )
@@ -227,10 +234,8 @@ class LocalExecutor(Executor):
             self._workers = [fresh if w is dead else w for w in self._workers]
 
     def _atexit(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # interpreter teardown; nothing more to save
             self.shutdown(timeout=5.0)
-        except Exception:  # interpreter teardown; nothing more to save
-            pass
 
 
 def worker_death_reason(exitcode: int | None) -> str:

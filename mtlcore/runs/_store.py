@@ -234,11 +234,15 @@ class RunStore:
     def latest_metrics(self, run_id: int | str) -> list[MetricRow]:
         """The newest row of each (model, task, split, name) of a run."""
         rid = parse_run_id(run_id)
-        rows = self._conn().execute(
-            "SELECT rowid, * FROM metrics WHERE rowid IN (SELECT MAX(rowid) FROM metrics "
-            "WHERE run_id = ? GROUP BY model, task, split, name) ORDER BY model, task, split, name",
-            (rid,),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT rowid, * FROM metrics WHERE rowid IN (SELECT MAX(rowid) FROM metrics "
+                "WHERE run_id = ? GROUP BY model, task, split, name) ORDER BY model, task, split, name",
+                (rid,),
+            )
+            .fetchall()
+        )
         return [_metric_row(r) for r in rows]
 
     def artifacts(self, run_id: int | str, kind: str | None = None) -> list[Artifact]:
@@ -270,11 +274,11 @@ class RunStore:
         rid = parse_run_id(run_id)
         now = time.time()
         with _db.write(self._conn()) as c:
-            row = c.execute(
-                "SELECT status, worker_token FROM runs WHERE id = ?", (rid,)
-            ).fetchone()
+            row = c.execute("SELECT status, worker_token FROM runs WHERE id = ?", (rid,)).fetchone()
             if row is None:
-                raise RunNotFound(f"no run with id {rid} (`python -m mtlcore runs list` shows them)")
+                raise RunNotFound(
+                    f"no run with id {rid} (`python -m mtlcore runs list` shows them)"
+                )
             if row["status"] == QUEUED or (
                 row["status"] == RUNNING and not token_alive(row["worker_token"])
             ):
@@ -285,8 +289,7 @@ class RunStore:
                 )
             elif row["status"] == RUNNING:
                 c.execute(
-                    "UPDATE runs SET cancel_requested = COALESCE(cancel_requested, ?) "
-                    "WHERE id = ?",
+                    "UPDATE runs SET cancel_requested = COALESCE(cancel_requested, ?) WHERE id = ?",
                     (now, rid),
                 )
         return self.run(rid)
@@ -394,9 +397,11 @@ class RunStore:
         return row is not None and row[0] is not None
 
     def cancel_requested(self, run_id: int) -> bool:
-        row = self._conn().execute(
-            "SELECT cancel_requested, status FROM runs WHERE id = ?", (int(run_id),)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT cancel_requested, status FROM runs WHERE id = ?", (int(run_id),))
+            .fetchone()
+        )
         return row is None or row[0] is not None or row[1] != RUNNING
 
     def finish(
@@ -436,9 +441,11 @@ class RunStore:
 
     def fail_orphaned_runs(self, reason: str = ORPHAN_REASON) -> list[int]:
         """Mark failed the runs left running by a process that no longer exists."""
-        rows = self._conn().execute(
-            "SELECT id, worker_token FROM runs WHERE status = ?", (RUNNING,)
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute("SELECT id, worker_token FROM runs WHERE status = ?", (RUNNING,))
+            .fetchall()
+        )
         return [r[0] for r in rows
                 if not token_alive(r[1]) and self.finish(r[0], FAILED, error=reason)]  # fmt: skip
 

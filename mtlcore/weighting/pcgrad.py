@@ -5,7 +5,9 @@ Learning", NeurIPS. For each task gradient g_i, in a random order of the other
 tasks j: if g_i conflicts with g_j (negative inner product), remove from g_i its
 component along g_j. The update is the sum of the projected gradients. The
 aggregation is torchjd's :class:`~torchjd.aggregation.PCGrad`; its weights are on
-the sum scale already (all ones without conflict), so they are not rescaled.
+the sum scale already (all ones without conflict), so they are not rescaled. Its
+random orders come from torch's generator seeded by (model seed, step), so runs
+are reproducible and dropout's random stream is left alone.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from mtlcore.weighting.registry import METHODS
 )
 class PCGradWeighting(GradientWeighting):
     mean_scaled = False  # all ones without conflict: already the sum of the gradients
+    uses_global_rng = True  # random projection orders (torch.randperm)
 
     def make_aggregator(self) -> PCGrad:
         return PCGrad()

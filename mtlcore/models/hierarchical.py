@@ -1,0 +1,146 @@
+"""Hierarchical sharing: one shared trunk, each task's head attached at its own depth.
+
+Søgaard, A., Goldberg, Y. (2016). Deep multi-task learning with low level tasks
+supervised at lower layers. ACL 2016. Hashimoto, K., Xiong, C., Tsuruoka, Y.,
+Socher, R. (2017). A Joint Many-Task Model: Growing a Neural Network for Multiple
+NLP Tasks. EMNLP 2017.
+
+The network of hard sharing (``HardSharing``: the same module names and seeds),
+but task ``t``'s head reads the output of hidden layer ``depths[t]`` (1-based: 1 is
+the layer that reads the inputs, ``len(model.hidden)`` the top, the default). A
+task attached low uses only the layers below its head and gets no gradient from
+the ones above; the tasks attached higher build on what it learned. Layers above
+the highest head are not built. With every head at the top this is hard sharing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+from torch import Tensor, nn
+
+from mtlcore.models.base import (
+    Architecture,
+    ModelOutput,
+    ModelTask,
+    MultiTaskModel,
+    input_groups,
+    module_keys,
+    seeded_mlp,
+)
+from mtlcore.models.parts import linear_blocks, parameters_by_name, parameters_used_by_several_tasks
+from mtlcore.models.registry import STRATEGIES
+
+
+class HierarchicalOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    depths: dict[str, int] = Field(
+        default_factory=dict,
+        description="task name -> hidden layer its head reads (1 = the input layer, "
+        "len(model.hidden) = the top); tasks left out attach at the top",
+    )
+
+
+@STRATEGIES.register(
+    "hierarchical",
+    title="Hierarchical sharing",
+    summary="""One shared stack of hidden layers, like hard sharing, but each task's
+    head reads the layer you choose: simple, low-level tasks near the input,
+    harder tasks that build on them higher up. The low tasks shape the early
+    features and are shielded from the upper layers, which only the higher tasks
+    train. Helps when tasks form a hierarchy (a simple task is a step towards a
+    harder one). Costs no more than hard sharing.""",
+    paper=(
+        "Søgaard, A., Goldberg, Y. (2016). Deep multi-task learning with low level tasks "
+        "supervised at lower layers. ACL 2016. Hashimoto, K., Xiong, C., Tsuruoka, Y., "
+        "Socher, R. (2017). A Joint Many-Task Model: Growing a Neural Network for Multiple "
+        "NLP Tasks. EMNLP 2017."
+    ),
+    options=HierarchicalOptions,
+)
+class HierarchicalSharing(MultiTaskModel):
+    """Hierarchical sharing. Shared: the layers below more than one task's head (an
+    input layer when several tasks read its table's columns). ``features`` are the
+    layer each task's head reads, so their widths differ between tasks at different
+    depths."""
+
+    def __init__(
+        self,
+        tasks: Sequence[ModelTask],
+        arch: Architecture,
+        seed: int,
+        options: HierarchicalOptions | None = None,
+    ):
+        super().__init__(tasks, arch, seed)
+        self.options = options = options or HierarchicalOptions()
+        h = arch.hidden
+        groups = input_groups(self.tasks)
+        if len(groups) > 1 and len(h) < 2:
+            raise ValueError(
+                "model.hidden: tasks that read different columns need at least two hidden "
+                "layers under hierarchical sharing (the first reads each table's own "
+                "columns, the rest are shared); add a layer, e.g. hidden: [64, 32]"
+            )
+        self.depths = _validated_depths(options.depths, [t.name for t in self.tasks], len(h))
+        self.group_keys = module_keys(list(groups))
+        self.encoders = nn.ModuleDict(
+            {
+                self.group_keys[g]: seeded_mlp(
+                    self.component_seed("encoder", g), [ts[0].in_dim, h[0]], arch,
+                    last_activation=True,
+                )
+                for g, ts in groups.items()
+            }
+        )  # fmt: skip
+        # Same seed as hard sharing's trunk; layers are initialised in order, so the
+        # first layers of this shorter trunk equal hard sharing's.
+        top = max(self.depths.values())
+        self.trunk = seeded_mlp(
+            self.component_seed("trunk"), list(h[:top]), arch, last_activation=True
+        )
+        self.trunk_blocks = linear_blocks(self.trunk)
+        self.heads = nn.ModuleDict(
+            {
+                self.keys[t.name]: seeded_mlp(
+                    self.component_seed("head", t.name),
+                    [h[self.depths[t.name] - 1], *arch.head_hidden, t.out_dim], arch,
+                    last_activation=False,
+                )
+                for t in self.tasks
+            }
+        )  # fmt: skip
+        self._shared = parameters_used_by_several_tasks(self)
+
+    def forward(self, xs: Mapping[str, Tensor]) -> ModelOutput:
+        outputs, features = {}, {}
+        for t in self.tasks:
+            if t.name not in xs:
+                continue
+            z = self.encoders[self.group_keys[t.input_group]](xs[t.name])
+            for block in self.trunk_blocks[: self.depths[t.name] - 1]:
+                z = block(z)
+            features[t.name] = z
+            outputs[t.name] = self.heads[self.keys[t.name]](z)
+        return ModelOutput(outputs, features)
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return parameters_by_name(self, self._shared)
+
+
+def _validated_depths(depths: dict[str, int], names: list[str], n_layers: int) -> dict[str, int]:
+    unknown = [k for k in depths if k not in names]
+    if unknown:
+        raise ValueError(
+            f"model.options.depths: no task named {', '.join(map(repr, unknown))}; "
+            f"the tasks are: {', '.join(map(repr, names))}"
+        )
+    bad = {k: v for k, v in depths.items() if not 1 <= v <= n_layers}
+    if bad:
+        k, v = next(iter(bad.items()))
+        raise ValueError(
+            f"model.options.depths: {k!r} is at depth {v}, but model.hidden has {n_layers} "
+            f"layer{'s' if n_layers != 1 else ''}; use a depth from 1 to {n_layers} "
+            "(1 reads the layer next to the inputs)"
+        )
+    return {n: depths.get(n, n_layers) for n in names}

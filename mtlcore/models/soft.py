@@ -1,0 +1,135 @@
+"""Soft parameter sharing: one network per task, tied by an L2 penalty between their layers.
+
+Duong, L., Cohn, T., Bird, S., Cook, P. (2015). Low Resource Dependency Parsing:
+Cross-lingual Parameter Sharing in a Neural Network Parser. ACL 2015.
+
+Each task keeps the network it would have alone (the towers of ``Independent``,
+so soft sharing starts from the single-task baselines' weights and with λ = 0 it
+*is* the baselines). :meth:`SoftSharing.penalty` adds
+
+    λ · mean over task pairs (i, j) of Σ_layers ||W_i - W_j||² + ||b_i - b_j||²
+
+to the loss. Which layers are tied: every hidden layer above the input layer (the
+same shape in every tower), and the input layer only between tasks that read the
+same columns of the same table (the same input group). Input layers of different
+tables are never tied, even when their shapes happen to match: their weights read
+different columns, so pulling them together would mean nothing. Heads are not tied.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import Tensor, nn
+
+from mtlcore.models.base import Architecture, ModelTask
+from mtlcore.models.independent import Independent
+from mtlcore.models.registry import STRATEGIES
+
+
+class SoftOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tie_lambda: float = Field(
+        0.1,
+        ge=0.0,
+        allow_inf_nan=False,
+        description="λ, the strength of the L2 tie between the towers' layers "
+        "(0: independent towers; large: close to hard sharing)",
+    )
+
+
+@STRATEGIES.register(
+    "soft",
+    title="Soft sharing",
+    summary="""Every task keeps its own network, and a penalty λ · Σ ||W_i - W_j||²
+    pulls corresponding layers of different tasks towards each other instead of
+    forcing them to be the same. The tasks borrow strength from one another as far
+    as their data agree and may differ where it does not, so it suits related tasks
+    of uneven size when hard sharing transfers too much; λ slides from independent
+    networks (0) towards hard sharing (large). Costs one network per task plus the
+    penalty.""",
+    paper=(
+        "Duong, L., Cohn, T., Bird, S., Cook, P. (2015). Low Resource Dependency Parsing: "
+        "Cross-lingual Parameter Sharing in a Neural Network Parser. ACL 2015."
+    ),
+    options=SoftOptions,
+)
+class SoftSharing(Independent):
+    """Soft sharing. Shared: nothing. No parameter is used by two tasks' losses; the
+    towers are coupled only through the penalty, so task gradients never meet on a
+    parameter and a cosine between them would be 0 by construction, not a measure of
+    conflict. (``shared_parameters()`` is empty, so no gradient conflict is measured.)
+    ``features`` are each tower's last hidden layer, as in hard sharing."""
+
+    def __init__(
+        self,
+        tasks: Sequence[ModelTask],
+        arch: Architecture,
+        seed: int,
+        options: SoftOptions | None = None,
+    ):
+        super().__init__(tasks, arch, seed)
+        self.options = options or SoftOptions()
+        # ties[layer] = the towers (task indices) whose layer ``layer`` is tied.
+        # Each tower's linear layers (the towers' own modules, not copies), input layer first.
+        self.linears = tuple(tuple(self._linears(t.name)) for t in self.tasks)
+        self.n_layers = len(self.linears[0])
+        self.ties: list[list[list[int]]] = []
+        for layer in range(self.n_layers):
+            if layer == 0:
+                by_group: dict[str, list[int]] = {}
+                for i, t in enumerate(self.tasks):
+                    by_group.setdefault(t.input_group, []).append(i)
+                self.ties.append([m for m in by_group.values() if len(m) > 1])
+            else:
+                self.ties.append([list(range(len(self.tasks)))] if len(self.tasks) > 1 else [])
+        self.n_pairs = len(self.tasks) * (len(self.tasks) - 1) // 2
+
+    def _linears(self, task: str) -> list[nn.Linear]:
+        tower = self.tower(task)
+        encoder = next(iter(tower.encoders.values()))
+        return [m for seq in (encoder, tower.trunk) for m in seq if isinstance(m, nn.Linear)]
+
+    def _layer(self, layer: int, members: list[int]) -> Tensor:
+        """(len(members), n): each member tower's layer ``layer`` (weight and bias) as a row."""
+        rows = []
+        for i in members:
+            lin = self.linears[i][layer]
+            rows.append(torch.cat([lin.weight.flatten(), lin.bias]))
+        return torch.stack(rows)
+
+    def penalty(self) -> Tensor | None:
+        lam = self.options.tie_lambda
+        if lam == 0 or self.n_pairs == 0:
+            return None
+        total = None
+        for layer, groups in enumerate(self.ties):
+            for members in groups:
+                v = self._layer(layer, members)
+                i, j = torch.triu_indices(len(members), len(members), offset=1, device=v.device)
+                d = (v[i] - v[j]).pow(2).sum()
+                total = d if total is None else total + d
+        if total is None:
+            return None
+        return lam * total / self.n_pairs
+
+    @torch.no_grad()
+    def mixing_state(self, xs: Mapping[str, Tensor] | None = None) -> dict[str, Any]:
+        """Per tied layer, the T x T matrix of distances ||θ_i - θ_j|| between towers
+        (null where the layer is not tied). ``xs`` is ignored."""
+        T = len(self.tasks)
+        layers = []
+        for layer, groups in enumerate(self.ties):
+            dist: list[list[float | None]] = [
+                [0.0 if a == b else None for b in range(T)] for a in range(T)
+            ]
+            for members in groups:
+                v = self._layer(layer, members)
+                for (a, va), (b, vb) in itertools.combinations(zip(members, v), 2):
+                    dist[a][b] = dist[b][a] = float((va - vb).norm())
+            layers.append({"layer": layer + 1, "distance": dist})
+        return {"kind": "tie_distance", "tasks": [t.name for t in self.tasks], "layers": layers}

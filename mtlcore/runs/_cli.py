@@ -1,0 +1,273 @@
+"""``python -m mtlcore runs ...``: submit, work, list, show, cancel, delete, export.
+
+``runs submit CONFIG`` queues one run per seed, prints the run ids (one per line,
+on stdout) and then runs them right here in the foreground, with progress on
+stderr, so a submitted run always gets executed even with no dashboard running.
+``--detach`` instead returns at once and leaves the runs to a background
+``runs work`` process that it starts (which exits when the queue is empty); a
+running dashboard may pick them up as well. ``--wait`` (with ``--detach``)
+waits until they finish. A bad run id, or a request the run's state does not
+allow, exits with status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from mtlcore.runs._records import DONE, FINISHED, QUEUED, RUNNING, STATUSES, RunInfo, RunStoreError
+from mtlcore.runs._store import RunStore
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def add_runs_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``runs`` command group to the top-level subparsers."""
+    p = sub.add_parser(
+        "runs", help="runs in the background: submit, list, show, cancel, delete, export"
+    )
+    runs = p.add_subparsers(dest="runs_command", required=True, metavar="COMMAND")
+
+    s = runs.add_parser("submit", help="queue a config (one run per seed) and run it")
+    s.add_argument("config", help="YAML or JSON config file (see examples/)")
+    s.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2 (one run each)")
+    s.add_argument("--epochs", type=int, help="override train.epochs")
+    s.add_argument("--name", help="experiment name (default: the config's name)")
+    s.add_argument(
+        "--detach",
+        action="store_true",
+        help="return at once; a background `runs work` process runs the queue",
+    )
+    s.add_argument("--wait", action="store_true", help="with --detach: wait until they finish")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+    runs.add_parser("work", help="run queued runs in this process until the queue is empty")
+
+    ls = runs.add_parser("list", help="list runs, newest first")
+    ls.add_argument("--status", choices=STATUSES, help="only runs with this status")
+    ls.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+
+    for name, text in (
+        ("show", "a run's status, progress and latest per-task metrics"),
+        ("cancel", "cancel a queued or running run (keeps its metrics so far)"),
+        ("delete", "delete a run that is not running, with its metrics and files"),
+    ):
+        runs.add_parser(name, help=text).add_argument("id", help="run id")
+
+    ex = runs.add_parser("export", help="write a done run's result.json, config.yaml, weights")
+    ex.add_argument("id", help="run id")
+    ex.add_argument("--out", required=True, help="output folder")
+
+
+def run_runs_command(args: argparse.Namespace) -> int:
+    """Dispatch ``runs`` subcommands; store errors become exit status 2 with one line."""
+    try:
+        store = RunStore()
+        command = args.runs_command
+        if command == "submit":
+            return _submit(store, args)
+        if command == "work":
+            return _work(store)
+        if command == "list":
+            return _list(store, args.status, args.limit)
+        if command == "show":
+            return _show(store, args.id)
+        if command == "cancel":
+            return _cancel(store, args.id)
+        if command == "delete":
+            store.delete_run(args.id)
+            print(f"deleted run {args.id}")
+            return 0
+        paths = store.export(args.id, args.out)
+        print(f"wrote {paths['result']}, {paths['config']}, {paths['weights']}")
+        return 0
+    except RunStoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+# --- submit / work -------------------------------------------------------------------
+
+
+def _submit(store: RunStore, args: argparse.Namespace) -> int:
+    from mtlcore.config import ConfigError, ExperimentConfig
+
+    config = ExperimentConfig.load(args.config)
+    raw = config.model_dump(mode="json")
+    if args.seeds:
+        try:
+            raw["seeds"] = [int(s) for s in args.seeds.split(",") if s.strip()]
+        except ValueError:
+            raise ConfigError(f"--seeds: expected numbers like 0,1,2, got {args.seeds!r}") from None
+    if args.epochs is not None:
+        raw["train"]["epochs"] = args.epochs
+    config = ExperimentConfig.parse(raw, source="command line")
+    ids = store.submit(config, name=args.name)
+    for run_id in ids:
+        print(run_id, flush=True)
+    if args.detach:
+        log = start_background_worker(store)
+        if not args.quiet:
+            print(f"queued; a background worker runs them (log: {log})", file=sys.stderr)
+        return _wait(store, ids) if args.wait else 0
+    return _run_here(store, ids, quiet=args.quiet)
+
+
+def _run_here(store: RunStore, ids: list[int], *, quiet: bool) -> int:
+    from mtlcore.runs._liveness import process_token
+    from mtlcore.runs._worker import execute_run, warm_up
+
+    warm_up()
+    token, pid = process_token(), os.getpid()
+
+    def progress(event) -> None:
+        if event.kind == "epoch" and not quiet:
+            val = "  ".join(
+                f"{r['task']}={r['loss']:.4f}" for r in event.rows if r["split"] == "val"
+            )
+            print(f"[{event.progress:4.0%}] run {run_id} {event.model} epoch {event.epoch}: "
+                  f"val loss {val}", file=sys.stderr)  # fmt: skip
+
+    try:
+        for run_id in ids:
+            if store.claim(run_id, token, pid):
+                execute_run(store, run_id, on_event=progress)
+    except KeyboardInterrupt:
+        for run_id in ids:  # do not leave the rest of this request for some later worker
+            if store.run(run_id).status == QUEUED:
+                store.request_cancel(run_id)
+        print("interrupted; the runs are marked cancelled", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return _wait(store, ids)  # another worker may hold some of them
+
+
+def _wait(store: RunStore, ids: list[int]) -> int:
+    while not all(store.run(i).is_finished for i in ids):
+        time.sleep(0.2)
+    runs = [store.run(i) for i in ids]
+    for run in runs:
+        print(f"run {run.id}: {run.status}" + (f": {run.error}" if run.error else ""),
+              file=sys.stderr)  # fmt: skip
+    return 0 if all(r.status == DONE for r in runs) else EXIT_FAILED
+
+
+def start_background_worker(store: RunStore) -> Path:
+    """Start ``python -m mtlcore runs work`` detached from this terminal; returns its log file."""
+    import mtlcore
+
+    logs = store.home / "logs"
+    logs.mkdir(exist_ok=True)
+    log_path = logs / f"worker-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
+    root = str(Path(mtlcore.__file__).resolve().parents[1])
+    env = {**os.environ, "MTL_STUDIO_HOME": str(store.home)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    with log_path.open("ab") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "mtlcore", "runs", "work"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env=env, cwd=root, start_new_session=True,
+        )  # fmt: skip
+    return log_path
+
+
+def _work(store: RunStore) -> int:
+    from mtlcore.runs._worker import drain_queue
+
+    for run_id, status in drain_queue(store):
+        print(f"run {run_id}: {status}", flush=True)
+    return 0
+
+
+# --- list / show / cancel --------------------------------------------------------------
+
+
+def _list(store: RunStore, status: str | None, limit: int) -> int:
+    runs = store.runs(status=status, limit=limit)
+    if not runs:
+        print("no runs yet (`python -m mtlcore runs submit CONFIG` adds one)")
+        return 0
+    print(f"{'id':>5} {'exp':>4}  {'name':<24} {'seed':>4}  {'status':<9} {'progress':>8}  "
+          f"{'created':<19}  summary")  # fmt: skip
+    for r in runs:
+        print(f"{r.id:>5} {r.experiment_id:>4}  {_clip(r.name, 24):<24} {r.seed:>4}  "
+              f"{r.status:<9} {r.progress:>8.0%}  {_time(r.created):<19}  {_clip(summary(r), 60)}")  # fmt: skip
+    return 0
+
+
+def summary(run: RunInfo) -> str:
+    """One short line about a run: its result, its error or its progress."""
+    if run.status == DONE and run.result:
+        dm = run.result.get("delta_m")
+        tasks = ", ".join(f"{k} {v['metric']} {v['mtl']:.4g}" for k, v in run.result["tasks"].items()
+                          if v.get("mtl") is not None)  # fmt: skip
+        return (f"Δm {dm:+.2f}%  " if dm is not None else "") + tasks
+    if run.status == RUNNING:
+        eta = run.eta_seconds
+        return f"{run.phase or ''} epoch {run.epoch}" + (f", ETA {eta:.0f}s" if eta else "")
+    return (run.error or "").splitlines()[0] if run.error else ""
+
+
+def _show(store: RunStore, run_id: str) -> int:
+    r = store.run(run_id)
+    print(f"run {r.id}: {r.name} (experiment {r.experiment_id}, seed {r.seed})")
+    line = f"status    {r.status}"
+    if r.status == RUNNING:
+        line += f", {r.progress:.0%} ({r.phase} epoch {r.epoch}, step {r.step}/{r.total_steps})"
+        if r.eta_seconds is not None:
+            line += f", ETA {r.eta_seconds:.0f}s"
+    print(line)
+    print(f"created   {_time(r.created)}   started {_time(r.started)}   "
+          f"finished {_time(r.finished)}")  # fmt: skip
+    if r.error:
+        print(f"reason    {r.error}")
+    print(f"files     {r.artifact_dir}")
+    latest = store.latest_metrics(r.id)
+    if latest:
+        print("latest metrics:")
+        names = sorted({m.name for m in latest if m.split in ("train", "val")})
+        keyed = {(m.model, m.task, m.split, m.name): m for m in latest}
+        rows = sorted({(m.model, m.task, m.split) for m in latest if m.split in ("train", "val")})
+        print(
+            f"  {'model':<5} {'task':<24} {'split':<5} {'epoch':>5}  "
+            + " ".join(f"{n:>10}" for n in names)
+        )
+        for model, task, split in rows:
+            cells = [keyed.get((model, task, split, n)) for n in names]
+            epoch = max(c.epoch for c in cells if c is not None)
+            print(
+                f"  {model:<5} {_clip(task, 24):<24} {split:<5} {epoch:>5}  "
+                + " ".join(f"{c.value:>10.4g}" if c else f"{'':>10}" for c in cells)
+            )
+    if r.status == DONE and r.result:
+        print(summary(r))
+    return 0
+
+
+def _cancel(store: RunStore, run_id: str) -> int:
+    run = store.request_cancel(run_id)
+    if run.status not in FINISHED:
+        deadline = time.monotonic() + 5.0
+        while not (run := store.run(run.id)).is_finished and time.monotonic() < deadline:
+            time.sleep(0.1)
+    if run.status == "cancelled":
+        print(f"run {run.id}: cancelled")
+    elif run.is_finished:
+        print(f"run {run.id} had already finished ({run.status}); nothing to cancel")
+    else:
+        print(f"run {run.id}: cancel requested; it stops at its worker's next check")
+    return 0
+
+
+def _time(t: float | None) -> str:
+    return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
