@@ -279,7 +279,9 @@ class ConfigError(ValueError):
     """A config that cannot be used; the message names the key and what is allowed."""
 
 
-def format_validation_error(exc: ValidationError, source: str = "config", joiner: str = ": ") -> str:
+def format_validation_error(
+    exc: ValidationError, source: str = "config", joiner: str = ": "
+) -> str:
     """One line per problem: ``source: key.path: what is wrong``."""
     lines = []
     for err in exc.errors(include_url=False):

@@ -81,16 +81,19 @@ def architecture(config: ExperimentConfig) -> Architecture:
 
 
 def model_tasks(data: PreparedData) -> list[ModelTask]:
-    return [
-        ModelTask(t.name, t.input_group, t.X["train"].shape[1], t.out_dim) for t in data.tasks
-    ]
+    return [ModelTask(t.name, t.input_group, t.X["train"].shape[1], t.out_dim) for t in data.tasks]
 
 
-def build(config: ExperimentConfig, data: PreparedData, seed: int) -> tuple[MultiTaskModel, Weighting]:
+def build(
+    config: ExperimentConfig, data: PreparedData, seed: int
+) -> tuple[MultiTaskModel, Weighting]:
     """The multi-task model and weighting method of the config; option errors as ConfigError."""
     try:
         model = build_model(
-            config.model.strategy, model_tasks(data), architecture(config), seed,
+            config.model.strategy,
+            model_tasks(data),
+            architecture(config),
+            seed,
             config.model.options,
         )
         weighting = build_weighting(
@@ -166,8 +169,17 @@ def run_experiment(
         for row in history:
             row["seed"] = seed
         runs.append(
-            SeedRun(seed, model, weighting, base, metrics_mtl, metrics_stl, history,
-                    [{**r, "seed": seed} for r in mtl.grad_cosine], seconds)  # fmt: skip
+            SeedRun(
+                seed,
+                model,
+                weighting,
+                base,
+                metrics_mtl,
+                metrics_stl,
+                history,
+                [{**r, "seed": seed} for r in mtl.grad_cosine],
+                seconds,
+            )  # fmt: skip
         )
     result = summarize(config, data, runs, device, time.perf_counter() - started)
     return result, runs
@@ -210,7 +222,9 @@ def summarize(
                 gains_per_seed[i].append(g)
             entry.update(_mean_std("stl", stl))
             entry.update(_mean_std("gain", gains))
-            entry["metrics_stl"] = _mean_dict([r.metrics_stl[t.name] for r in runs if r.metrics_stl])
+            entry["metrics_stl"] = _mean_dict(
+                [r.metrics_stl[t.name] for r in runs if r.metrics_stl]
+            )
         else:
             entry.update({"stl": None, "stl_std": None, "gain": None, "gain_std": None})
         tasks[t.name] = entry
@@ -312,4 +326,3 @@ def _json_safe(x: Any) -> Any:
     if isinstance(x, np.generic):
         return _json_safe(x.item())
     return x
-

@@ -182,8 +182,14 @@ def grad_cosine(losses: Tensor, shared: list[torch.nn.Parameter]) -> np.ndarray:
     grads = []
     for loss in losses:
         g = torch.autograd.grad(loss, shared, retain_graph=True, allow_unused=True)
-        grads.append(torch.cat([(x if x is not None else torch.zeros_like(p)).flatten()
-                                for x, p in zip(g, shared, strict=True)]))
+        grads.append(
+            torch.cat(
+                [
+                    (x if x is not None else torch.zeros_like(p)).flatten()
+                    for x, p in zip(g, shared, strict=True)
+                ]
+            )
+        )
     G = torch.stack(grads)
     G = G / G.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return (G @ G.T).cpu().numpy()

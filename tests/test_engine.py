@@ -152,7 +152,9 @@ def test_training_reports_cosines_history_and_weights():
     assert "accuracy" in next(r for r in rows if r["task"] == "ca" and r["split"] == "val")
     assert out.grad_cosine and all(-1.0001 <= r["cosine"] <= 1.0001 for r in out.grad_cosine)
     assert {(r["task_a"], r["task_b"]) for r in out.grad_cosine} == {
-        ("ya", "yb"), ("ya", "ca"), ("yb", "ca")
+        ("ya", "yb"),
+        ("ya", "ca"),
+        ("yb", "ca"),
     }
 
 

@@ -21,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mtlcore.data.ingest import resolve_task
-from mtlcore.data.spec import Dataset, DataError, TaskSpec
+from mtlcore.data.spec import DataError, Dataset, TaskSpec
 from mtlcore.seeding import numpy_rng
 
 SPLITS = ("train", "val", "test")
@@ -120,7 +120,9 @@ def prepare(
     """Validate the tasks against their tables and build their arrays."""
     resolved = [resolve_task(dataset, s) for s in specs]
     splits = {
-        table: split_rows(len(dataset.tables[table]), val_fraction, test_fraction, split_seed, table)
+        table: split_rows(
+            len(dataset.tables[table]), val_fraction, test_fraction, split_seed, table
+        )
         for table in dict.fromkeys(s.table for s in resolved)
     }
     tasks = [

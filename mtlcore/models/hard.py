@@ -52,7 +52,9 @@ class HardSharing(MultiTaskModel):
         self.encoders = nn.ModuleDict(
             {
                 self.group_keys[g]: seeded_mlp(
-                    self.component_seed("encoder", g), [ts[0].in_dim, h[0]], arch,
+                    self.component_seed("encoder", g),
+                    [ts[0].in_dim, h[0]],
+                    arch,
                     last_activation=True,
                 )
                 for g, ts in groups.items()
@@ -63,7 +65,9 @@ class HardSharing(MultiTaskModel):
             {
                 self.keys[t.name]: seeded_mlp(
                     self.component_seed("head", t.name),
-                    [h[-1], *arch.head_hidden, t.out_dim], arch, last_activation=False,
+                    [h[-1], *arch.head_hidden, t.out_dim],
+                    arch,
+                    last_activation=False,
                 )
                 for t in self.tasks
             }

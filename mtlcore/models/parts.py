@@ -154,9 +154,7 @@ def task_users(model: MultiTaskModel) -> dict[str, int]:
         with torch.enable_grad():
             for t in model.tasks:
                 out = model({t.name: torch.zeros(1, t.in_dim, device=device)}).outputs[t.name]
-                grads = torch.autograd.grad(
-                    out.sum(), [p for _, p in named], allow_unused=True, materialize_grads=False
-                )
+                grads = torch.autograd.grad(out.sum(), [p for _, p in named], allow_unused=True)
                 users = [n + (g is not None) for n, g in zip(users, grads, strict=True)]
     finally:
         model.train(was_training)
@@ -190,7 +188,9 @@ class GateLog:
     def record(self, means: dict[GateKey, Tensor]) -> None:
         self.means = means
 
-    def state(self, model: nn.Module, xs: Mapping[str, Tensor] | None = None) -> dict[str, Any]:
+    def state(
+        self, model: MultiTaskModel, xs: Mapping[str, Tensor] | None = None
+    ) -> dict[str, Any]:
         """The JSON form; with ``xs``, of a no-grad eval forward of ``xs`` (the record is kept)."""
         means, source = self.means, "last forward pass"
         if xs is not None:
@@ -214,4 +214,9 @@ class GateLog:
                 entry["shared_gate"] = item
             else:
                 entry["gates"][gate] = item
-        return {"kind": "gates", "source": source, "levels": [levels[k] for k in sorted(levels)]}
+        return {
+            "kind": "gates",
+            "source": source,
+            "tasks": [t.name for t in model.tasks],
+            "levels": [levels[k] for k in sorted(levels)],
+        }
