@@ -6,7 +6,10 @@ the training loop's own step: forward every task's batch, the task losses,
 ``weighting.backward``, ``optimizer.step``. One process, torch on one thread;
 after a warm-up, the methods take turns in rounds of ``--steps`` steps so that
 drift in the machine's speed hits them alike, and each method's time is the median
-over ``--repeats`` rounds.
+over ``--repeats`` rounds. Time is the process's CPU time by default (``--clock
+cpu``): on one thread it equals wall time on an idle machine, and unlike wall time
+it is not inflated when other processes share the cores; ``--clock wall`` measures
+wall time.
 
     .venv/bin/python bench/bench_weighting.py            # 3 tasks, hidden 64,32, batch 64
     .venv/bin/python bench/bench_weighting.py --tasks 6 --hidden 256,128
@@ -56,7 +59,7 @@ def synthetic_data(n_tasks: int, rows: int, seed: int = 0) -> PreparedData:
     return prepare(Dataset("bench", "", tables, specs), specs)
 
 
-def time_method(method, data, arch, cfg, warmup: int):
+def time_method(method, data, arch, cfg, warmup: int, clock=time.process_time):
     """A closure that runs n training steps of ``method`` and returns the seconds taken."""
     tasks = [ModelTask(t.name, t.input_group, t.X["train"].shape[1], t.out_dim) for t in data.tasks]
     model = build_model("hard", tasks, arch, 0).train()
@@ -71,7 +74,7 @@ def time_method(method, data, arch, cfg, warmup: int):
 
     def run(n: int) -> float:
         nonlocal step
-        started = time.perf_counter()
+        started = clock()
         for _ in range(n):
             step += 1
             idx = {k: torch.from_numpy(s.next()) for k, s in streams.items()}
@@ -82,7 +85,7 @@ def time_method(method, data, arch, cfg, warmup: int):
             optimizer.zero_grad(set_to_none=True)
             weighting.backward(losses, StepContext(model, out, step, 1))
             optimizer.step()
-        return time.perf_counter() - started
+        return clock() - started
 
     run(warmup)
     return run
@@ -94,9 +97,10 @@ def main() -> None:
     parser.add_argument("--hidden", default="64,32", help="hidden layer sizes, comma-separated")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--rows", type=int, default=2000, help="training rows per table")
-    parser.add_argument("--steps", type=int, default=30, help="steps per timed round")
-    parser.add_argument("--repeats", type=int, default=7, help="timed rounds per method")
+    parser.add_argument("--steps", type=int, default=20, help="steps per timed round")
+    parser.add_argument("--repeats", type=int, default=11, help="timed rounds per method")
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     args = parser.parse_args()
 
     configure_torch(1)
@@ -106,7 +110,8 @@ def main() -> None:
     methods = [m for m in METHODS if m != "nash_mtl" or find_spec("ecos") is not None]
     skipped = sorted(set(METHODS) - set(methods))
 
-    runners = {m: time_method(m, data, arch, cfg, args.warmup) for m in methods}
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    runners = {m: time_method(m, data, arch, cfg, args.warmup, clock) for m in methods}
     times: dict[str, list[float]] = {m: [] for m in methods}
     for _ in range(args.repeats):
         for m in methods:
@@ -116,7 +121,7 @@ def main() -> None:
     print(
         f"# {args.tasks} tasks, hard sharing, hidden {args.hidden}, batch {args.batch}, "
         f"torch {torch.__version__} on 1 thread, python {platform.python_version()}; "
-        f"median of {args.repeats} rounds of {args.steps} steps"
+        f"{args.clock} time, median of {args.repeats} rounds of {args.steps} steps"
     )
     print(f"| {'method':<12} | {'ms/step':>8} | {'× equal':>8} |")
     print(f"| {'-' * 12} | {'-' * 8}:| {'-' * 8}:|")

@@ -437,3 +437,26 @@ def test_hierarchical_depths_are_validated_by_name_and_range():
         build("hierarchical", depths={"ya": 0})
     with pytest.raises(ValueError, match=r"model\.hidden"):
         build("hierarchical", arch=Architecture(hidden=(16,)))
+
+
+# --- through the config -----------------------------------------------------------------
+
+
+def test_options_are_checked_by_the_config_and_at_build_time():
+    from mtlcore.config import ConfigError, ExperimentConfig
+    from mtlcore.experiment import build as build_experiment
+
+    with pytest.raises(ConfigError, match=r"model\.options\.n_expert: unknown key"):
+        ExperimentConfig.parse({"model": {"strategy": "mmoe", "options": {"n_expert": 3}}})
+    with pytest.raises(ConfigError, match=r"model\.options\.alpha_self"):
+        ExperimentConfig.parse(
+            {"model": {"strategy": "cross_stitch", "options": {"alpha_self": 2}}}
+        )
+    # What needs the tasks or the widths is checked when the model is built.
+    for options, key in [({"depths": {"nope": 1}}, "depths"), ({"n_levels": 3}, "n_levels")]:
+        strategy = "hierarchical" if "depths" in options else "ple"
+        config = ExperimentConfig.parse(
+            {"model": {"strategy": strategy, "hidden": [16, 8], "options": options}}
+        )
+        with pytest.raises(ConfigError, match=rf"model\.options\.{key}"):
+            build_experiment(config, DATA, 0)

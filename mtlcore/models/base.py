@@ -81,8 +81,12 @@ class MultiTaskModel(nn.Module):
         shared = {id(p) for p in self.shared_parameters()}
         return [p for p in self.parameters() if id(p) not in shared]
 
-    def mixing_state(self) -> dict[str, Any]:
-        """How tasks mix (gate weights, cross-stitch α) for the dashboard; {} if fixed."""
+    def mixing_state(self, xs: Mapping[str, Tensor] | None = None) -> dict[str, Any]:
+        """How tasks mix (gate weights, cross-stitch α) for the dashboard; {} if fixed.
+
+        Input-dependent mixing (gates) is averaged over the last forward pass, or over
+        ``xs`` when given.
+        """
         return {}
 
     def penalty(self) -> Tensor | None:

@@ -7,9 +7,9 @@ Each task keeps the network it would have alone (the towers of ``Independent``,
 so soft sharing starts from the single-task baselines' weights and with λ = 0 it
 *is* the baselines). :meth:`SoftSharing.penalty` adds
 
-    λ · mean over task pairs (i, j) of Σ_layers ||W_i - W_j||² + ||b_i - b_j||²
+    λ · mean over task pairs (i, j) of Σ_tied layers ||W_i - W_j||² + ||b_i - b_j||²
 
-to the loss. Which layers are tied: every hidden layer above the input layer (the
+to the loss (a pair with no tied layer adds 0 to the mean). Which layers are tied: every hidden layer above the input layer (the
 same shape in every tower), and the input layer only between tasks that read the
 same columns of the same table (the same input group). Input layers of different
 tables are never tied, even when their shapes happen to match: their weights read
@@ -74,10 +74,10 @@ class SoftSharing(Independent):
     ):
         super().__init__(tasks, arch, seed)
         self.options = options or SoftOptions()
-        # ties[layer] = the towers (task indices) whose layer ``layer`` is tied.
         # Each tower's linear layers (the towers' own modules, not copies), input layer first.
         self.linears = tuple(tuple(self._linears(t.name)) for t in self.tasks)
         self.n_layers = len(self.linears[0])
+        # ties[layer]: groups of towers (task indices) whose layer ``layer`` is tied.
         self.ties: list[list[list[int]]] = []
         for layer in range(self.n_layers):
             if layer == 0:
@@ -94,13 +94,10 @@ class SoftSharing(Independent):
         encoder = next(iter(tower.encoders.values()))
         return [m for seq in (encoder, tower.trunk) for m in seq if isinstance(m, nn.Linear)]
 
-    def _layer(self, layer: int, members: list[int]) -> Tensor:
-        """(len(members), n): each member tower's layer ``layer`` (weight and bias) as a row."""
-        rows = []
-        for i in members:
-            lin = self.linears[i][layer]
-            rows.append(torch.cat([lin.weight.flatten(), lin.bias]))
-        return torch.stack(rows)
+    def _layer(self, layer: int, members: list[int]) -> tuple[Tensor, Tensor]:
+        """Weights (M, out, in) and biases (M, out) of layer ``layer`` of the member towers."""
+        lins = [self.linears[i][layer] for i in members]
+        return torch.stack([lin.weight for lin in lins]), torch.stack([lin.bias for lin in lins])
 
     def penalty(self) -> Tensor | None:
         lam = self.options.tie_lambda
@@ -109,9 +106,9 @@ class SoftSharing(Independent):
         total = None
         for layer, groups in enumerate(self.ties):
             for members in groups:
-                v = self._layer(layer, members)
-                i, j = torch.triu_indices(len(members), len(members), offset=1, device=v.device)
-                d = (v[i] - v[j]).pow(2).sum()
+                w, b = self._layer(layer, members)
+                i, j = _pairs(len(members))
+                d = (w[i] - w[j]).pow(2).sum() + (b[i] - b[j]).pow(2).sum()
                 total = d if total is None else total + d
         if total is None:
             return None
@@ -128,8 +125,15 @@ class SoftSharing(Independent):
                 [0.0 if a == b else None for b in range(T)] for a in range(T)
             ]
             for members in groups:
-                v = self._layer(layer, members)
-                for (a, va), (b, vb) in itertools.combinations(zip(members, v), 2):
-                    dist[a][b] = dist[b][a] = float((va - vb).norm())
+                w, b = self._layer(layer, members)
+                for (x, a), (y, c) in itertools.combinations(enumerate(members), 2):
+                    d = ((w[x] - w[y]).pow(2).sum() + (b[x] - b[y]).pow(2).sum()).sqrt()
+                    dist[a][c] = dist[c][a] = float(d)
             layers.append({"layer": layer + 1, "distance": dist})
         return {"kind": "tie_distance", "tasks": [t.name for t in self.tasks], "layers": layers}
+
+
+def _pairs(m: int) -> tuple[list[int], list[int]]:
+    """Indices (i, j) of the m(m-1)/2 pairs i < j."""
+    pairs = list(itertools.combinations(range(m), 2))
+    return [a for a, _ in pairs], [b for _, b in pairs]
