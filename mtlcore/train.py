@@ -35,6 +35,7 @@ from mtlcore.metrics import PRIMARY_METRIC, classification_metrics, regression_m
 from mtlcore.models.base import MultiTaskModel
 from mtlcore.seeding import derive_seed, numpy_rng
 from mtlcore.weighting.base import StepContext, Weighting
+from mtlcore.weighting.gradient import task_jacobian
 
 
 class DivergenceError(RuntimeError):
@@ -179,18 +180,7 @@ def regularizer(model: MultiTaskModel, kind: str) -> Tensor | None:
 
 def grad_cosine(losses: Tensor, shared: list[torch.nn.Parameter]) -> np.ndarray:
     """(T, T) cosine similarity of the tasks' gradients on the shared parameters."""
-    grads = []
-    for loss in losses:
-        g = torch.autograd.grad(loss, shared, retain_graph=True, allow_unused=True)
-        grads.append(
-            torch.cat(
-                [
-                    (x if x is not None else torch.zeros_like(p)).flatten()
-                    for x, p in zip(g, shared, strict=True)
-                ]
-            )
-        )
-    G = torch.stack(grads)
+    G, _ = task_jacobian(losses, shared, [])
     G = G / G.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return (G @ G.T).cpu().numpy()
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -131,6 +132,9 @@ def worker_main(store: RunStore, wake, stop, ready) -> None:
     """Body of a worker process (see the module docstring). ``wake``, ``stop`` and
     ``ready`` are multiprocessing Events shared with the executor. A worker whose
     executor's process is gone finishes its run and exits."""
+    # Ctrl-C in the server's terminal reaches its workers too; the server's shutdown
+    # cancels their runs properly instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     warm_up()
     token, pid = process_token(), os.getpid()
     parent = multiprocessing.parent_process()

@@ -16,8 +16,8 @@ step, :meth:`GradientWeighting.backward`
    parameters, and each task-specific parameter's own task gradient into its
    ``.grad`` (exactly what backpropagating Σ L_i gives it),
 
-and returns w. Without shared parameters (the independent model, or one task)
-there is nothing to combine and it falls back to backpropagating Σ L_i.
+and returns w. Without shared parameters (the independent model, soft sharing, or
+one task) there is nothing to combine and it falls back to backpropagating Σ L_i.
 
 Scale. Most aggregators' weights sum to 1 when the task gradients agree (MGDA,
 IMTL-G, UPGrad, Aligned-MTL, CAGrad's mean g₀), i.e. they return a multiple of
@@ -136,7 +136,10 @@ class GradientWeighting(Weighting):
 
     def combine(self, jacobian: Tensor, *, seed: int = 0, step: int = 0) -> tuple[Tensor, Tensor]:
         """(w, d): the weights on the task gradients (on this project's scale) and the
-        combined gradient d = wᵀJ. Pure in J apart from stateful aggregators (Nash-MTL)."""
+        combined gradient d = wᵀJ; records the step's statistics for :meth:`state`.
+
+        ``seed`` and ``step`` seed the random draws of an aggregator that makes any.
+        """
         with torch.no_grad():
             gramian = (jacobian @ jacobian.T).cpu()
             if self.uses_global_rng:
