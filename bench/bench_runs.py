@@ -213,7 +213,7 @@ def report(lat: dict, ovh: dict, thr: dict, args: argparse.Namespace) -> str:
         "(`bench_runs.py`)",
         "",
         f"{datetime.now():%Y-%m-%d %H:%M}. Machine: {machine()}; torch {torch.__version__} "
-        "(CPU) on 1 thread. Wall-clock figures, so they include whatever else the machine did.",
+        "on 1 thread. Wall-clock figures, so they include whatever else the machine did.",
         "",
         f"`.venv/bin/python {command}`:",
         "",

@@ -1,71 +1,435 @@
-"""Plain logic behind the pages, testable without Streamlit: config building and tables."""
+"""Plain logic behind the pages, testable without Streamlit.
+
+Config building and parsing of typed-in values, the option widgets a registry
+entry's pydantic model asks for, the objective as LaTeX, metric rows reshaped for
+the charts, and the multi-task vs single-task tables (with the noise of several
+seeds). Nothing here imports streamlit or trains anything.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import math
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
 from mtlcore.config import ExperimentConfig
 
+# --- building the config ---------------------------------------------------------------
 
-def build_config(
+
+def build_config(raw: Mapping[str, Any]) -> ExperimentConfig:
+    """The validated config of the draft (raises ConfigError with sentences naming keys)."""
+    return ExperimentConfig.parse(dict(raw), source="settings")
+
+
+def parse_widths(text: str, *, what: str = "layer widths", allow_empty: bool = False) -> list[int]:
+    """``"64, 32"`` -> ``[64, 32]``; ValueError with a sentence for anything else."""
+    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+    if not parts:
+        if allow_empty:
+            return []
+        raise ValueError(f"Give at least one of the {what}, e.g. 64, 32.")
+    widths = []
+    for p in parts:
+        if not p.isdigit() or not 1 <= int(p) <= 4096:
+            raise ValueError(
+                f"'{p}' is not a valid width in the {what}: use whole numbers from 1 to "
+                "4096, separated by commas, e.g. 64, 32."
+            )
+        widths.append(int(p))
+    return widths
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0, 1, 2"`` (or ``"0-4"``) -> seeds; ValueError with a sentence for anything else."""
+    seeds: list[int] = []
+    for p in [p for p in re.split(r"[,\s]+", text.strip()) if p]:
+        m = re.fullmatch(r"(\d+)-(\d+)", p)
+        if m and int(m[1]) <= int(m[2]):
+            seeds.extend(range(int(m[1]), int(m[2]) + 1))
+        elif p.isdigit():
+            seeds.append(int(p))
+        else:
+            raise ValueError(
+                f"'{p}' is not a seed: use whole numbers separated by commas, e.g. 0, 1, 2 "
+                "(or a range such as 0-4)."
+            )
+    if not seeds:
+        raise ValueError("Give at least one seed, e.g. 0.")
+    if len(seeds) > 20:
+        raise ValueError(f"{len(seeds)} seeds is too many for the dashboard; use at most 20.")
+    return list(dict.fromkeys(seeds))
+
+
+def format_ints(values: Iterable[int]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+# --- option widgets from a pydantic model -------------------------------------------------
+
+OptionKind = Literal["int", "float", "bool", "choice", "widths", "per_task_float", "per_task_int"]
+
+
+@dataclass(frozen=True)
+class OptionField:
+    """One option of a strategy, weighting method or dataset, as a widget needs it."""
+
+    name: str
+    kind: OptionKind
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] = ()
+    required: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ").capitalize()
+
+
+def option_fields(model: type[BaseModel]) -> list[OptionField]:
+    """The options of ``model`` that simple widgets can edit, in declaration order.
+
+    Whole numbers, numbers, yes/no, a fixed set of choices, a list of layer widths
+    and a number per task are supported; any other option keeps its default.
+    """
+    out = []
+    for name, info in model.model_fields.items():
+        kind, choices = _option_kind(info.annotation)
+        if kind is None:
+            continue
+        low = high = None
+        for m in info.metadata:  # annotated_types' Ge/Gt/Le/Lt, read by attribute
+            for attr in ("ge", "gt"):
+                if getattr(m, attr, None) is not None:
+                    low = float(getattr(m, attr))
+            for attr in ("le", "lt"):
+                if getattr(m, attr, None) is not None:
+                    high = float(getattr(m, attr))
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        out.append(
+            OptionField(name, kind, default, info.description or "", low, high, choices,
+                        info.is_required())  # fmt: skip
+        )
+    return out
+
+
+def _option_kind(annotation: Any) -> tuple[OptionKind | None, tuple[Any, ...]]:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is bool:
+        return "bool", ()
+    if annotation is int:
+        return "int", ()
+    if annotation is float:
+        return "float", ()
+    if origin is Literal:
+        return "choice", tuple(args)
+    if origin in (typing.Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            return _option_kind(rest[0])
+        return None, ()
+    if origin is list and args and _base(args[0]) is int:
+        return "widths", ()
+    if origin is dict and len(args) == 2 and args[0] is str:
+        value = _base(args[1])
+        if value is float:
+            return "per_task_float", ()
+        if value is int:
+            return "per_task_int", ()
+    return None, ()
+
+
+def _base(annotation: Any) -> Any:
+    """``Annotated[int, ...]`` -> ``int``."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return typing.get_args(annotation)[0]
+    return annotation
+
+
+# --- the objective as LaTeX -------------------------------------------------------------
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "_": r"\_",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def latex_escape(text: str, limit: int = 24) -> str:
+    """User text safe inside ``\\text{...}`` (long names are shortened)."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in text)
+
+
+def objective_latex(
+    tasks: Sequence[str],
     *,
-    dataset: str,
-    dataset_options: dict[str, Any],
-    tasks: list[str],
-    strategy: str,
-    hidden: list[int],
-    method: str,
-    weights: dict[str, float],
-    optimizer: str,
-    lr: float,
-    epochs: int,
-    batch_size: int,
-    baselines: bool,
-    seed: int,
-) -> ExperimentConfig:
-    """The experiment config the page's controls describe (raises ConfigError if invalid)."""
-    return ExperimentConfig.parse(
-        {
-            "name": f"{dataset}-{strategy}-{method}",
-            "data": {"builtin": dataset, "options": dataset_options},
-            "tasks": tasks,
-            "model": {"strategy": strategy, "hidden": hidden},
-            "weighting": {
-                "method": method,
-                "options": {"weights": weights} if method == "static" else {},
-            },
-            "train": {"optimizer": optimizer, "lr": lr, "epochs": epochs, "batch_size": batch_size},
-            "baselines": baselines,
-            "seeds": [seed],
-        },
-        source="settings",
+    weights: Mapping[str, float] | None,
+    method_title: str,
+    gradient_method: bool,
+    regularization: str,
+    reg_lambda: float,
+) -> str:
+    """The joint objective Σ w_i L_i + λR(θ) with the user's values plugged in.
+
+    ``weights`` are fixed weights (equal or static); ``None`` means the method sets
+    them during training, shown as w_i(t).
+    """
+    terms = []
+    for i, name in enumerate(tasks, start=1):
+        loss = rf"L_{{\text{{{latex_escape(name)}}}}}"
+        if weights is None:
+            terms.append(rf"w_{{{i}}}(t)\,{loss}")
+        else:
+            terms.append(rf"{_num(weights.get(name, 1.0))}\cdot {loss}")
+    body = " + ".join(terms) if terms else r"\dots"
+    if regularization != "none" and reg_lambda > 0:
+        norm = r"\lVert\theta\rVert_1" if regularization == "l1" else r"\lVert\theta\rVert_2^2"
+        body += rf" + {_num(reg_lambda)}\,{norm}"
+    text = rf"\min_{{\theta}} \; {body}"
+    if gradient_method:
+        text += rf"\quad\text{{(gradients combined by {latex_escape(method_title, 40)})}}"
+    return text
+
+
+def _num(x: float) -> str:
+    s = f"{x:.3g}"
+    if "e" in s:
+        mant, exp = s.split("e")
+        return rf"{mant}\times 10^{{{int(exp)}}}"
+    return s
+
+
+# --- text -------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
+
+
+def md_escape(text: str) -> str:
+    """Text that Streamlit's markdown shows as it is: no links, HTML, LaTeX or emphasis."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", "  \n")
+
+
+def duration(seconds: float | None) -> str:
+    """``75`` -> ``"1 min 15 s"``; ``None`` -> ``"—"``."""
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m} min {s:02d} s"
+    h, m = divmod(m, 60)
+    return f"{h} h {m:02d} min"
+
+
+# --- metric rows -> chart frames ------------------------------------------------------------
+
+METRIC_COLUMNS = ["id", "run_id", "step", "epoch", "model", "task", "split", "name", "value"]
+
+
+def loss_history(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per-epoch losses: columns model, task, split, epoch, loss (train and val)."""
+    rows = metrics[(metrics["name"] == "loss") & metrics["split"].isin(["train", "val"])]
+    return (
+        rows.rename(columns={"value": "loss"})[["model", "task", "split", "epoch", "loss"]]
+        .sort_values(["model", "task", "split", "epoch"])
+        .reset_index(drop=True)
     )
 
 
-def comparison_table(result: dict[str, Any]) -> pd.DataFrame:
-    """One row per task: metric, MTL value, STL value and relative gain (positive = helped)."""
+def weight_history(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The multi-task model's mean loss weight per task and epoch: task, epoch, weight."""
+    rows = metrics[
+        (metrics["name"] == "weight") & (metrics["split"] == "train") & (metrics["model"] == "mtl")
+    ]
+    return (
+        rows.rename(columns={"value": "weight"})[["task", "epoch", "weight"]]
+        .sort_values(["task", "epoch"])
+        .reset_index(drop=True)
+    )
+
+
+def cosine_history(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Gradient cosine between task pairs over training: step, epoch, pair, cosine."""
+    rows = metrics[(metrics["name"] == "cosine") & (metrics["model"] == "mtl")]
+    out = rows.rename(columns={"value": "cosine"})[["step", "epoch", "task", "cosine"]].copy()
+    out["pair"] = out.pop("task").str.replace("|", " · ", regex=False)
+    return out.sort_values(["pair", "step"]).reset_index(drop=True)
+
+
+def val_metric_history(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The primary validation metric per epoch: model, task, epoch, metric, value."""
+    rows = metrics[(metrics["split"] == "val") & ~metrics["name"].isin(["loss", "weight"])]
+    return rows.rename(columns={"name": "metric"})[["model", "task", "epoch", "metric", "value"]]
+
+
+def task_order(metrics: pd.DataFrame, known: Sequence[str] = ()) -> list[str]:
+    """Tasks in the order the config lists them, then any others in order of appearance."""
+    seen = list(dict.fromkeys(known))
+    losses = metrics[metrics["name"] == "loss"]["task"]
+    return seen + [t for t in dict.fromkeys(losses) if t not in seen]
+
+
+# --- multi-task vs single-task ----------------------------------------------------------------
+
+NOISE_FACTOR = 2.0  # a gain smaller than this many standard deviations is called noise
+
+
+def seed_comparison(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per task over the runs of one experiment (one run per seed).
+
+    Columns: task, kind, metric, higher_is_better, n_seeds, mtl, mtl_std, stl,
+    stl_std, gain, gain_std, verdict. ``*_std`` is the sample std over seeds (NaN
+    with one seed). ``summaries`` are the runs' result summaries (``tasks`` -> values).
+    """
     rows = []
-    for name, t in result["tasks"].items():
-        rows.append(
-            {
-                "task": name,
-                "kind": t["kind"],
-                "metric": t["metric"] + (" ↑" if t["higher_is_better"] else " ↓"),
-                "multi-task": t["mtl"],
-                "single-task": t["stl"],
-                "gain %": t["gain"],
-            }
-        )
-    return pd.DataFrame(rows)
+    tasks = list(dict.fromkeys(t for s in summaries for t in s.get("tasks", {})))
+    for task in tasks:
+        entries = [s["tasks"][task] for s in summaries if task in s.get("tasks", {})]
+        first = entries[0]
+        row: dict[str, Any] = {
+            "task": task,
+            "kind": first.get("kind"),
+            "metric": first.get("metric"),
+            "higher_is_better": bool(first.get("higher_is_better")),
+            "n_seeds": len(entries),
+        }
+        for key in ("mtl", "stl", "gain"):
+            mean, std = mean_std([e.get(key) for e in entries])
+            row[key], row[f"{key}_std"] = mean, std
+        row["verdict"] = noise_verdict(row["gain"], row["gain_std"], len(entries))
+        rows.append(row)
+    columns = ["task", "kind", "metric", "higher_is_better", "n_seeds", "mtl", "mtl_std", "stl",
+               "stl_std", "gain", "gain_std", "verdict"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
 
 
-def gain_verdict(result: dict[str, Any]) -> str:
-    """A plain sentence on Δm for the page."""
-    dm = result.get("delta_m")
-    if dm is None:
+def mean_std(values: Iterable[float | None]) -> tuple[float, float]:
+    """Mean and sample std of the finite values (NaN when there are none / only one)."""
+    arr = np.array([v for v in values if v is not None], dtype=float)
+    arr = arr[np.isfinite(arr)]
+    if len(arr) == 0:
+        return math.nan, math.nan
+    return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else math.nan
+
+
+def noise_verdict(gain: float, std: float, n: int) -> str:
+    """'helped', 'hurt', 'within the noise' or 'no baseline' for a gain in percent."""
+    if gain is None or not math.isfinite(gain):
+        return "no baseline"
+    if n > 1 and math.isfinite(std) and abs(gain) < NOISE_FACTOR * std:
+        return "within the noise"
+    return "helped" if gain > 0 else "hurt" if gain < 0 else "no change"
+
+
+def delta_m_summary(summaries: Sequence[Mapping[str, Any]]) -> tuple[float, float, int]:
+    """Δm mean, sample std and the number of seeds it rests on."""
+    values = [s.get("delta_m") for s in summaries]
+    mean, std = mean_std(values)
+    return mean, std, sum(v is not None for v in values)
+
+
+def comparison_sentence(delta_m: float, std: float, n: int) -> str:
+    """A plain sentence on Δm, saying when it is within the noise of the seeds."""
+    if not math.isfinite(delta_m):
         return "Single-task baselines were off, so there is no comparison."
-    if dm > 0:
-        return f"Sharing helped: on average the tasks did {dm:.1f}% better than alone (Δm)."
-    return f"Sharing hurt: on average the tasks did {-dm:.1f}% worse than alone (Δm)."
+    seeds = f"{n} seed{'s' if n != 1 else ''}"
+    if n > 1 and math.isfinite(std) and abs(delta_m) < NOISE_FACTOR * std:
+        return (
+            f"Δm is {delta_m:+.1f}% ± {std:.1f} over {seeds}: the difference is within the "
+            "noise between seeds, so this run does not show that sharing helps or hurts."
+        )
+    spread = f" ± {std:.1f}" if n > 1 and math.isfinite(std) else ""
+    if delta_m > 0:
+        how = f"sharing helped: on average the tasks did {delta_m:.1f}%{spread} better than alone"
+    elif delta_m < 0:
+        how = f"sharing hurt: on average the tasks did {-delta_m:.1f}%{spread} worse than alone"
+    else:
+        how = "sharing made no difference on average"
+    note = "" if n > 1 else " One seed only: run several seeds to see how much is noise."
+    return f"Over {seeds}, {how} (Δm).{note}"
+
+
+def task_verdict_sentence(row: Mapping[str, Any]) -> str:
+    """A sentence on one task's gain, with its spread when there are several seeds."""
+    task, gain, std, n = row["task"], row["gain"], row["gain_std"], row["n_seeds"]
+    if gain is None or not math.isfinite(gain):
+        return f"{task}: no single-task baseline."
+    spread = f" ± {std:.1f}" if n > 1 and math.isfinite(std) else ""
+    verdict = row["verdict"]
+    if verdict == "within the noise":
+        return (
+            f"{task}: {gain:+.1f}%{spread}, within the noise (|gain| < {NOISE_FACTOR:g}·std over "
+            f"{n} seeds)."
+        )
+    return f"{task}: sharing {verdict} ({gain:+.1f}%{spread})."
+
+
+def display_table(cmp: pd.DataFrame) -> pd.DataFrame:
+    """The comparison as the page shows it: values with ± spreads as text columns."""
+    out = pd.DataFrame(
+        {
+            "task": cmp["task"],
+            "metric": cmp["metric"] + np.where(cmp["higher_is_better"], " ↑", " ↓"),
+            "multi-task": [_pm(m, s) for m, s in zip(cmp["mtl"], cmp["mtl_std"])],
+            "single-task": [_pm(m, s) for m, s in zip(cmp["stl"], cmp["stl_std"])],
+            "gain %": cmp["gain"],
+            "± (std)": cmp["gain_std"],
+            "verdict": cmp["verdict"],
+            "seeds": cmp["n_seeds"],
+        }
+    )
+    return out
+
+
+def _pm(mean: float, std: float) -> str:
+    if mean is None or not math.isfinite(mean):
+        return "—"
+    return f"{mean:.4g}" + (f" ± {std:.2g}" if math.isfinite(std) else "")
+
+
+# --- predictions from a snapshot ---------------------------------------------------------
+
+
+def outputs_to_predictions(
+    kind: str, outputs: np.ndarray, *, mean: float = 0.0, std: float = 1.0
+) -> np.ndarray:
+    """Raw model outputs -> predictions: values in the target's units (regression)
+    or class indices (classification)."""
+    if kind == "regression":
+        return outputs[:, 0] * std + mean
+    if kind == "binary":
+        return (outputs[:, 0] >= 0.0).astype(int)
+    return outputs.argmax(axis=1)
+
+
+def confusion_frame(truth: Sequence[Any], pred: Sequence[Any], classes: Sequence[Any]) -> pd.DataFrame:
+    """Counts of (true class, predicted class), every pair present (zeros included)."""
+    labels = [str(c) for c in classes]
+    counts = pd.crosstab(
+        pd.Categorical([str(t) for t in truth], categories=labels),
+        pd.Categorical([str(p) for p in pred], categories=labels),
+        dropna=False,
+    )
+    counts.index.name, counts.columns.name = "true", "predicted"
+    return counts

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from safetensors.torch import save_file
 
@@ -30,7 +31,7 @@ import mtlcore
 from mtlcore.config import ConfigError, ExperimentConfig
 from mtlcore.data.builtin import load_builtin
 from mtlcore.data.ingest import read_csv_table
-from mtlcore.data.prepare import PreparedData, prepare
+from mtlcore.data.prepare import PreparedData, TaskData, prepare
 from mtlcore.data.spec import Dataset, TaskSpec
 from mtlcore.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC, delta_m, relative_gain
 from mtlcore.models import Architecture, ModelTask, MultiTaskModel, build_model
@@ -124,6 +125,7 @@ class SeedRun:
     history: list[dict[str, Any]]
     grad_cosine: list[dict[str, Any]]
     seconds: dict[str, float]
+    predictions: list[dict[str, Any]]  # test rows: model, task, row, truth, prediction
 
 
 def run_experiment(
@@ -155,7 +157,7 @@ def run_experiment(
         mtl = train(model, weighting, data, config.train, seed=seed, label="mtl",
                     callback=relay(seed), n_steps_per_epoch=spe, device=device)  # fmt: skip
         done_steps += mtl.steps
-        metrics_mtl = evaluate(model, data, device)
+        metrics_mtl, predictions = evaluate(model, data, device, "mtl")
         base = metrics_stl = None
         history, seconds = list(mtl.history), {"mtl": mtl.seconds}
         if config.baselines:
@@ -163,10 +165,11 @@ def run_experiment(
             stl = train(base, base_w, data, config.train, seed=seed, label="stl",
                         callback=relay(seed), n_steps_per_epoch=spe, device=device)  # fmt: skip
             done_steps += stl.steps
-            metrics_stl = evaluate(base, data, device)
+            metrics_stl, stl_predictions = evaluate(base, data, device, "stl")
+            predictions += stl_predictions
             history += stl.history
             seconds["stl"] = stl.seconds
-        for row in history:
+        for row in history + predictions:
             row["seed"] = seed
         runs.append(
             SeedRun(
@@ -179,15 +182,34 @@ def run_experiment(
                 history,
                 [{**r, "seed": seed} for r in mtl.grad_cosine],
                 seconds,
+                predictions,
             )  # fmt: skip
         )
     result = summarize(config, data, runs, device, time.perf_counter() - started)
     return result, runs
 
 
-def evaluate(model: MultiTaskModel, data: PreparedData, device: torch.device):
+def evaluate(model: MultiTaskModel, data: PreparedData, device: torch.device, label: str):
+    """Test metrics per task, and the test predictions as rows (in the target's units/labels)."""
     outputs, _ = predict(model, data, "test", device)
-    return {t.name: score(t, outputs[t.name], "test") for t in data.tasks}
+    metrics = {t.name: score(t, outputs[t.name], "test") for t in data.tasks}
+    rows = [
+        {"model": label, "task": t.name, "row": i, "truth": truth, "prediction": pred}
+        for t in data.tasks
+        for i, (truth, pred) in enumerate(readable_predictions(t, outputs[t.name]))
+    ]
+    return metrics, rows
+
+
+def readable_predictions(task: TaskData, output: np.ndarray) -> list[tuple[Any, Any]]:
+    """(truth, prediction) per test row: numbers in the target's units, or class labels."""
+    y = task.y["test"]
+    if task.kind == "regression":
+        truth, pred = task.target_in_units(y), task.target_in_units(output[:, 0])
+        return list(zip(truth.tolist(), pred.tolist(), strict=True))
+    classes = task.classes or []
+    idx = (output[:, 0] > 0).astype(int) if task.kind == "binary" else output.argmax(axis=1)
+    return [(classes[int(a)], classes[int(b)]) for a, b in zip(y, idx, strict=True)]
 
 
 def summarize(
@@ -292,16 +314,21 @@ def _mean_state(states: list[Any]) -> Any:
 def write_outputs(
     out_dir: str | Path, config: ExperimentConfig, result: dict[str, Any], runs: list[SeedRun]
 ) -> dict[str, Path]:
-    """Write result.json, config.yaml and weights.safetensors into ``out_dir``."""
+    """Write result.json, config.yaml, weights.safetensors and predictions.csv (test rows)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
         "result": out / "result.json",
         "config": out / "config.yaml",
         "weights": out / "weights.safetensors",
+        "predictions": out / "predictions.csv",
     }
     paths["result"].write_text(json.dumps(_json_safe(result), indent=2) + "\n", encoding="utf-8")
     config.save(paths["config"])
+    columns = ["seed", "model", "task", "row", "truth", "prediction"]
+    pd.DataFrame([p for r in runs for p in r.predictions], columns=columns).to_csv(
+        paths["predictions"], index=False
+    )
     tensors: dict[str, torch.Tensor] = {}
     for r in runs:
         parts = {"mtl": r.model, "weighting": r.weighting, "stl": r.baselines}

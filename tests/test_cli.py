@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from safetensors import safe_open
@@ -53,6 +54,12 @@ def test_train_writes_the_contract(example: Path, tmp_path: Path):
     assert any(k.startswith("seed0.mtl.") for k in keys)
     assert any(k.startswith("seed0.stl.") for k in keys)
     assert "Δm" in proc.stdout
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert set(predictions["model"]) == {"mtl", "stl"}
+    assert set(predictions["task"]) == set(result["tasks"])
+    for name, task in result["tasks"].items():
+        rows = predictions[(predictions.task == name) & (predictions.model == "mtl")]
+        assert len(rows) == task["rows"]["test"]
 
 
 def test_several_seeds_give_mean_and_std(tmp_path: Path):
