@@ -433,3 +433,23 @@ def confusion_frame(truth: Sequence[Any], pred: Sequence[Any], classes: Sequence
     )
     counts.index.name, counts.columns.name = "true", "predicted"
     return counts
+
+
+# --- the draft in words ------------------------------------------------------------------
+
+
+def draft_summary(raw: Mapping[str, Any]) -> list[str]:
+    """A few short lines describing the experiment being edited (for the sidebar)."""
+    data, model, weighting, train = raw["data"], raw["model"], raw["weighting"], raw["train"]
+    source = data.get("builtin") or f"your CSV ({len(data.get('csv') or {})} file(s))"
+    tasks = raw.get("tasks")
+    names = ["all tasks"] if tasks is None else [t if isinstance(t, str) else t.get("name", "?") for t in tasks]
+    seeds = raw.get("seeds") or [0]
+    return [
+        f"Data: {source}",
+        f"Tasks: {', '.join(names) or 'none yet'}",
+        f"Sharing: {model['strategy']} {format_ints(model['hidden'])}",
+        f"Weighting: {weighting['method']}",
+        f"Training: {train['optimizer']}, lr {train['lr']:g}, {train['epochs']} epochs, batch {train['batch_size']}",
+        f"Seeds: {format_ints(seeds)}; baselines {'on' if raw.get('baselines', True) else 'off'}",
+    ]

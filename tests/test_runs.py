@@ -87,7 +87,19 @@ def training(store: RunStore, run_id: int):
 
 
 @pytest.fixture(scope="module")
-def executor(tmp_path_factory):
+def forkserver():
+    """Executors fork their workers from multiprocessing's forkserver, which imports torch
+    once; it serves the whole module and is stopped at its end."""
+    yield
+    from multiprocessing import forkserver
+
+    stop = getattr(forkserver._forkserver, "_stop", None)  # what CPython's own tests use
+    if stop is not None:
+        stop()
+
+
+@pytest.fixture(scope="module")
+def executor(tmp_path_factory, forkserver):
     store = RunStore(tmp_path_factory.mktemp("executor_home"))
     ex = LocalExecutor(store, workers=1)
     try:
@@ -96,22 +108,12 @@ def executor(tmp_path_factory):
     finally:
         ex.shutdown(timeout=10.0)
         assert not any(_alive(pid) for pid in ex.worker_pids)
-        _stop_forkserver()
 
 
 def _alive(pid: int) -> bool:
     from mtlcore.runs._liveness import pid_alive
 
     return pid_alive(pid)
-
-
-def _stop_forkserver() -> None:
-    """The forkserver that forked the workers is this module's too: stop it."""
-    from multiprocessing import forkserver
-
-    stop = getattr(forkserver._forkserver, "_stop", None)
-    if stop is not None:
-        stop()
 
 
 # --- the store --------------------------------------------------------------------
@@ -141,6 +143,9 @@ def test_submit_makes_one_queued_run_per_seed_under_one_experiment():
     assert ExperimentConfig.from_text(exp.config_yaml).seeds == [3, 4, 5]
     with pytest.raises(QueueFull):
         store.submit(tiny(seeds=[1, 2]), max_queued=4)
+    assert store.rename(ids[1], "  <b>lesson 1</b> ").name == "<b>lesson 1</b>"
+    with pytest.raises(RunStateError):
+        store.rename(ids[1], "   ")
     cancelled = store.request_cancel(ids[0])  # a queued run is cancelled at once
     assert cancelled.status == CANCELLED
     store.delete_run(ids[0])
@@ -326,7 +331,7 @@ def test_an_unexpected_exception_keeps_its_traceback_apart(monkeypatch):
     assert "Traceback" in run.error_detail
 
 
-def test_restart_fails_runs_of_a_dead_worker_and_picks_up_the_queue():
+def test_restart_fails_runs_of_a_dead_worker_and_picks_up_the_queue(forkserver):
     store = RunStore()
     [orphan] = store.submit(tiny())
     [waiting] = store.submit(tiny())

@@ -3,7 +3,7 @@
 The dashboard and the CLI use this package to submit experiments, list runs,
 poll their progress and metrics, cancel them and read their snapshots::
 
-    from mtlcore.runs import LocalExecutor, RunStore
+    from mtlcore.runs import LocalExecutor, RunStore, load_snapshot
 
     store = RunStore()                      # MTL_STUDIO_HOME or ~/.mtl-studio
     executor = LocalExecutor(store)         # warm worker processes; one per server

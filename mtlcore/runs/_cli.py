@@ -86,7 +86,7 @@ def run_runs_command(args: argparse.Namespace) -> int:
             print(f"deleted run {args.id}")
             return 0
         paths = store.export(args.id, args.out)
-        print(f"wrote {paths['result']}, {paths['config']}, {paths['weights']}")
+        print("wrote " + ", ".join(str(p) for p in paths.values()))
         return 0
     except RunStoreError as exc:
         print(f"error: {exc}", file=sys.stderr)

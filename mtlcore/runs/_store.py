@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 MetricTuple = tuple[int, int, str, str, str, str, float | None]
 
 ORPHAN_REASON = "the worker stopped (server restart?)"
-EXPORT_KINDS = ("result", "config", "weights")
+REQUIRED_OUTPUTS = ("result", "config", "weights")  # what write_outputs writes, at least
 
 
 class RunStore:
@@ -294,6 +294,16 @@ class RunStore:
                 )
         return self.run(rid)
 
+    def rename(self, run_id: int | str, name: str) -> RunInfo:
+        """Give a run a new display name (1-200 characters, stored as text)."""
+        name = name.strip()
+        if not 1 <= len(name) <= 200:
+            raise RunStateError("a run name needs 1 to 200 characters")
+        info = self.run(run_id)
+        with _db.write(self._conn()) as c:
+            c.execute("UPDATE runs SET name = ? WHERE id = ?", (name, info.id))
+        return self.run(info.id)
+
     def delete_run(self, run_id: int | str) -> None:
         """Delete a run that is not running, with its metrics and files."""
         info = self.run(run_id)
@@ -314,15 +324,17 @@ class RunStore:
         shutil.rmtree(self.run_dir(info.id), ignore_errors=True)
 
     def export(self, run_id: int | str, out_dir: str | Path) -> dict[str, Path]:
-        """Copy a done run's result.json, config.yaml and weights.safetensors into ``out_dir``
-        (the files ``python -m mtlcore train --out`` writes)."""
+        """Copy a done run's output files into ``out_dir``: the files ``python -m mtlcore
+        train --out`` writes (result.json, config.yaml, weights.safetensors, ...).
+        Returns kind -> copied path."""
         info = self.run(run_id)
         if info.status != DONE:
             raise RunStateError(
                 f"run {info.id} is {info.status}; only a done run has results to export"
             )
-        files = {a.kind: a.path for a in self.artifacts(info.id) if a.kind in EXPORT_KINDS}
-        missing = [k for k in EXPORT_KINDS if k not in files or not files[k].is_file()]
+        files = {a.kind: a.path for a in self.artifacts(info.id) if a.kind != "snapshot"}
+        missing = [k for k in REQUIRED_OUTPUTS if k not in files]
+        missing += [k for k, p in files.items() if not p.is_file()]
         if missing:
             raise RunStateError(
                 f"run {info.id}: its {', '.join(missing)} file(s) are missing from "
@@ -330,7 +342,7 @@ class RunStore:
             )
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        return {k: Path(shutil.copy2(files[k], out / files[k].name)) for k in EXPORT_KINDS}
+        return {k: Path(shutil.copy2(p, out / p.name)) for k, p in files.items()}
 
     # --- the worker's side ---------------------------------------------------------
 

@@ -1,0 +1,302 @@
+"""Data page: a built-in dataset or your own CSV files, previewed, profiled and mapped to tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import cached, datasets, state, ui
+from dashboard.logic import md_escape
+from dashboard.widgets import option_widgets
+from mtlcore.data.builtin import BUILTIN_DATASETS
+from mtlcore.data.spec import TASK_KINDS, DataError
+
+SOURCE_KEY = state.WIDGET_PREFIX + "source"
+KINDS = ["auto", *TASK_KINDS]
+
+
+def main() -> None:
+    st.title("📊 Data")
+    st.write(
+        "Choose where the tasks come from: a built-in dataset, or your own CSV files. "
+        "A task predicts one column (its *target*) from other columns (its *inputs*); "
+        "tasks may come from different files with different columns."
+    )
+    if choose_source() == "builtin":
+        builtin_section()
+    else:
+        csv_section()
+
+
+def choose_source() -> str:
+    d = state.draft()
+    current = "csv" if d["data"].get("csv") is not None else "builtin"
+    if state.is_hidden("dataset"):
+        return current
+    if SOURCE_KEY not in st.session_state:
+        st.session_state[SOURCE_KEY] = current
+    source = st.radio(
+        "Where the tasks come from", ["builtin", "csv"], key=SOURCE_KEY, horizontal=True,
+        format_func={"builtin": "A built-in dataset", "csv": "My CSV files"}.get,
+    )  # fmt: skip
+    if source != current:
+        switch_source(d, source)
+    return source
+
+
+def switch_source(d: dict[str, Any], source: str) -> None:
+    """Swap between built-in and CSV data, remembering the other side's settings."""
+    saved = st.session_state.setdefault("saved_sources", {})
+    saved[current_source(d)] = {"data": dict(d["data"]), "tasks": d.get("tasks")}
+    back = saved.get(source)
+    if back:
+        d["data"], d["tasks"] = dict(back["data"]), back["tasks"]
+    elif source == "csv":
+        d["data"].update(builtin=None, options={}, csv={})
+        d["tasks"] = []
+    else:
+        d["data"].update(builtin="houses", options={}, csv=None)
+        d["tasks"] = None
+    state.reset_widgets("data.")
+    state.reset_widgets("tasks")
+
+
+def current_source(d: dict[str, Any]) -> str:
+    return "csv" if d["data"].get("csv") is not None else "builtin"
+
+
+# --- built-in datasets ------------------------------------------------------------------------
+
+
+def builtin_section() -> None:
+    d = state.draft()
+    before = d["data"]["builtin"]
+    name = state.control(
+        st.selectbox, "Dataset", ("data", "builtin"), hide_id="dataset",
+        options=list(BUILTIN_DATASETS), format_func=lambda n: BUILTIN_DATASETS[n].title,
+    )  # fmt: skip
+    if name != before:  # another dataset: its own options and tasks
+        d["data"]["options"], d["tasks"] = {}, None
+        state.reset_widgets("data.options")
+        state.reset_widgets("tasks")
+    info = BUILTIN_DATASETS[name]
+    st.caption(md_escape(info.description))
+    st.caption("*Source:* " + md_escape(info.source))
+    if info.options_model.model_fields:
+        with st.expander("Dataset options", expanded=name == "synthetic"):
+            option_widgets(info.options_model, ("data", "options"), tasks=[], hide_id="dataset_options")
+    try:
+        dataset = cached.builtin(name, d["data"]["options"])
+    except (ValueError, DataError) as exc:
+        ui.error(f"These dataset options cannot be used: {exc}")
+        return
+    all_tasks = [t.name for t in dataset.tasks]
+    chosen = state.control(
+        st.multiselect, "Tasks to learn together", ("tasks",), hide_id="tasks", options=all_tasks,
+        to_widget=lambda v: all_tasks if v is None else [t for t in v if isinstance(t, str)],
+        from_widget=lambda v: None if list(v) == all_tasks else list(v),
+    )  # fmt: skip
+    names = all_tasks if chosen is None else chosen
+    if not names:
+        ui.error("Pick at least one task.")
+    st.dataframe(
+        pd.DataFrame(
+            [{"task": t.name, "table": t.table, "target": t.target, "kind": t.kind,
+              "inputs": ", ".join(t.inputs or ()), "what": t.description}
+             for t in dataset.tasks if t.name in names]
+        ),
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+    preview(dataset.tables)
+
+
+# --- CSV files ---------------------------------------------------------------------------------
+
+
+def csv_section() -> None:
+    d = state.draft()
+    if d["data"].get("csv") is None:
+        d["data"]["csv"] = {}
+    if d.get("tasks") is None:
+        d["tasks"] = []
+    if not state.is_hidden("upload"):
+        upload_box(d)
+    tables = load_tables(d)
+    if not tables:
+        st.info("Upload at least one CSV file with a header row to start.")
+        return
+    preview(tables)
+    task_section(d, tables)
+
+
+def upload_box(d: dict[str, Any]) -> None:
+    n = st.session_state.setdefault("upload_round", 0)
+    limit_mb = datasets.UPLOAD_LIMIT_BYTES // 1_000_000
+    files = st.file_uploader(
+        f"Upload CSV files (UTF-8, a header row, at most {limit_mb} MB each)", type=["csv"],
+        accept_multiple_files=True, key=f"upload_{n}",
+    )  # fmt: skip
+    errors: dict[str, str] = st.session_state.setdefault("upload_errors", {})
+    if files:
+        with st.spinner("Checking the files…"):
+            for f in files:
+                add_upload(d, f.name, f.getvalue(), errors)
+        st.session_state["upload_round"] = n + 1  # a fresh, empty uploader
+        st.rerun()
+    for filename, message in list(errors.items()):
+        cols = st.columns([12, 1])
+        with cols[0]:
+            ui.error(message)
+        if cols[1].button("✕", key=f"dismiss_{filename}", help="Dismiss"):
+            del errors[filename]
+            st.rerun()
+
+
+def add_upload(d: dict[str, Any], filename: str, data: bytes, errors: dict[str, str]) -> None:
+    """Check one uploaded file and add it as a table (or record why it cannot be used)."""
+    try:
+        path, _ = datasets.save_upload(data, filename)
+    except DataError as err:
+        errors[filename] = str(err)
+        return
+    errors.pop(filename, None)
+    csv = d["data"]["csv"]
+    if path in csv.values():
+        return  # the same file again
+    if len(csv) >= datasets.MAX_TABLES:
+        errors[filename] = f"At most {datasets.MAX_TABLES} files; remove one to add '{filename}'."
+        return
+    table = datasets.table_name(filename, list(csv))
+    csv[table] = path
+    st.session_state.setdefault("upload_names", {})[table] = filename
+
+
+def load_tables(d: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """The uploaded tables, each with a remove button; a file that can't be read says why."""
+    tables: dict[str, pd.DataFrame] = {}
+    names = st.session_state.setdefault("upload_names", {})
+    for table, path in list(d["data"]["csv"].items()):
+        cols = st.columns([10, 2])
+        try:
+            df = cached.table(path)
+        except (DataError, OSError) as exc:
+            with cols[0]:
+                ui.error(f"Table '{table}': {exc}")
+            df = None
+        if df is not None:
+            tables[table] = df
+            source = names.get(table, f"{table}.csv")
+            cols[0].markdown(
+                f"**{md_escape(table)}** — {md_escape(source)}: {len(df):,} rows × {df.shape[1]} columns"
+            )
+        if not state.is_hidden("upload") and cols[1].button("Remove", key=f"remove_table_{table}"):
+            del d["data"]["csv"][table]
+            state.reset_widgets("tasks")
+            st.rerun()
+    return tables
+
+
+def preview(tables: dict[str, pd.DataFrame]) -> None:
+    st.subheader("Preview")
+    names = list(tables)
+    table = st.selectbox("Table", names, key="preview_table") if len(names) > 1 else names[0]
+    df = tables[table]
+    rows, prof = st.tabs(["First rows", "Column profile"])
+    rows.dataframe(df.head(50), width="stretch", hide_index=True)
+    prof.caption(
+        "What each column would make as a target (task kind) and whether it can be an input."
+    )
+    prof.dataframe(cached.profile(df), width="stretch", hide_index=True)
+
+
+# --- the task mapping --------------------------------------------------------------------------
+
+
+def task_section(d: dict[str, Any], tables: dict[str, pd.DataFrame]) -> None:
+    st.subheader("Tasks")
+    st.caption(
+        "Map columns to tasks: each task has a target column, a kind (detected from the "
+        "data; change it if it is wrong) and input columns, from one of your files."
+    )
+    tasks: list[dict[str, Any]] = d["tasks"]
+    if tasks and any(not isinstance(t, dict) for t in tasks):
+        d["tasks"] = tasks = [t for t in tasks if isinstance(t, dict)]
+    _, problems = datasets.check_tasks(tables, tasks)
+    if tasks:
+        if problems:
+            ui.error(f"{len(problems)} task(s) need attention before training; see below.")
+        else:
+            st.success(f"{len(tasks)} task(s) ready to train.", icon="✅")
+    for i in range(len(tasks)):
+        with st.container(border=True):
+            task_editor(d, i, tables, problems.get(i))
+    if not state.is_hidden("tasks") and st.button("➕ Add a task", key="add_task"):
+        add_task(d, tables)
+        st.rerun()
+
+
+def add_task(d: dict[str, Any], tables: dict[str, pd.DataFrame]) -> None:
+    table = next(iter(tables))
+    prof = cached.profile(tables[table])
+    taken = [t["target"] for t in d["tasks"] if t.get("table") == table]
+    target = datasets.pick_target(prof, taken) or str(tables[table].columns[-1])
+    name = datasets.unique_task_name(target, [t.get("name", "") for t in d["tasks"]])
+    inputs = datasets.default_inputs(tables[table], prof, target, taken)
+    d["tasks"].append({"name": name, "table": table, "target": target, "kind": "auto", "inputs": inputs})
+
+
+def task_editor(
+    d: dict[str, Any], i: int, tables: dict[str, pd.DataFrame], problem: DataError | None
+) -> None:
+    task = d["tasks"][i]
+    path = ("tasks", i)
+    table_names = list(tables)
+    c1, c2, c3, c4 = st.columns([3, 2, 3, 3])
+    with c1:
+        state.control(st.text_input, "Task name", (*path, "name"), hide_id="tasks", max_chars=64)
+    with c2:
+        before = task.get("table")
+        table = state.control(st.selectbox, "File", (*path, "table"), hide_id="tasks", options=table_names)
+    df = tables.get(table) if table else None
+    if df is None:
+        if problem is not None:
+            ui.error(str(problem))
+        return
+    prof = cached.profile(df)
+    others = [t["target"] for j, t in enumerate(d["tasks"]) if j != i and t.get("table") == table]
+    if table != before:  # another file: a fresh target and inputs from its columns
+        task["target"] = datasets.pick_target(prof, others) or str(df.columns[-1])
+        task["inputs"] = datasets.default_inputs(df, prof, task["target"], others)
+        state.reset_widgets(f"tasks.{i}.target")
+        state.reset_widgets(f"tasks.{i}.inputs")
+    columns = [str(c) for c in df.columns]
+    with c3:
+        target = state.control(st.selectbox, "Target (what to predict)", (*path, "target"),
+                               hide_id="tasks", options=columns)  # fmt: skip
+    detected = dict(zip(prof["column"], prof["task_kind"])).get(target, "?")
+    with c4:
+        state.control(
+            st.selectbox, "Kind", (*path, "kind"), hide_id="tasks", options=KINDS,
+            format_func=lambda k: f"auto (detected: {detected})" if k == "auto" else k,
+        )  # fmt: skip
+    if problem is not None and problem.column in (None, target):
+        ui.error(str(problem))
+    inputs_key = state.widget_key((*path, "inputs"))
+    if target in (st.session_state.get(inputs_key) or []):  # a new target is no longer an input
+        st.session_state[inputs_key] = [c for c in st.session_state[inputs_key] if c != target]
+    state.control(
+        st.multiselect, "Inputs (columns the task reads)", (*path, "inputs"), hide_id="tasks",
+        options=[c for c in columns if c != target],
+        to_widget=lambda v: [c for c in (v or []) if c != target],
+    )  # fmt: skip
+    if problem is not None and problem.column not in (None, target):
+        ui.error(str(problem))
+    if not state.is_hidden("tasks") and st.button("Remove this task", key=f"remove_task_{i}"):
+        del d["tasks"][i]
+        state.reset_widgets("tasks")
+        st.rerun()
+
+
+main()

@@ -1,0 +1,190 @@
+"""Model page: sharing strategy (with a diagram of its network), loss weighting, training settings
+and the joint objective with the current values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from dashboard import state, ui
+from dashboard.charts import task_colors
+from dashboard.diagram import describe, network_dot
+from dashboard.logic import format_ints, objective_latex, parse_seeds, parse_widths
+from dashboard.widgets import option_widgets
+from mtlcore.models import STRATEGIES
+from mtlcore.weighting import METHODS, LossWeighting
+
+LR_GRID = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
+BATCH_GRID = [8, 16, 32, 64, 128, 256, 512]
+LAMBDA_GRID = [0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
+FIXED_WEIGHTS = ("equal", "static")
+
+
+def main() -> None:
+    st.title("🧠 Model")
+    st.write(
+        "How the tasks share parameters, how their losses are weighted, and how the "
+        "network is trained. The diagram and the objective follow your choices."
+    )
+    tasks = ui.draft_tasks()
+    names = [t.name for t in tasks]
+    if not names:
+        st.info("No tasks yet: choose or map some on the Data page.")
+    left, right = st.columns([5, 6], gap="large")
+    with left:
+        strategy_section(names)
+    with right:
+        diagram(tasks)
+    st.divider()
+    left, right = st.columns([5, 6], gap="large")
+    with left:
+        weighting_section(names)
+    with right:
+        objective(names)
+    st.divider()
+    training_section()
+
+
+def strategy_section(tasks: list[str]) -> None:
+    st.subheader("Sharing strategy")
+    d = state.draft()
+    before = d["model"]["strategy"]
+    strategy = state.control(
+        st.selectbox, "Strategy", ("model", "strategy"), options=list(STRATEGIES),
+        format_func=lambda n: STRATEGIES[n].title,
+    )  # fmt: skip
+    if strategy != before:
+        d["model"]["options"] = {}
+        state.reset_widgets("model.options")
+    entry = STRATEGIES[strategy]
+    ui.explain(entry)
+    state.control(
+        st.text_input, "Hidden layer widths", ("model", "hidden"), hide_id="hidden",
+        help="The trunk: the first layer reads each table's columns; under hard sharing the "
+        "rest are shared by every task. Comma-separated, e.g. 64, 32.",
+        to_widget=format_ints, from_widget=lambda s: parse_widths(s, what="hidden layer widths"),
+    )  # fmt: skip
+    state.control(
+        st.text_input, "Head layer widths (each task's own)", ("model", "head_hidden"),
+        help="Layers inside each task's head before its output; empty for none.",
+        to_widget=format_ints,
+        from_widget=lambda s: parse_widths(s, what="head layer widths", allow_empty=True),
+    )  # fmt: skip
+    c1, c2 = st.columns(2)
+    with c1:
+        state.control(st.selectbox, "Activation", ("model", "activation"), options=["relu", "tanh", "gelu"])
+    with c2:
+        state.control(st.slider, "Dropout", ("model", "dropout"), min_value=0.0, max_value=0.9, step=0.05)
+    if entry.options_model.model_fields:
+        st.markdown(f"**{entry.title} options**")
+        option_widgets(entry.options_model, ("model", "options"), tasks=tasks,
+                       hide_id="strategy_options", depth_limit=len(d["model"]["hidden"]))  # fmt: skip
+
+
+def diagram(tasks: list[Any]) -> None:
+    d = state.draft()
+    m = d["model"]
+    st.subheader("The network it builds")
+    dot = network_dot(
+        m["strategy"], tasks, hidden=m["hidden"], head_hidden=m["head_hidden"],
+        options=m["options"], colors=task_colors([t.name for t in tasks]),
+    )  # fmt: skip
+    st.graphviz_chart(dot, width="stretch")
+    st.caption(describe(m["strategy"]) + " Inputs on the left, each task's output on the right.")
+
+
+def weighting_section(tasks: list[str]) -> None:
+    st.subheader("Loss weighting")
+    d = state.draft()
+    before = d["weighting"]["method"]
+    method = state.control(
+        st.selectbox, "Method", ("weighting", "method"), options=list(METHODS),
+        format_func=lambda n: METHODS[n].title,
+    )  # fmt: skip
+    if method != before:
+        d["weighting"]["options"] = {}
+        state.reset_widgets("weighting.options")
+    entry = METHODS[method]
+    ui.explain(entry)
+    if entry.options_model.model_fields:
+        option_widgets(entry.options_model, ("weighting", "options"), tasks=tasks, hide_id="weights")
+
+
+def is_gradient_method(method: str) -> bool:
+    factory = METHODS[method].factory
+    return not (isinstance(factory, type) and issubclass(factory, LossWeighting))
+
+
+def objective(tasks: list[str]) -> None:
+    d = state.draft()
+    method, t = d["weighting"]["method"], d["train"]
+    weights: dict[str, float] | None = None
+    if method == "equal":
+        weights = {n: 1.0 for n in tasks}
+    elif method == "static":
+        given = d["weighting"]["options"].get("weights") or {}
+        weights = {n: float(given.get(n, 1.0)) for n in tasks}
+    st.subheader("The objective")
+    st.latex(
+        objective_latex(
+            tasks, weights=weights, method_title=METHODS[method].title,
+            gradient_method=is_gradient_method(method),
+            regularization=t["regularization"], reg_lambda=t["reg_lambda"],
+        )
+    )  # fmt: skip
+    st.caption(
+        "L_i is the mean squared error of a regression task and the cross-entropy of a "
+        "classification task, on its own rows. "
+        + ("The weights w_i(t) are set by the method as training goes; the Train page "
+           "draws them." if weights is None else "The weights are fixed.")
+    )  # fmt: skip
+
+
+def training_section() -> None:
+    st.subheader("Training")
+    d = state.draft()
+    t = d["train"]
+    c1, c2, c3, c4 = st.columns(4)
+    with c1:
+        opt = state.control(st.selectbox, "Optimiser", ("train", "optimizer"),
+                            options=["adam", "adamw", "sgd"], hide_id="optimizer")  # fmt: skip
+        state.control(st.select_slider, "Learning rate", ("train", "lr"), hide_id="lr",
+                      options=sorted({*LR_GRID, float(t["lr"])}))  # fmt: skip
+        if opt == "sgd":
+            state.control(st.slider, "Momentum", ("train", "momentum"), min_value=0.0,
+                          max_value=0.99, step=0.01)  # fmt: skip
+        if opt == "adamw":
+            state.control(st.select_slider, "Weight decay", ("train", "weight_decay"),
+                          options=sorted({*LAMBDA_GRID, float(t["weight_decay"])}))  # fmt: skip
+    with c2:
+        state.control(st.slider, "Epochs", ("train", "epochs"), min_value=1,
+                      max_value=max(300, int(t["epochs"])))  # fmt: skip
+        state.control(st.select_slider, "Batch size", ("train", "batch_size"),
+                      options=sorted({*BATCH_GRID, int(t["batch_size"])}))  # fmt: skip
+    with c3:
+        reg = state.control(st.selectbox, "Regulariser R(θ)", ("train", "regularization"),
+                            options=["none", "l1", "l2"],
+                            format_func={"none": "none", "l1": "L1: Σ|θ|", "l2": "L2: Σθ²"}.get)  # fmt: skip
+        if reg != "none":
+            state.control(st.select_slider, "λ (regulariser strength)", ("train", "reg_lambda"),
+                          options=sorted({*LAMBDA_GRID, float(t["reg_lambda"])}))  # fmt: skip
+    with c4:
+        state.control(
+            st.text_input, "Seeds", ("seeds",),
+            help="One run per seed; with several, results show mean ± spread. E.g. 0, 1, 2.",
+            to_widget=format_ints, from_widget=parse_seeds,
+        )  # fmt: skip
+        state.control(
+            st.toggle, "Single-task baselines", ("baselines",),
+            help="Also train each task alone (same network, optimiser, epochs, seed and "
+            "batches) to compare with.",
+        )  # fmt: skip
+    with st.expander("Measurements"):
+        state.control(st.number_input, "Representation snapshot every N epochs (0 = off)",
+                      ("train", "snapshot_every"), min_value=0, max_value=1000, step=1)  # fmt: skip
+        state.control(st.number_input, "Gradient agreement every N steps (0 = off)",
+                      ("train", "grad_cosine_every"), min_value=0, max_value=10_000, step=1)  # fmt: skip
+
+
+main()

@@ -1,0 +1,81 @@
+"""Streamlit-cached loaders: datasets, tables, profiles, prepared data, snapshots, projections.
+
+Thin wrappers around plain functions, keyed by what determines their result (a
+file's path and modification time, a config's YAML), so every session shares them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import datasets, runs_client
+from mtlcore.data.ingest import profile_table
+from mtlcore.data.spec import Dataset
+
+
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=16)
+def builtin_dataset(name: str, options_json: str) -> Dataset:
+    """A built-in dataset (treat as read-only)."""
+    return datasets.builtin_dataset(name, json.loads(options_json))
+
+
+def builtin(name: str, options: dict[str, Any]) -> Dataset:
+    return builtin_dataset(name, json.dumps(options, sort_keys=True))
+
+
+@st.cache_data(show_spinner="Reading the CSV…", max_entries=32)
+def _table(path: str, mtime: float) -> pd.DataFrame:
+    return datasets.read_table(path)
+
+
+def table(path: str) -> pd.DataFrame:
+    """A CSV table the draft names (raises DataError, e.g. when the file is gone)."""
+    p = Path(path)
+    return _table(str(p), p.stat().st_mtime if p.exists() else 0.0)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def profile(df: pd.DataFrame) -> pd.DataFrame:
+    return profile_table(df)
+
+
+@st.cache_resource(show_spinner="Preparing the data…", max_entries=8)
+def prepared(config_yaml: str):
+    """The run's data split and preprocessed as the run saw it (for truth values)."""
+    from mtlcore.config import ExperimentConfig
+    from mtlcore.experiment import prepare_data
+
+    return prepare_data(ExperimentConfig.from_text(config_yaml, source="run config"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def snapshot(path: str):
+    return runs_client.snapshot(path)
+
+
+@st.cache_data(show_spinner="Projecting with PCA…", max_entries=64)
+def pca(features: np.ndarray) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
+    if features.shape[0] < 2:
+        return np.zeros((features.shape[0], 2))
+    n = min(2, features.shape[1], features.shape[0])
+    out = PCA(n_components=n, random_state=0).fit_transform(features)
+    return out if n == 2 else np.column_stack([out, np.zeros(len(out))])
+
+
+@st.cache_data(show_spinner="Running t-SNE (a few seconds)…", max_entries=16)
+def tsne(features: np.ndarray, perplexity: float) -> np.ndarray:
+    from sklearn.manifold import TSNE
+
+    n = features.shape[0]
+    if n < 5:
+        return np.zeros((n, 2))
+    p = min(perplexity, max(2.0, (n - 1) / 3))
+    return TSNE(n_components=2, perplexity=p, init="pca", random_state=0).fit_transform(features)

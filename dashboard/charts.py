@@ -1,0 +1,361 @@
+"""Chart builders: pure functions from DataFrames to plotly (or altair) figures.
+
+One colour per task, everywhere (:func:`task_colors`, keyed by the task's place in
+the experiment); the multi-task model is drawn solid and the single-task baselines
+dashed (or hatched, for bars). Green means sharing helped a task, red that it hurt,
+grey that the difference is within the noise. None of this imports streamlit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# Colour-blind-friendly, and free of the pure green and red that mean help and harm.
+TASK_PALETTE = (
+    "#1f77b4", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+)  # fmt: skip
+HELP, HARM, NOISE = "#2ca02c", "#d62728", "#9e9e9e"
+MODEL_DASH = {"mtl": "solid", "stl": "dash"}
+MODEL_NAME = {"mtl": "multi-task", "stl": "single-task"}
+RUN_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "pentagon")
+LAYOUT = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 40, "b": 10}}
+
+
+def task_colors(tasks: Sequence[str]) -> dict[str, str]:
+    """Task -> colour, by the task's position (the same task keeps its colour on every page)."""
+    return {t: TASK_PALETTE[i % len(TASK_PALETTE)] for i, t in enumerate(dict.fromkeys(tasks))}
+
+
+def _color(colors: Mapping[str, str], task: str) -> str:
+    return colors.get(task, TASK_PALETTE[hash(task) % len(TASK_PALETTE)])
+
+
+def empty_figure(message: str, height: int = 260) -> go.Figure:
+    """A blank chart that says why it is blank."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font={"size": 14, "color": "#666"})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(height=height, **LAYOUT)
+    return fig
+
+
+# --- training curves -----------------------------------------------------------------------
+
+
+def loss_curves(history: pd.DataFrame, colors: Mapping[str, str], *, log_y: bool = False) -> go.Figure:
+    """Per-task training (left) and validation (right) loss by epoch; MTL solid, STL dashed.
+
+    ``history``: columns model, task, split, epoch, loss (:func:`logic.loss_history`).
+    """
+    if history.empty:
+        return empty_figure("Waiting for the first epoch…")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Training loss", "Validation loss"),
+                        horizontal_spacing=0.08)  # fmt: skip
+    for (task, model), part in history.groupby(["task", "model"], sort=False):
+        for col, split in ((1, "train"), (2, "val")):
+            rows = part[part["split"] == split]
+            fig.add_trace(
+                go.Scatter(
+                    x=rows["epoch"], y=rows["loss"], mode="lines+markers" if len(rows) < 3 else "lines",
+                    name=f"{task} · {MODEL_NAME.get(model, model)}", legendgroup=f"{task}·{model}",
+                    showlegend=col == 1,
+                    line={"color": _color(colors, task), "dash": MODEL_DASH.get(model, "dot"),
+                          "width": 2.5 if model == "mtl" else 2},
+                    hovertemplate="epoch %{x}<br>loss %{y:.4g}<extra>%{fullData.name}</extra>",
+                ),
+                row=1, col=col,
+            )  # fmt: skip
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(type="log" if log_y else "linear")
+    fig.update_layout(height=360, legend={"orientation": "h", "y": -0.2}, **LAYOUT)
+    return fig
+
+
+def weight_curves(weights: pd.DataFrame, colors: Mapping[str, str]) -> go.Figure:
+    """The multi-task model's loss weight per task over epochs (columns task, epoch, weight)."""
+    if weights.empty:
+        return empty_figure("No loss weights yet.")
+    fig = go.Figure()
+    for task, rows in weights.groupby("task", sort=False):
+        fig.add_trace(
+            go.Scatter(x=rows["epoch"], y=rows["weight"], name=str(task), mode="lines+markers",
+                       line={"color": _color(colors, str(task))}, marker={"size": 4})
+        )  # fmt: skip
+    fig.update_layout(
+        title="Loss weight per task (multi-task model)", xaxis_title="epoch",
+        yaxis_title="w_i", height=300, **LAYOUT,
+    )  # fmt: skip
+    return fig
+
+
+def cosine_heatmap(cosines: pd.DataFrame) -> alt.Chart:
+    """Mean gradient cosine per task pair and epoch: blue = tasks agree, red = they conflict.
+
+    ``cosines``: columns step, epoch, pair, cosine (:func:`logic.cosine_history`).
+    """
+    data = cosines.groupby(["pair", "epoch"], as_index=False)["cosine"].mean()
+    return (
+        alt.Chart(data, title="Gradient agreement between tasks (cosine on the shared layers)")
+        .mark_rect()
+        .encode(
+            x=alt.X("epoch:O", title="epoch", axis=alt.Axis(labelOverlap=True)),
+            y=alt.Y("pair:N", title=None),
+            color=alt.Color(
+                "cosine:Q", scale=alt.Scale(domain=[-1, 1], scheme="redblue"),
+                legend=alt.Legend(title="cosine"),
+            ),
+            tooltip=["pair:N", "epoch:O", alt.Tooltip("cosine:Q", format=".2f")],
+        )
+        .properties(height=max(60, 36 * data["pair"].nunique()))
+    )  # fmt: skip
+
+
+def overlay_curves(
+    runs: Mapping[str, pd.DataFrame], colors: Mapping[str, str], tasks: Sequence[str]
+) -> go.Figure:
+    """Validation metric of several runs, one panel per task (task colour; a symbol per run).
+
+    ``runs``: label -> frame with columns model, task, epoch, metric, value.
+    """
+    tasks = [t for t in tasks if any((df["task"] == t).any() for df in runs.values())]
+    if not tasks:
+        return empty_figure("Pick runs with finished epochs to overlay.")
+    fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=[str(t) for t in tasks])
+    for i, (label, df) in enumerate(runs.items()):
+        for col, task in enumerate(tasks, start=1):
+            rows = df[(df["task"] == task) & (df["model"] == "mtl")]
+            if rows.empty:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=rows["epoch"], y=rows["value"], mode="lines+markers", name=label,
+                    legendgroup=label, showlegend=col == 1,
+                    line={"color": _color(colors, task)},
+                    marker={"symbol": RUN_SYMBOLS[i % len(RUN_SYMBOLS)], "size": 7, "color": _color(colors, task)},
+                    hovertemplate=f"{label}<br>epoch %{{x}}<br>%{{y:.4g}}<extra></extra>",
+                ),
+                row=1, col=col,
+            )  # fmt: skip
+            fig.update_yaxes(title_text=str(rows["metric"].iloc[0]), row=1, col=col)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(height=360, legend={"orientation": "h", "y": -0.25}, **LAYOUT)
+    return fig
+
+
+# --- multi-task vs single-task ----------------------------------------------------------------
+
+
+def gain_color(gain: float, verdict: str) -> str:
+    if verdict == "within the noise" or gain is None or not math.isfinite(gain) or gain == 0:
+        return NOISE
+    return HELP if gain > 0 else HARM
+
+
+def gain_bars(cmp: pd.DataFrame) -> go.Figure:
+    """Relative gain per task (%, positive = sharing helped) with ± std over seeds."""
+    cmp = cmp[np.isfinite(cmp["gain"].astype(float))]
+    if cmp.empty:
+        return empty_figure("No single-task baselines, so no gains.")
+    std = cmp["gain_std"].astype(float).fillna(0.0)
+    fig = go.Figure(
+        go.Bar(
+            x=cmp["task"], y=cmp["gain"],
+            marker_color=[gain_color(g, v) for g, v in zip(cmp["gain"], cmp["verdict"])],
+            error_y={"type": "data", "array": std, "visible": bool((std > 0).any())},
+            text=[f"{g:+.1f}%" for g in cmp["gain"]], textposition="outside",
+            customdata=cmp["verdict"],
+            hovertemplate="%{x}: %{y:+.2f}%<br>%{customdata}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.add_hline(y=0, line_color="#444", line_width=1)
+    fig.update_layout(
+        title="Gain of multi-task over single-task (green helped, red hurt, grey noise)",
+        yaxis_title="gain %", height=340, **LAYOUT,
+    )  # fmt: skip
+    return fig
+
+
+def metric_bars(cmp: pd.DataFrame, colors: Mapping[str, str]) -> go.Figure:
+    """Each task's metric, multi-task (solid) beside single-task (hatched), with ± std."""
+    if cmp.empty:
+        return empty_figure("No results yet.")
+    fig = make_subplots(rows=1, cols=len(cmp), subplot_titles=[
+        f"{t} ({m} {'↑' if h else '↓'})" for t, m, h in zip(cmp["task"], cmp["metric"], cmp["higher_is_better"])
+    ])  # fmt: skip
+    for col, row in enumerate(cmp.itertuples(index=False), start=1):
+        c = _color(colors, row.task)
+        for model, mean, std in (("mtl", row.mtl, row.mtl_std), ("stl", row.stl, row.stl_std)):
+            if mean is None or not math.isfinite(mean):
+                continue
+            fig.add_trace(
+                go.Bar(
+                    x=[MODEL_NAME[model]], y=[mean], name=MODEL_NAME[model], showlegend=col == 1,
+                    legendgroup=model,
+                    marker={"color": c if model == "mtl" else "white", "line": {"color": c, "width": 2},
+                            "pattern": {"shape": "" if model == "mtl" else "/", "fgcolor": c}},
+                    error_y={"type": "data", "array": [std if math.isfinite(std) else 0.0],
+                             "visible": math.isfinite(std)},
+                ),
+                row=1, col=col,
+            )  # fmt: skip
+    fig.update_layout(height=320, bargap=0.35, **LAYOUT)
+    return fig
+
+
+def prediction_scatter(points: pd.DataFrame, colors: Mapping[str, str], task: str) -> go.Figure:
+    """Predicted vs true values of a regression task; MTL and STL side by side, y = x dashed.
+
+    ``points``: columns model, truth, prediction.
+    """
+    models = [m for m in ("mtl", "stl") if (points["model"] == m).any()]
+    if not models:
+        return empty_figure("No predictions saved for this task.")
+    fig = make_subplots(rows=1, cols=len(models), subplot_titles=[MODEL_NAME[m] for m in models],
+                        shared_yaxes=True)  # fmt: skip
+    lo = float(np.nanmin(points[["truth", "prediction"]].to_numpy()))
+    hi = float(np.nanmax(points[["truth", "prediction"]].to_numpy()))
+    for col, model in enumerate(models, start=1):
+        rows = points[points["model"] == model]
+        fig.add_trace(
+            go.Scatter(
+                x=rows["truth"], y=rows["prediction"], mode="markers", name=MODEL_NAME[model],
+                marker={"color": _color(colors, task), "size": 6, "opacity": 0.7,
+                        "symbol": "circle" if model == "mtl" else "circle-open"},
+                hovertemplate="true %{x:.4g}<br>predicted %{y:.4g}<extra></extra>",
+            ),
+            row=1, col=col,
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", showlegend=False, hoverinfo="skip",
+                       line={"color": "#888", "dash": "dash", "width": 1}),
+            row=1, col=col,
+        )  # fmt: skip
+    fig.update_xaxes(title_text="true value")
+    fig.update_yaxes(title_text="predicted", col=1)
+    fig.update_layout(height=340, showlegend=False, **LAYOUT)
+    return fig
+
+
+def confusion_heatmap(counts: pd.DataFrame, title: str) -> go.Figure:
+    """A confusion matrix (rows: true class, columns: predicted) with the counts written in."""
+    z = counts.to_numpy()
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=[str(c) for c in counts.columns], y=[str(i) for i in counts.index],
+            colorscale="Blues", showscale=False, text=z, texttemplate="%{text}",
+            hovertemplate="true %{y}<br>predicted %{x}<br>%{z} rows<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_yaxes(autorange="reversed", title_text="true")
+    fig.update_xaxes(title_text="predicted")
+    fig.update_layout(title=title, height=320, **LAYOUT)
+    return fig
+
+
+# --- representations ---------------------------------------------------------------------------
+
+
+def projection_scatter(
+    points: pd.DataFrame, color_by: str, colors: Mapping[str, str], title: str
+) -> go.Figure:
+    """2-D projection of the shared representation; ``points`` has x, y, task and ``color_by``.
+
+    Colour by ``task`` uses the task colours; a numeric column a continuous scale;
+    anything else (classes, right/wrong) discrete colours.
+    """
+    if points.empty:
+        return empty_figure("No snapshot to project.")
+    fig = go.Figure()
+    hover = "%{customdata}<extra></extra>"
+    custom = points["task"].astype(str)
+    if color_by == "task":
+        for task, rows in points.groupby("task", sort=False):
+            fig.add_trace(go.Scattergl(
+                x=rows["x"], y=rows["y"], mode="markers", name=str(task),
+                marker={"color": _color(colors, str(task)), "size": 6, "opacity": 0.75},
+                customdata=rows["task"].astype(str), hovertemplate=hover,
+            ))  # fmt: skip
+    elif pd.api.types.is_numeric_dtype(points[color_by]):
+        fig.add_trace(go.Scattergl(
+            x=points["x"], y=points["y"], mode="markers", showlegend=False,
+            marker={"color": points[color_by], "colorscale": "Viridis", "size": 6, "opacity": 0.8,
+                    "colorbar": {"title": {"text": color_by}, "thickness": 12}},
+            customdata=custom + ": " + points[color_by].map("{:.4g}".format), hovertemplate=hover,
+        ))  # fmt: skip
+    else:
+        for i, (value, rows) in enumerate(points.groupby(color_by, sort=True)):
+            fig.add_trace(go.Scattergl(
+                x=rows["x"], y=rows["y"], mode="markers", name=str(value),
+                marker={"color": CLASS_PALETTE[i % len(CLASS_PALETTE)], "size": 6, "opacity": 0.8},
+                customdata=rows["task"].astype(str) + ": " + str(value), hovertemplate=hover,
+            ))  # fmt: skip
+    fig.update_layout(title=title, height=420, xaxis_title="component 1",
+                      yaxis_title="component 2", **LAYOUT)  # fmt: skip
+    return fig
+
+
+# Classes and right/wrong get their own colours, distinct from the task colours.
+CLASS_PALETTE = ("#4daf4a", "#e41a1c", "#377eb8", "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#999999")
+
+
+def gate_heatmap(mixing: Mapping[str, Any]) -> go.Figure:
+    """MMoE/CGC/PLE gate usage: per level, each gate's mean weight on each expert."""
+    levels = mixing.get("levels") or []
+    if not levels:
+        return empty_figure("No gate weights in this snapshot.")
+    fig = make_subplots(rows=1, cols=len(levels), subplot_titles=[f"level {lv['level']}" for lv in levels])
+    for col, level in enumerate(levels, start=1):
+        gates = dict(level.get("gates", {}))
+        if level.get("shared_gate"):
+            gates["shared gate"] = level["shared_gate"]
+        experts = list(dict.fromkeys(e for g in gates.values() for e in g["experts"]))
+        z = [[math.nan] * len(experts) for _ in gates]
+        for r, g in enumerate(gates.values()):
+            for e, w in zip(g["experts"], g["weights"]):
+                z[r][experts.index(e)] = w
+        fig.add_trace(
+            go.Heatmap(
+                z=z, x=experts, y=[str(g) for g in gates], zmin=0, zmax=1, colorscale="Purples",
+                showscale=col == len(levels), text=[[_pct(v) for v in row] for row in z],
+                texttemplate="%{text}", hovertemplate="%{y} → %{x}: %{z:.2f}<extra></extra>",
+            ),
+            row=1, col=col,
+        )  # fmt: skip
+        fig.update_yaxes(autorange="reversed", row=1, col=col)
+    fig.update_layout(title="Gate weights: how much each task uses each expert", height=300, **LAYOUT)
+    return fig
+
+
+def alpha_heatmap(mixing: Mapping[str, Any]) -> go.Figure:
+    """Cross-stitch α per layer: row i is how task i's tower mixes the towers."""
+    layers = mixing.get("layers") or []
+    tasks = [str(t) for t in mixing.get("tasks", [])]
+    if not layers:
+        return empty_figure("No cross-stitch α in this snapshot.")
+    fig = make_subplots(rows=1, cols=len(layers), subplot_titles=[f"layer {lv['layer']}" for lv in layers])
+    for col, layer in enumerate(layers, start=1):
+        z = layer["alpha"]
+        fig.add_trace(
+            go.Heatmap(
+                z=z, x=tasks, y=tasks, colorscale="RdBu", zmid=0, showscale=col == len(layers),
+                text=[[f"{v:.2f}" for v in row] for row in z], texttemplate="%{text}",
+                hovertemplate="%{y} takes %{z:.2f} of %{x}<extra></extra>",
+            ),
+            row=1, col=col,
+        )  # fmt: skip
+        fig.update_yaxes(autorange="reversed", row=1, col=col)
+    fig.update_layout(title="Cross-stitch α: how each task's tower mixes the towers", height=300, **LAYOUT)
+    return fig
+
+
+def _pct(v: float) -> str:
+    return "" if v is None or not math.isfinite(v) else f"{100 * v:.0f}%"

@@ -1,0 +1,171 @@
+"""The tables and tasks of the experiment being edited, and their checks.
+
+A built-in dataset or the user's uploaded CSV files; uploads are checked with
+``mtlcore.data.ingest.read_csv_table`` (from their bytes, size-limited) and kept
+under ``<MTL_STUDIO_HOME>/uploads/<digest>.csv``, named by their content, so a run's
+worker process can read them and a link can name them without a server path.
+Tasks are checked with ``resolve_task``; every problem stays a ``DataError`` with
+its ``where``/``column`` so the page can put it next to what caused it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mtlcore.data.builtin import BUILTIN_DATASETS, load_builtin
+from mtlcore.data.ingest import read_csv_table, resolve_task
+from mtlcore.data.spec import DataError, Dataset, TaskSpec
+from mtlcore.runs import studio_home
+
+UPLOAD_LIMIT_BYTES = 20_000_000  # also .streamlit/config.toml server.maxUploadSize (MB)
+MAX_TABLES = 8
+
+
+def uploads_dir() -> Path:
+    return studio_home() / "uploads"
+
+
+def save_upload(data: bytes, filename: str) -> tuple[str, pd.DataFrame]:
+    """Check an uploaded CSV and keep it; returns its path and table.
+
+    Raises :class:`DataError` (naming the file) when it cannot be used.
+    """
+    table = read_csv_table(data, filename, max_bytes=UPLOAD_LIMIT_BYTES)
+    digest = hashlib.sha256(data).hexdigest()[:24]
+    path = uploads_dir() / f"{digest}.csv"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return str(path), table
+
+
+def upload_id(path: str) -> str | None:
+    """The id of an uploaded file's path (its digest), or None for any other path."""
+    p = Path(path)
+    if p.parent.resolve() == uploads_dir().resolve() and p.suffix == ".csv":
+        return p.stem
+    return None
+
+
+def upload_path(upload: str) -> str | None:
+    """The path of upload ``upload`` if it exists on this server (never outside uploads/)."""
+    if not re.fullmatch(r"[0-9a-f]{8,64}", upload):
+        return None
+    path = uploads_dir() / f"{upload}.csv"
+    return str(path) if path.is_file() else None
+
+
+def table_name(filename: str, taken: Sequence[str]) -> str:
+    """A table name from a file name: ``"My Houses.csv"`` -> ``"my_houses"``, unique."""
+    stem = Path(filename).stem.lower()
+    base = re.sub(r"[^0-9a-z_]+", "_", stem).strip("_")[:40] or "table"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    return name
+
+
+def read_table(path: str) -> pd.DataFrame:
+    """A kept upload (or any CSV path the config names) as a checked table."""
+    return read_csv_table(path, Path(path).name)
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """What the model page needs of a task: its name, table and input columns."""
+
+    name: str
+    table: str
+    inputs: tuple[str, ...]
+    kind: str = "auto"
+
+
+def builtin_dataset(name: str, options: Mapping[str, Any]) -> Dataset:
+    return load_builtin(name, dict(options))
+
+
+def builtin_task_views(dataset: Dataset, chosen: Sequence[str] | None) -> list[TaskView]:
+    names = list(chosen) if chosen is not None else [t.name for t in dataset.tasks]
+    out = []
+    for t in dataset.tasks:
+        if t.name in names:
+            out.append(TaskView(t.name, t.table, tuple(t.inputs or ()), t.kind))
+    return out
+
+
+def csv_task_views(tasks: Sequence[Mapping[str, Any]]) -> list[TaskView]:
+    return [
+        TaskView(str(t.get("name", "")), str(t.get("table", "")), tuple(t.get("inputs") or ()),
+                 str(t.get("kind", "auto")))
+        for t in tasks
+    ]  # fmt: skip
+
+
+def default_inputs(
+    table: pd.DataFrame, profile: pd.DataFrame, target: str, other_targets: Sequence[str]
+) -> list[str]:
+    """Every usable input column of the table except the targets."""
+    usable = set(profile.loc[profile["usable_as_input"], "column"])
+    skip = {target, *other_targets}
+    return [str(c) for c in table.columns if str(c) in usable and str(c) not in skip]
+
+
+def pick_target(profile: pd.DataFrame, taken: Sequence[str]) -> str | None:
+    """A sensible target for a new task: the last column that can be one and is free."""
+    ok = profile[~profile["task_kind"].str.startswith("unusable")]
+    free = [c for c in ok["column"] if c not in taken]
+    return free[-1] if free else (list(ok["column"])[-1] if len(ok) else None)
+
+
+def unique_task_name(base: str, taken: Sequence[str]) -> str:
+    name, n = base[:60] or "task", 2
+    while name in taken:
+        name, n = f"{base[:56]}_{n}", n + 1
+    return name
+
+
+def check_tasks(
+    tables: Mapping[str, pd.DataFrame], tasks: Sequence[Mapping[str, Any]]
+) -> tuple[list[TaskSpec | None], dict[int, DataError]]:
+    """Resolve every CSV task against its table; problems by task position.
+
+    A repeated task name is a problem too (of the later task).
+    """
+    dataset = Dataset("csv", "Your CSV files.", dict(tables))
+    resolved: list[TaskSpec | None] = []
+    problems: dict[int, DataError] = {}
+    seen: set[str] = set()
+    for i, t in enumerate(tasks):
+        name = str(t.get("name") or "").strip()
+        if not name:
+            problems[i] = DataError("Give this task a name.", where=t.get("table"))
+        elif name in seen:
+            problems[i] = DataError(
+                f"Two tasks are called '{name}'; give every task its own name.",
+                where=t.get("table"),
+            )
+        seen.add(name)
+        if i in problems:
+            resolved.append(None)
+            continue
+        spec = TaskSpec(name, str(t.get("table")), str(t.get("target")), t.get("kind", "auto"),
+                        tuple(t["inputs"]) if t.get("inputs") is not None else None)  # fmt: skip
+        try:
+            resolved.append(resolve_task(dataset, spec))
+        except DataError as err:
+            problems[i] = err
+            resolved.append(None)
+    return resolved, problems
+
+
+def builtin_titles() -> dict[str, str]:
+    return {name: d.title for name, d in BUILTIN_DATASETS.items()}
