@@ -1,36 +1,48 @@
-"""Entry point: ``streamlit run dashboard/app.py``. Sets up the page navigation only."""
+"""Entry point: ``streamlit run dashboard/app.py``. Sets up the page navigation only.
+
+Everything runs under ``if __name__ == "__main__"``: Streamlit runs this file as
+``__main__`` and leaves it installed as ``sys.modules["__main__"]``, so the run
+workers (multiprocessing children) re-import it as ``__mp_main__``; the guard keeps
+them from running the app.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-import streamlit as st
-
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/, not the project, on the path
     sys.path.insert(0, str(ROOT))
 
-from dashboard import runs_client, state, ui  # noqa: E402
-from dashboard.sidebar import sidebar  # noqa: E402
 
-st.set_page_config(page_title="MTL Studio", page_icon="🧪", layout="wide")
+def main() -> None:
+    import streamlit as st
 
-PAGES = [
-    st.Page("app_pages/data.py", title="Data", icon="📊", default=True),
-    st.Page("app_pages/model.py", title="Model", icon="🧠"),
-    st.Page("app_pages/train.py", title="Train", icon="🏋️"),
-    st.Page("app_pages/compare.py", title="Compare", icon="⚖️"),
-    st.Page("app_pages/representations.py", title="Representations", icon="🔭"),
-    st.Page("app_pages/runs.py", title="Runs", icon="🗂️"),
-]
+    from dashboard import runs_client, state, ui
+    from dashboard.sidebar import sidebar
 
-state.start_session()
-runs_client.warm_up_in_background()
-page = st.navigation(PAGES)
-with ui.guard("the sidebar"):
-    sidebar()
-state.show_url_problems()
-with ui.guard(page.title):
-    page.run()
-state.sync_url()
+    st.set_page_config(page_title="MTL Studio", page_icon=":material/science:", layout="wide")
+    pages = [
+        st.Page("app_pages/data.py", title="Data", icon=":material/table_chart:", default=True),
+        st.Page("app_pages/model.py", title="Model", icon=":material/hub:"),
+        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("app_pages/compare.py", title="Compare", icon=":material/balance:"),
+        st.Page(
+            "app_pages/representations.py", title="Representations", icon=":material/scatter_plot:"
+        ),
+        st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
+    ]
+    state.start_session()
+    runs_client.warm_up_in_background()
+    page = st.navigation(pages)
+    with ui.guard("the sidebar"):
+        sidebar()
+    state.show_url_problems()
+    with ui.guard(page.title):
+        page.run()
+    state.sync_url()
+
+
+if __name__ == "__main__":
+    main()

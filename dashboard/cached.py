@@ -79,3 +79,21 @@ def tsne(features: np.ndarray, perplexity: float) -> np.ndarray:
         return np.zeros((n, 2))
     p = min(perplexity, max(2.0, (n - 1) / 3))
     return TSNE(n_components=2, perplexity=p, init="pca", random_state=0).fit_transform(features)
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def config_summary(config_yaml: str) -> dict[str, Any]:
+    """What a run list shows of a run's config (see logic.config_summary)."""
+    import yaml
+
+    from dashboard.logic import config_summary as summarize
+
+    return summarize(yaml.safe_load(config_yaml) or {})
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def run_config(config_yaml: str) -> dict[str, Any]:
+    """A run's config as a plain dict (the store saved it validated)."""
+    import yaml
+
+    return yaml.safe_load(config_yaml) or {}

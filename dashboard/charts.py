@@ -1,4 +1,4 @@
-"""Chart builders: pure functions from DataFrames to plotly (or altair) figures.
+"""Chart builders: pure functions from DataFrames to plotly figures.
 
 One colour per task, everywhere (:func:`task_colors`, keyed by the task's place in
 the experiment); the multi-task model is drawn solid and the single-task baselines
@@ -8,11 +8,11 @@ grey that the difference is within the noise. None of this imports streamlit.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -26,7 +26,39 @@ HELP, HARM, NOISE = "#2ca02c", "#d62728", "#9e9e9e"
 MODEL_DASH = {"mtl": "solid", "stl": "dash"}
 MODEL_NAME = {"mtl": "multi-task", "stl": "single-task"}
 RUN_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "pentagon")
-LAYOUT = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 40, "b": 10}}
+# No template: st.plotly_chart draws with Streamlit's theme, and naming a template costs
+# tens of milliseconds per figure (plotly copies it), which a live refresh cannot spare.
+LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}}
+
+
+def panels(titles: Sequence[str], *, gap: float = 0.08, height: int = 340) -> go.Figure:
+    """A figure with one panel per title, side by side (what make_subplots does for one
+    row, at a fraction of its cost: this runs on every live refresh). Panel i draws on
+    axes ``x{i+1}``/``y{i+1}``; see :func:`axis_ref`."""
+    n = max(1, len(titles))
+    width = (1 - gap * (n - 1)) / n
+    layout: dict[str, Any] = {"height": height, "annotations": [], **LAYOUT}
+    layout["margin"] = {**LAYOUT["margin"], "t": 50}
+    for i, title in enumerate(titles):
+        lo = i * (width + gap)
+        suffix = "" if i == 0 else str(i + 1)
+        layout[f"xaxis{suffix}"] = {"domain": [lo, lo + width], "anchor": f"y{suffix}"}
+        layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}"}
+        layout["annotations"].append({
+            "text": str(title), "x": lo + width / 2, "y": 1.0, "xref": "paper", "yref": "paper",
+            "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 14},
+        })  # fmt: skip
+    return go.Figure(layout=layout)
+
+
+def axis_ref(col: int) -> dict[str, str]:
+    """Trace arguments that put a trace on panel ``col`` (1-based) of :func:`panels`."""
+    return {"xaxis": "x" if col == 1 else f"x{col}", "yaxis": "y" if col == 1 else f"y{col}"}
+
+
+def _t(text: Any) -> str:
+    """User text (task names, class labels) as plain text: plotly reads <b>, <a>, … in labels."""
+    return html.escape(str(text), quote=False)
 
 
 def task_colors(tasks: Sequence[str]) -> dict[str, str]:
@@ -51,32 +83,42 @@ def empty_figure(message: str, height: int = 260) -> go.Figure:
 # --- training curves -----------------------------------------------------------------------
 
 
-def loss_curves(history: pd.DataFrame, colors: Mapping[str, str], *, log_y: bool = False) -> go.Figure:
+def epoch_ticks(epochs: pd.Series) -> dict[str, Any]:
+    """Whole-number epoch ticks (no 1.5), at most about ten of them."""
+    top = int(epochs.max()) if len(epochs) else 1
+    return {"tick0": 0, "dtick": max(1, math.ceil(top / 10))}
+
+
+def loss_curves(
+    history: pd.DataFrame, colors: Mapping[str, str], *, log_y: bool = False
+) -> go.Figure:
     """Per-task training (left) and validation (right) loss by epoch; MTL solid, STL dashed.
 
     ``history``: columns model, task, split, epoch, loss (:func:`logic.loss_history`).
     """
     if history.empty:
         return empty_figure("Waiting for the first epoch…")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Training loss", "Validation loss"),
-                        horizontal_spacing=0.08)  # fmt: skip
-    for (task, model), part in history.groupby(["task", "model"], sort=False):
-        for col, split in ((1, "train"), (2, "val")):
-            rows = part[part["split"] == split]
-            fig.add_trace(
-                go.Scatter(
-                    x=rows["epoch"], y=rows["loss"], mode="lines+markers" if len(rows) < 3 else "lines",
-                    name=f"{task} · {MODEL_NAME.get(model, model)}", legendgroup=f"{task}·{model}",
-                    showlegend=col == 1,
-                    line={"color": _color(colors, task), "dash": MODEL_DASH.get(model, "dot"),
-                          "width": 2.5 if model == "mtl" else 2},
-                    hovertemplate="epoch %{x}<br>loss %{y:.4g}<extra>%{fullData.name}</extra>",
-                ),
-                row=1, col=col,
-            )  # fmt: skip
-    fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(type="log" if log_y else "linear")
-    fig.update_layout(height=360, legend={"orientation": "h", "y": -0.2}, **LAYOUT)
+    traces = []
+    for (task, model, split), rows in history.groupby(["task", "model", "split"], sort=False):
+        col = 1 if split == "train" else 2
+        traces.append({
+            "type": "scatter", "x": rows["epoch"].to_numpy(), "y": rows["loss"].to_numpy(),
+            "mode": "lines+markers" if len(rows) < 3 else "lines",
+            "name": f"{_t(task)} · {MODEL_NAME.get(model, model)}", "legendgroup": f"{task}·{model}",
+            "showlegend": col == 1,
+            "line": {"color": _color(colors, str(task)), "dash": MODEL_DASH.get(model, "dot"),
+                     "width": 2.5 if model == "mtl" else 2},
+            "hovertemplate": "epoch %{x}<br>loss %{y:.4g}<extra>%{fullData.name}</extra>",
+            **axis_ref(col),
+        })  # fmt: skip
+    fig = panels(["Training loss", "Validation loss"], height=360)
+    fig.add_traces(traces)
+    ticks = {"title": {"text": "epoch"}, **epoch_ticks(history["epoch"])}
+    kind = "log" if log_y else "linear"
+    fig.update_layout(
+        xaxis=ticks, xaxis2=ticks, yaxis={"type": kind}, yaxis2={"type": kind},
+        legend={"orientation": "h", "y": -0.2},
+    )  # fmt: skip
     return fig
 
 
@@ -87,9 +129,10 @@ def weight_curves(weights: pd.DataFrame, colors: Mapping[str, str]) -> go.Figure
     fig = go.Figure()
     for task, rows in weights.groupby("task", sort=False):
         fig.add_trace(
-            go.Scatter(x=rows["epoch"], y=rows["weight"], name=str(task), mode="lines+markers",
+            go.Scatter(x=rows["epoch"], y=rows["weight"], name=_t(task), mode="lines+markers",
                        line={"color": _color(colors, str(task))}, marker={"size": 4})
         )  # fmt: skip
+    fig.update_xaxes(**epoch_ticks(weights["epoch"]))
     fig.update_layout(
         title="Loss weight per task (multi-task model)", xaxis_title="epoch",
         yaxis_title="w_i", height=300, **LAYOUT,
@@ -97,26 +140,26 @@ def weight_curves(weights: pd.DataFrame, colors: Mapping[str, str]) -> go.Figure
     return fig
 
 
-def cosine_heatmap(cosines: pd.DataFrame) -> alt.Chart:
+def cosine_heatmap(cosines: pd.DataFrame) -> go.Figure:
     """Mean gradient cosine per task pair and epoch: blue = tasks agree, red = they conflict.
 
     ``cosines``: columns step, epoch, pair, cosine (:func:`logic.cosine_history`).
     """
-    data = cosines.groupby(["pair", "epoch"], as_index=False)["cosine"].mean()
-    return (
-        alt.Chart(data, title="Gradient agreement between tasks (cosine on the shared layers)")
-        .mark_rect()
-        .encode(
-            x=alt.X("epoch:O", title="epoch", axis=alt.Axis(labelOverlap=True)),
-            y=alt.Y("pair:N", title=None),
-            color=alt.Color(
-                "cosine:Q", scale=alt.Scale(domain=[-1, 1], scheme="redblue"),
-                legend=alt.Legend(title="cosine"),
-            ),
-            tooltip=["pair:N", "epoch:O", alt.Tooltip("cosine:Q", format=".2f")],
+    if cosines.empty:
+        return empty_figure("No gradient agreement measured yet.")
+    grid = cosines.pivot_table(index="pair", columns="epoch", values="cosine", aggfunc="mean")
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(), x=[int(e) for e in grid.columns], y=[_t(p) for p in grid.index],
+            zmin=-1, zmax=1, zmid=0, colorscale="RdBu", xgap=1, ygap=1,
+            colorbar={"title": {"text": "cosine"}, "thickness": 12},
+            hovertemplate="%{y}<br>epoch %{x}<br>cosine %{z:.2f}<extra></extra>",
         )
-        .properties(height=max(60, 36 * data["pair"].nunique()))
     )  # fmt: skip
+    fig.update_xaxes(title_text="epoch", **epoch_ticks(cosines["epoch"]))
+    fig.update_layout(title="Gradient agreement (cosine, shared layers)",
+                      height=max(220, 60 * len(grid) + 140), **LAYOUT)  # fmt: skip
+    return fig
 
 
 def overlay_curves(
@@ -129,7 +172,7 @@ def overlay_curves(
     tasks = [t for t in tasks if any((df["task"] == t).any() for df in runs.values())]
     if not tasks:
         return empty_figure("Pick runs with finished epochs to overlay.")
-    fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=[str(t) for t in tasks])
+    fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=[_t(t) for t in tasks])
     for i, (label, df) in enumerate(runs.items()):
         for col, task in enumerate(tasks, start=1):
             rows = df[(df["task"] == task) & (df["model"] == "mtl")]
@@ -137,11 +180,11 @@ def overlay_curves(
                 continue
             fig.add_trace(
                 go.Scatter(
-                    x=rows["epoch"], y=rows["value"], mode="lines+markers", name=label,
+                    x=rows["epoch"], y=rows["value"], mode="lines+markers", name=_t(label),
                     legendgroup=label, showlegend=col == 1,
                     line={"color": _color(colors, task)},
                     marker={"symbol": RUN_SYMBOLS[i % len(RUN_SYMBOLS)], "size": 7, "color": _color(colors, task)},
-                    hovertemplate=f"{label}<br>epoch %{{x}}<br>%{{y:.4g}}<extra></extra>",
+                    hovertemplate=f"{_t(label)}<br>epoch %{{x}}<br>%{{y:.4g}}<extra></extra>",
                 ),
                 row=1, col=col,
             )  # fmt: skip
@@ -168,7 +211,7 @@ def gain_bars(cmp: pd.DataFrame) -> go.Figure:
     std = cmp["gain_std"].astype(float).fillna(0.0)
     fig = go.Figure(
         go.Bar(
-            x=cmp["task"], y=cmp["gain"],
+            x=[_t(t) for t in cmp["task"]], y=cmp["gain"],
             marker_color=[gain_color(g, v) for g, v in zip(cmp["gain"], cmp["verdict"])],
             error_y={"type": "data", "array": std, "visible": bool((std > 0).any())},
             text=[f"{g:+.1f}%" for g in cmp["gain"]], textposition="outside",
@@ -178,7 +221,7 @@ def gain_bars(cmp: pd.DataFrame) -> go.Figure:
     )  # fmt: skip
     fig.add_hline(y=0, line_color="#444", line_width=1)
     fig.update_layout(
-        title="Gain of multi-task over single-task (green helped, red hurt, grey noise)",
+        title="Gain per task: green helped, red hurt, grey noise",
         yaxis_title="gain %", height=340, **LAYOUT,
     )  # fmt: skip
     return fig
@@ -189,7 +232,7 @@ def metric_bars(cmp: pd.DataFrame, colors: Mapping[str, str]) -> go.Figure:
     if cmp.empty:
         return empty_figure("No results yet.")
     fig = make_subplots(rows=1, cols=len(cmp), subplot_titles=[
-        f"{t} ({m} {'↑' if h else '↓'})" for t, m, h in zip(cmp["task"], cmp["metric"], cmp["higher_is_better"])
+        f"{_t(t)} ({m} {'↑' if h else '↓'})" for t, m, h in zip(cmp["task"], cmp["metric"], cmp["higher_is_better"])
     ])  # fmt: skip
     for col, row in enumerate(cmp.itertuples(index=False), start=1):
         c = _color(colors, row.task)
@@ -250,14 +293,14 @@ def confusion_heatmap(counts: pd.DataFrame, title: str) -> go.Figure:
     z = counts.to_numpy()
     fig = go.Figure(
         go.Heatmap(
-            z=z, x=[str(c) for c in counts.columns], y=[str(i) for i in counts.index],
+            z=z, x=[_t(c) for c in counts.columns], y=[_t(i) for i in counts.index],
             colorscale="Blues", showscale=False, text=z, texttemplate="%{text}",
             hovertemplate="true %{y}<br>predicted %{x}<br>%{z} rows<extra></extra>",
         )
     )  # fmt: skip
     fig.update_yaxes(autorange="reversed", title_text="true")
     fig.update_xaxes(title_text="predicted")
-    fig.update_layout(title=title, height=320, **LAYOUT)
+    fig.update_layout(title=_t(title), height=320, **LAYOUT)
     return fig
 
 
@@ -276,13 +319,15 @@ def projection_scatter(
         return empty_figure("No snapshot to project.")
     fig = go.Figure()
     hover = "%{customdata}<extra></extra>"
-    custom = points["task"].astype(str)
+    custom = points["task"].map(_t)
     if color_by == "task":
-        for task, rows in points.groupby("task", sort=False):
+        # Tasks that read the same rows can share one representation: later tasks get
+        # smaller dots, so coinciding points show as a dot inside a ring.
+        for i, (task, rows) in enumerate(points.groupby("task", sort=False)):
             fig.add_trace(go.Scattergl(
-                x=rows["x"], y=rows["y"], mode="markers", name=str(task),
-                marker={"color": _color(colors, str(task)), "size": 6, "opacity": 0.75},
-                customdata=rows["task"].astype(str), hovertemplate=hover,
+                x=rows["x"], y=rows["y"], mode="markers", name=_t(task),
+                marker={"color": _color(colors, str(task)), "size": max(4, 11 - 3 * i), "opacity": 0.8},
+                customdata=rows["task"].map(_t), hovertemplate=hover,
             ))  # fmt: skip
     elif pd.api.types.is_numeric_dtype(points[color_by]):
         fig.add_trace(go.Scattergl(
@@ -294,9 +339,9 @@ def projection_scatter(
     else:
         for i, (value, rows) in enumerate(points.groupby(color_by, sort=True)):
             fig.add_trace(go.Scattergl(
-                x=rows["x"], y=rows["y"], mode="markers", name=str(value),
+                x=rows["x"], y=rows["y"], mode="markers", name=_t(value),
                 marker={"color": CLASS_PALETTE[i % len(CLASS_PALETTE)], "size": 6, "opacity": 0.8},
-                customdata=rows["task"].astype(str) + ": " + str(value), hovertemplate=hover,
+                customdata=rows["task"].map(_t) + ": " + _t(value), hovertemplate=hover,
             ))  # fmt: skip
     fig.update_layout(title=title, height=420, xaxis_title="component 1",
                       yaxis_title="component 2", **LAYOUT)  # fmt: skip
@@ -304,7 +349,16 @@ def projection_scatter(
 
 
 # Classes and right/wrong get their own colours, distinct from the task colours.
-CLASS_PALETTE = ("#4daf4a", "#e41a1c", "#377eb8", "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#999999")
+CLASS_PALETTE = (
+    "#4daf4a",
+    "#e41a1c",
+    "#377eb8",
+    "#984ea3",
+    "#ff7f00",
+    "#a65628",
+    "#f781bf",
+    "#999999",
+)
 
 
 def gate_heatmap(mixing: Mapping[str, Any]) -> go.Figure:
@@ -312,7 +366,9 @@ def gate_heatmap(mixing: Mapping[str, Any]) -> go.Figure:
     levels = mixing.get("levels") or []
     if not levels:
         return empty_figure("No gate weights in this snapshot.")
-    fig = make_subplots(rows=1, cols=len(levels), subplot_titles=[f"level {lv['level']}" for lv in levels])
+    fig = make_subplots(
+        rows=1, cols=len(levels), subplot_titles=[f"level {lv['level']}" for lv in levels]
+    )
     for col, level in enumerate(levels, start=1):
         gates = dict(level.get("gates", {}))
         if level.get("shared_gate"):
@@ -324,14 +380,17 @@ def gate_heatmap(mixing: Mapping[str, Any]) -> go.Figure:
                 z[r][experts.index(e)] = w
         fig.add_trace(
             go.Heatmap(
-                z=z, x=experts, y=[str(g) for g in gates], zmin=0, zmax=1, colorscale="Purples",
+                z=z, x=[_t(e) for e in experts], y=[_t(g) for g in gates], zmin=0, zmax=1, colorscale="Purples",
                 showscale=col == len(levels), text=[[_pct(v) for v in row] for row in z],
                 texttemplate="%{text}", hovertemplate="%{y} → %{x}: %{z:.2f}<extra></extra>",
             ),
             row=1, col=col,
         )  # fmt: skip
-        fig.update_yaxes(autorange="reversed", row=1, col=col)
-    fig.update_layout(title="Gate weights: how much each task uses each expert", height=300, **LAYOUT)
+        fig.update_yaxes(autorange="reversed", showticklabels=col == 1, row=1, col=col)
+    fig.update_layout(
+        title="Gate weights: how much each task uses each expert", height=320, **LAYOUT
+    )
+    fig.update_layout(margin={**LAYOUT["margin"], "t": 80})
     return fig
 
 
@@ -341,19 +400,24 @@ def alpha_heatmap(mixing: Mapping[str, Any]) -> go.Figure:
     tasks = [str(t) for t in mixing.get("tasks", [])]
     if not layers:
         return empty_figure("No cross-stitch α in this snapshot.")
-    fig = make_subplots(rows=1, cols=len(layers), subplot_titles=[f"layer {lv['layer']}" for lv in layers])
+    fig = make_subplots(
+        rows=1, cols=len(layers), subplot_titles=[f"layer {lv['layer']}" for lv in layers]
+    )
     for col, layer in enumerate(layers, start=1):
         z = layer["alpha"]
         fig.add_trace(
             go.Heatmap(
-                z=z, x=tasks, y=tasks, colorscale="RdBu", zmid=0, showscale=col == len(layers),
+                z=z, x=[_t(t) for t in tasks], y=[_t(t) for t in tasks], colorscale="RdBu", zmid=0, showscale=col == len(layers),
                 text=[[f"{v:.2f}" for v in row] for row in z], texttemplate="%{text}",
                 hovertemplate="%{y} takes %{z:.2f} of %{x}<extra></extra>",
             ),
             row=1, col=col,
         )  # fmt: skip
-        fig.update_yaxes(autorange="reversed", row=1, col=col)
-    fig.update_layout(title="Cross-stitch α: how each task's tower mixes the towers", height=300, **LAYOUT)
+        fig.update_yaxes(autorange="reversed", showticklabels=col == 1, row=1, col=col)
+    fig.update_layout(
+        title="Cross-stitch α: how each task's tower mixes the towers", height=320, **LAYOUT
+    )
+    fig.update_layout(margin={**LAYOUT["margin"], "t": 80})
     return fig
 
 

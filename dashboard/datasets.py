@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from mtlcore.data.builtin import BUILTIN_DATASETS, load_builtin
+from mtlcore.data.builtin import load_builtin
 from mtlcore.data.ingest import read_csv_table, resolve_task
 from mtlcore.data.spec import DataError, Dataset, TaskSpec
 from mtlcore.runs import studio_home
@@ -165,7 +165,3 @@ def check_tasks(
             problems[i] = err
             resolved.append(None)
     return resolved, problems
-
-
-def builtin_titles() -> dict[str, str]:
-    return {name: d.title for name, d in BUILTIN_DATASETS.items()}

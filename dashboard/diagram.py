@@ -1,7 +1,7 @@
 """The network a sharing strategy builds, as Graphviz DOT text (``st.graphviz_chart``).
 
 A pure function of the strategy, the tasks (name, table, input columns), the layer
-widths and the strategy's options: inputs on the left, task outputs on the right;
+widths and the strategy's options: inputs at the top, task outputs at the bottom;
 shared parts grey, a task's own parts in its colour; experts and gates for
 MMoE/CGC/PLE, one tower per task for independent, soft (dashed ties) and
 cross-stitch (α units between layers). Node ids are generated; user names only
@@ -51,8 +51,8 @@ class Graph:
     def text(self) -> str:
         head = [
             "digraph network {",
-            '  rankdir="LR"; nodesep="0.25"; ranksep="0.45";',
-            '  node [shape="box", style="rounded,filled", fontname="Helvetica", fontsize="11", '
+            '  rankdir="TB"; nodesep="0.3"; ranksep="0.35";',
+            '  node [shape="box", style="rounded,filled", fontname="Helvetica", fontsize="14", '
             f'fillcolor="{SHARED_FILL}", color="#777777"];',
             '  edge [color="#777777", arrowsize="0.6"];',
         ]
@@ -90,7 +90,9 @@ def _inputs(g: Graph, tasks: Sequence[TaskView]) -> dict[str, str]:
     for t in tasks:
         group = (t.table, t.inputs)
         if group not in by_group:
-            cols = ", ".join(t.inputs[:4]) + (f", … (+{len(t.inputs) - 4})" if len(t.inputs) > 4 else "")
+            cols = ", ".join(t.inputs[:4]) + (
+                f", … (+{len(t.inputs) - 4})" if len(t.inputs) > 4 else ""
+            )
             label = f"{t.table}\n{cols}" if cols else t.table
             by_group[group] = g.node(label, shape="note", fillcolor=INPUT_FILL)
         nodes[t.name] = by_group[group]
@@ -102,7 +104,9 @@ def _task_fill(colors: Mapping[str, str], task: str) -> dict[str, str]:
     return {"fillcolor": c + "33", "color": c}
 
 
-def _head(g: Graph, t: TaskView, src: str, head_hidden: Sequence[int], colors: Mapping[str, str]) -> None:
+def _head(
+    g: Graph, t: TaskView, src: str, head_hidden: Sequence[int], colors: Mapping[str, str]
+) -> None:
     c = colors.get(t.name, "#1f77b4")
     label = "head" + (f" {widths_text(head_hidden)} →" if head_hidden else "") + " output"
     head = g.node(label, **_task_fill(colors, t.name))
@@ -111,7 +115,9 @@ def _head(g: Graph, t: TaskView, src: str, head_hidden: Sequence[int], colors: M
     g.edge(head, out)
 
 
-def _encoders(g: Graph, tasks: Sequence[TaskView], inputs: dict[str, str], width: int) -> dict[str, str]:
+def _encoders(
+    g: Graph, tasks: Sequence[TaskView], inputs: dict[str, str], width: int
+) -> dict[str, str]:
     """The first layer per input group, shared by the tasks of that group."""
     out: dict[str, str] = {}
     made: dict[str, str] = {}
@@ -254,7 +260,11 @@ def _ple(g, tasks, inputs, hidden, opts, colors) -> dict[str, str]:
                 g.edge(s, e)
         own: dict[str, list[str]] = {}
         for t in tasks:
-            own[t.name] = _experts(g, n_task, f"{tag}{t.name} expert", w, **_task_fill(colors, t.name)) if n_task else []
+            own[t.name] = (
+                _experts(g, n_task, f"{tag}{t.name} expert", w, **_task_fill(colors, t.name))
+                if n_task
+                else []
+            )
             for s in task_src[t.name]:
                 for e in own[t.name]:
                     g.edge(s, e)

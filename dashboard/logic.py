@@ -93,7 +93,8 @@ class OptionField:
 
     @property
     def label(self) -> str:
-        return self.name.replace("_", " ").capitalize()
+        text = self.name.replace("_", " ").capitalize()
+        return text + " (layer widths)" if self.kind == "widths" else text
 
 
 def option_fields(model: type[BaseModel]) -> list[OptionField]:
@@ -117,8 +118,9 @@ def option_fields(model: type[BaseModel]) -> list[OptionField]:
                     high = float(getattr(m, attr))
         default = None if info.is_required() else info.get_default(call_default_factory=True)
         out.append(
-            OptionField(name, kind, default, info.description or "", low, high, choices,
-                        info.is_required())  # fmt: skip
+            OptionField(
+                name, kind, default, info.description or "", low, high, choices, info.is_required()
+            )  # fmt: skip
         )
     return out
 
@@ -210,6 +212,14 @@ def objective_latex(
     return text
 
 
+def is_gradient_method(method: str) -> bool:
+    """Whether a weighting method combines gradients (PCGrad, MGDA, ...) rather than losses."""
+    from mtlcore.weighting import METHODS, LossWeighting
+
+    factory = METHODS[method].factory
+    return not (isinstance(factory, type) and issubclass(factory, LossWeighting))
+
+
 def _num(x: float) -> str:
     s = f"{x:.3g}"
     if "e" in s:
@@ -232,6 +242,8 @@ def duration(seconds: float | None) -> str:
     """``75`` -> ``"1 min 15 s"``; ``None`` -> ``"—"``."""
     if seconds is None or not math.isfinite(seconds):
         return "—"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     s = int(round(seconds))
     if s < 60:
         return f"{s} s"
@@ -399,13 +411,20 @@ def display_table(cmp: pd.DataFrame) -> pd.DataFrame:
             "seeds": cmp["n_seeds"],
         }
     )
+    if not np.isfinite(cmp["gain_std"].astype(float)).any():
+        out = out.drop(columns=["± (std)"])  # one seed: no spread to show
     return out
 
 
 def _pm(mean: float, std: float) -> str:
+    """``28,260 ± 350`` or ``0.8125 ± 0.021``: readable, with the spread when there is one."""
     if mean is None or not math.isfinite(mean):
         return "—"
-    return f"{mean:.4g}" + (f" ± {std:.2g}" if math.isfinite(std) else "")
+    big = abs(mean) >= 1000
+    text = f"{mean:,.0f}" if big else f"{mean:.4g}"
+    if math.isfinite(std):
+        text += f" ± {std:,.0f}" if big else f" ± {std:.2g}"
+    return text
 
 
 # --- predictions from a snapshot ---------------------------------------------------------
@@ -423,7 +442,9 @@ def outputs_to_predictions(
     return outputs.argmax(axis=1)
 
 
-def confusion_frame(truth: Sequence[Any], pred: Sequence[Any], classes: Sequence[Any]) -> pd.DataFrame:
+def confusion_frame(
+    truth: Sequence[Any], pred: Sequence[Any], classes: Sequence[Any]
+) -> pd.DataFrame:
     """Counts of (true class, predicted class), every pair present (zeros included)."""
     labels = [str(c) for c in classes]
     counts = pd.crosstab(
@@ -443,7 +464,11 @@ def draft_summary(raw: Mapping[str, Any]) -> list[str]:
     data, model, weighting, train = raw["data"], raw["model"], raw["weighting"], raw["train"]
     source = data.get("builtin") or f"your CSV ({len(data.get('csv') or {})} file(s))"
     tasks = raw.get("tasks")
-    names = ["all tasks"] if tasks is None else [t if isinstance(t, str) else t.get("name", "?") for t in tasks]
+    names = (
+        ["all tasks"]
+        if tasks is None
+        else [t if isinstance(t, str) else t.get("name", "?") for t in tasks]
+    )
     seeds = raw.get("seeds") or [0]
     return [
         f"Data: {source}",
@@ -453,3 +478,69 @@ def draft_summary(raw: Mapping[str, Any]) -> list[str]:
         f"Training: {train['optimizer']}, lr {train['lr']:g}, {train['epochs']} epochs, batch {train['batch_size']}",
         f"Seeds: {format_ints(seeds)}; baselines {'on' if raw.get('baselines', True) else 'off'}",
     ]
+
+
+def config_summary(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The few settings a run list shows, from a raw config dict."""
+    data, model, weighting, train = (
+        raw.get(k) or {} for k in ("data", "model", "weighting", "train")
+    )
+    tasks = raw.get("tasks")
+    names = (
+        "all"
+        if tasks is None
+        else ", ".join(t if isinstance(t, str) else str(t.get("name")) for t in tasks)
+    )
+    return {
+        "dataset": data.get("builtin") or "csv: " + ", ".join(data.get("csv") or {}),
+        "tasks": names,
+        "strategy": model.get("strategy"),
+        "weighting": weighting.get("method"),
+        "optimizer": f"{train.get('optimizer')} lr {train.get('lr')}",
+        "epochs": train.get("epochs"),
+    }
+
+
+# --- representations -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskTruth:
+    """What turns a task's raw outputs into readable predictions, and its true values."""
+
+    kind: str
+    truth: np.ndarray  # per validation row: a number (regression) or a class label
+    classes: list[Any] | None = None
+    mean: float = 0.0
+    std: float = 1.0
+
+
+def representation_points(
+    task: str,
+    features: np.ndarray,
+    outputs: np.ndarray,
+    rows: np.ndarray,
+    truth: TaskTruth | None,
+) -> pd.DataFrame:
+    """One row per sampled validation row of ``task``: task, target, prediction, error.
+
+    Without ``truth`` only ``task`` is known. Regression: numbers in the target's units
+    and the absolute error; classification: class labels and right/wrong.
+    """
+    out = pd.DataFrame({"task": [task] * len(features)})
+    if truth is None:
+        return out
+    pred = outputs_to_predictions(truth.kind, outputs, mean=truth.mean, std=truth.std)
+    true = truth.truth[rows]
+    if truth.kind == "regression":
+        out["target"] = true.astype(float)
+        out["prediction"] = pred.astype(float)
+        out["error"] = np.abs(out["prediction"] - out["target"])
+    else:
+        classes = list(truth.classes or [])
+        out["target"] = [str(v) for v in true]
+        out["prediction"] = [
+            str(classes[int(i)]) if 0 <= int(i) < len(classes) else "?" for i in pred
+        ]
+        out["error"] = np.where(out["target"] == out["prediction"], "right", "wrong")
+    return out

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,15 +23,12 @@ import pandas as pd
 
 from mtlcore.config import ExperimentConfig
 from mtlcore.runs import (
-    FINISHED,
     Artifact,
     ExperimentInfo,
     LocalExecutor,
     MetricRow,
     RunInfo,
-    RunNotFound,
     RunStore,
-    RunStoreError,
     StoredSnapshot,
     default_workers,
     load_snapshot,
@@ -47,24 +45,29 @@ _lock = threading.RLock()
 _stores: dict[Path, RunStore] = {}
 _executor: LocalExecutor | None = None
 _executor_home: Path | None = None
+_warming = False
 
 __all__ = [
-    "FINISHED",
-    "RunInfo",
-    "RunNotFound",
-    "RunStoreError",
+    "MetricsFeed",
+    "artifact_paths",
     "cancel",
     "delete",
+    "executor",
     "experiment",
     "experiment_runs",
     "list_runs",
     "metrics",
+    "predictions",
     "rename",
     "result",
+    "shutdown",
     "snapshot",
     "snapshots",
     "status",
+    "store",
     "submit",
+    "wait_for_first_rows",
+    "warm_up_in_background",
 ]
 
 
@@ -96,19 +99,24 @@ def executor() -> LocalExecutor:
 
 def warm_up_in_background() -> None:
     """Start the worker processes in a thread, so the first Train press starts at once."""
+    global _warming
     if os.environ.get(EAGER_ENV, "1") == "0":
         return
     with _lock:
-        if _executor is not None and _executor_home == home():
+        if _warming or (_executor is not None and _executor_home == home()):
             return
+        _warming = True
     threading.Thread(target=_warm, name="mtl-studio-warm-up", daemon=True).start()
 
 
 def _warm() -> None:
+    global _warming
     try:
         executor()
     except Exception:  # the first submit tries again and reports
         log.exception("could not start the run workers")
+    finally:
+        _warming = False
 
 
 def shutdown() -> None:
@@ -127,6 +135,16 @@ def submit(config: ExperimentConfig, name: str | None = None) -> tuple[int, list
     """Queue ``config`` (one run per seed); returns (experiment id, run ids)."""
     ids = executor().submit(config, name=name)
     return store().run(ids[0]).experiment_id, ids
+
+
+def wait_for_first_rows(run_id: int, timeout: float = 1.0, poll: float = 0.05) -> bool:
+    """Wait (briefly) until a run has written its first epoch, or has finished."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if store().metrics(run_id, name="loss") or store().run(run_id).is_finished:
+            return True
+        time.sleep(poll)
+    return False
 
 
 def status(run_id: int) -> RunInfo:
@@ -154,9 +172,6 @@ def cancel(run_id: int) -> RunInfo:
 
 def delete(run_id: int) -> None:
     store().delete_run(run_id)
-    names = _names()
-    if names.pop(str(run_id), None) is not None:
-        _save_names(names)
 
 
 def metrics(run_id: int, after: int = 0) -> pd.DataFrame:
@@ -188,7 +203,9 @@ class MetricsFeed:
     @property
     def frame(self) -> pd.DataFrame:
         if self._frame is None:
-            self._frame = pd.concat(self.frames, ignore_index=True) if self.frames else empty_metrics()
+            self._frame = (
+                pd.concat(self.frames, ignore_index=True) if self.frames else empty_metrics()
+            )
         return self._frame
 
 
@@ -215,46 +232,15 @@ def snapshot(path: str | Path) -> StoredSnapshot:
     return load_snapshot(path)
 
 
-# --- names ----------------------------------------------------------------------------------
-# The run store has no rename yet, so the dashboard keeps display names beside it.
-
-
-def _names_path() -> Path:
-    return home() / "dashboard" / "run_names.json"
-
-
-def _names() -> dict[str, str]:
-    try:
-        return json.loads(_names_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def _save_names(names: dict[str, str]) -> None:
-    path = _names_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(names, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(path)
-
-
 def rename(run_ids: Sequence[int], name: str) -> None:
-    """Give runs a display name (empty: back to the name they were submitted with)."""
-    name = name.strip()[:120]
-    with _lock:
-        names = _names()
-        for rid in run_ids:
-            if name:
-                names[str(rid)] = name
-            else:
-                names.pop(str(rid), None)
-        _save_names(names)
+    """Give runs a new display name (1-200 characters; RunStateError otherwise)."""
+    for rid in run_ids:
+        store().rename(rid, name)
 
 
-def display_name(run: RunInfo, names: dict[str, str] | None = None) -> str:
-    names = _names() if names is None else names
-    return names.get(str(run.id), run.name)
-
-
-def display_names() -> dict[str, str]:
-    return _names()
+def predictions(run_id: int) -> pd.DataFrame | None:
+    """The test-set predictions of a done run (seed, model, task, row, truth, prediction)."""
+    path = artifact_paths(run_id).get("predictions")
+    if path is None or not path.is_file():
+        return None
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])

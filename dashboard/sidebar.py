@@ -19,7 +19,7 @@ def sidebar() -> None:
                     f"Classroom mode: this link fixes {', '.join(hidden)}. Those settings are "
                     "hidden; everything else is yours to change."
                 ),
-                icon="🎓",
+                icon=":material/school:",
             )
         st.caption(
             "The address bar holds the whole experiment: copy it to share it. Add "

@@ -88,7 +88,11 @@ def encode_query(
     out: dict[str, str] = {}
     for key, value in flatten(draft).items():
         if key == "data.csv" and value:
-            value = {table: UPLOAD_PREFIX + (upload_id(path) or "") for table, path in value.items()}
+            value = {
+                table: UPLOAD_PREFIX + (upload_id(path) or "") for table, path in value.items()
+            }
+        if key == "data.builtin" and draft["data"].get("csv"):
+            continue  # implied by data.csv
         if key == "data.builtin" and value is None:
             value = "none"
         if base.get(key, object()) != value:
@@ -107,7 +111,8 @@ def decode_query(
 ) -> tuple[dict[str, Any], set[str], int | None, list[str]]:
     """Draft, hidden controls, experiment id and problems (sentences) from query params.
 
-    Each key is applied on its own and kept only if the config stays valid, so one
+    When the whole link is not a valid config, each key is applied on its own (CSV
+    files together with their tasks) and kept only if the config stays valid, so one
     bad value costs only itself; every key that was dropped gets a sentence.
     """
     draft = default_draft()
@@ -119,26 +124,51 @@ def decode_query(
             exp = int(params["exp"])
         else:
             problems.append(f"exp={params['exp']}: an experiment id is a whole number.")
-    keys = [k for k in params if k not in ("hide", "exp")]
-    keys.sort(key=lambda k: SECTION_ORDER.index(k.split(".")[0]) if k.split(".")[0] in SECTION_ORDER else 99)
-    for key in keys:
+    values: dict[str, Any] = {}
+    for key in sorted((k for k in params if k not in ("hide", "exp")), key=_section_rank):
         value = decode_value(params[key])
         if key == "data.csv":
             value, why = _csv_from_link(value, upload_path)
             if why:
                 problems.append(why)
                 continue
-        if key == "data.builtin" and value == "none":
-            value = None
-        trial = _with(draft, key, value)
-        if trial is None:
-            problems.append(f"{key}: not a setting of MTL Studio; it was ignored.")
-            continue
-        try:
-            draft = ExperimentConfig.parse(trial, source="link").model_dump(mode="json")
-        except ConfigError as exc:
-            problems.append(f"{key}={params[key]} was ignored: {exc}")
+        values[key] = None if key == "data.builtin" and value == "none" else value
+    whole = _apply(draft, values)
+    if whole is not None:
+        return whole, hide, exp, problems
+    # Something is wrong: apply the keys one at a time (CSV files with their tasks) and say
+    # which could not be used.
+    units = [[k] for k in values if not (k == "tasks" and "data.csv" in values)]
+    units = [u + ["tasks"] if u == ["data.csv"] and "tasks" in values else u for u in units]
+    for unit in units:
+        trial = _apply(draft, {k: values[k] for k in unit}, problems)
+        if trial is not None:
+            draft = trial
     return draft, hide, exp, problems
+
+
+def _section_rank(key: str) -> int:
+    section = key.split(".")[0]
+    return SECTION_ORDER.index(section) if section in SECTION_ORDER else len(SECTION_ORDER)
+
+
+def _apply(
+    draft: Mapping[str, Any], values: Mapping[str, Any], problems: list[str] | None = None
+) -> dict[str, Any] | None:
+    """The draft with ``values`` set and validated, or None (with sentences in ``problems``)."""
+    trial: dict[str, Any] | None = dict(draft)
+    for key, value in values.items():
+        trial = _with(trial, key, value)
+        if trial is None:
+            if problems is not None:
+                problems.append(f"{key}: not a setting of MTL Studio; it was ignored.")
+            return None
+    try:
+        return ExperimentConfig.parse(trial, source="link").model_dump(mode="json")
+    except ConfigError as exc:
+        if problems is not None:
+            problems.append(f"{', '.join(values)} from the link was ignored: {exc}")
+        return None
 
 
 def _with(draft: Mapping[str, Any], key: str, value: Any) -> dict[str, Any] | None:
@@ -251,7 +281,7 @@ def sync_url() -> None:
 def show_url_problems() -> None:
     """Say once which parts of the link could not be used."""
     for problem in st.session_state.pop(PROBLEMS_KEY, []):
-        st.warning(md_escape(problem), icon="🔗")
+        st.warning(md_escape(problem), icon=":material/link:")
 
 
 # --- widgets bound to the draft --------------------------------------------------------------
@@ -260,12 +290,11 @@ def show_url_problems() -> None:
 def get_in(tree: Mapping[str, Any], path: Sequence[Any], default: Any = None) -> Any:
     node: Any = tree
     for p in path:
-        if isinstance(node, Mapping) and p in node:
-            node = node[p]
-        elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
-            node = node[p]
-        else:
+        in_dict = isinstance(node, Mapping) and p in node
+        in_list = isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node)
+        if not (in_dict or in_list):
             return default
+        node = node[p]
     return node
 
 
@@ -295,39 +324,71 @@ def control(
     default: Any = None,
     to_widget: Callable[[Any], Any] = lambda v: v,
     from_widget: Callable[[Any], Any] = lambda v: v,
+    on_change: Callable[..., Any] | None = None,
+    args: Sequence[Any] = (),
     **kwargs: Any,
 ) -> Any:
     """A widget bound to ``draft[path]``; returns the draft's value after the widget.
 
     Hidden (classroom mode, ``hide_id`` in ``?hide=``) -> no widget, the value stays.
-    The widget starts from the draft; what the user sets is written back through
-    ``from_widget``, whose ValueError is shown under the widget (the draft keeps
-    its last good value).
+    The widget starts from the draft. A change is written back through ``from_widget``
+    in the widget's callback, i.e. before the page is drawn, so everything on the page
+    (the diagram, the objective) already shows it; a ValueError from ``from_widget``
+    is shown under the widget and the draft keeps its last good value. ``on_change``
+    (with ``args``) runs after the write-back.
     """
     d = draft()
     current = get_in(d, path, default)
     if is_hidden(hide_id or str(path[-1])):
         return current
     key = widget_key(path)
-    start = to_widget(current)
     options = kwargs.get("options")
-    if options is not None and not isinstance(start, list) and start not in list(options):
-        start = list(options)[0] if len(options) else None
-    if isinstance(start, list) and options is not None:
-        start = [v for v in start if v in list(options)]
-    if key not in st.session_state:
-        st.session_state[key] = start
-    elif options is not None and st.session_state[key] not in list(options) and not isinstance(
-        st.session_state[key], list
-    ):
-        st.session_state[key] = start
-    value = widget(label, key=key, **kwargs)
-    try:
-        new = from_widget(value)
-    except ValueError as exc:
-        st.error(md_escape(str(exc)))
-        return current
-    if new != current:
-        set_in(d, path, new)
-    return new
+    if key not in st.session_state or _stale(st.session_state[key], options):
+        st.session_state[key] = _fit(to_widget(current), options)
+        _write(path, from_widget, key)  # an option that vanished: the draft follows the widget
 
+    def changed() -> None:
+        if _write(path, from_widget, key) and on_change is not None:
+            on_change(*args)
+
+    widget(label, key=key, on_change=changed, **kwargs)
+    if ERROR_PREFIX + key in st.session_state:
+        st.error(md_escape(st.session_state[ERROR_PREFIX + key]))
+    return get_in(d, path, default)
+
+
+ERROR_PREFIX = "error:"
+
+
+def _write(path: Sequence[Any], from_widget: Callable[[Any], Any], key: str) -> bool:
+    """The widget's value into the draft; a ValueError is kept to show under the widget."""
+    try:
+        value = from_widget(st.session_state[key])
+    except ValueError as exc:
+        st.session_state[ERROR_PREFIX + key] = str(exc)
+        return False
+    st.session_state.pop(ERROR_PREFIX + key, None)
+    d = draft()
+    if get_in(d, path, object()) != value:
+        set_in(d, path, value)
+    return True
+
+
+def _fit(value: Any, options: Sequence[Any] | None) -> Any:
+    """A start value the widget accepts: one of its options (or only options, for lists)."""
+    if options is None:
+        return value
+    opts = list(options)
+    if isinstance(value, list):
+        return [v for v in value if v in opts]
+    return value if value in opts else (opts[0] if opts else None)
+
+
+def _stale(value: Any, options: Sequence[Any] | None) -> bool:
+    """The widget holds a value its options no longer offer."""
+    if options is None:
+        return False
+    opts = list(options)
+    if isinstance(value, list):
+        return any(v not in opts for v in value)
+    return value not in opts

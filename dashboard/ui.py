@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
+import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -21,10 +24,10 @@ log = logging.getLogger("dashboard")
 F = TypeVar("F", bound=Callable[..., Any])
 
 UNEXPECTED = "Something went wrong here"
-STATUS_ICON = {"queued": "⏳", "running": "🏃", "done": "✅", "failed": "❌", "cancelled": "⏹️"}
+NO_EXPERIMENT = "— none: pick one from the history —"
 
 
-def error(message: str, icon: str | None = "⚠️") -> None:
+def error(message: str, icon: str | None = ":material/error:") -> None:
     """An error box whose text is shown as text (names from users stay inert)."""
     st.error(md_escape(message), icon=icon)
 
@@ -41,7 +44,7 @@ def guard(where: str = "this page") -> Iterator[None]:
         error(
             f"{UNEXPECTED} ({type(exc).__name__}: {exc}). Your settings and runs are kept; "
             "change the setting you just changed, or reload the page.",
-            icon="🛠️",
+            icon=":material/build:",
         )
 
 
@@ -68,19 +71,18 @@ def when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%d %b %H:%M:%S") if ts else "—"
 
 
-def run_label(run: RunInfo, names: dict[str, str] | None = None) -> str:
-    name = runs_client.display_name(run, names)
-    return f"#{run.id} {name} (seed {run.seed}) {STATUS_ICON.get(run.status, '')} {run.status}"
+def run_label(run: RunInfo) -> str:
+    return f"#{run.id} {run.name} (seed {run.seed}) · {run.status}"
 
 
-def experiment_label(runs: Sequence[RunInfo], names: dict[str, str] | None = None) -> str:
+def experiment_label(runs: Sequence[RunInfo]) -> str:
     first = runs[0]
-    name = runs_client.display_name(first, names)
+    mine = " · this tab" if first.experiment_id in state.my_experiments() else ""
     seeds = ", ".join(str(r.seed) for r in runs)
-    statuses = sorted({r.status for r in runs})
+    # No status here: a label that changes while the box is open confuses the widget.
     return (
-        f"Experiment {first.experiment_id}: {name} · seed{'s' if len(runs) > 1 else ''} {seeds}"
-        f" · {'/'.join(statuses)} · {when(first.created)}"
+        f"#{first.experiment_id} {first.name}{mine} · seed{'s' if len(runs) > 1 else ''} {seeds}"
+        f" · {when(first.created)}"
     )
 
 
@@ -93,27 +95,35 @@ def experiments_in_history(limit: int = 500) -> dict[int, list[RunInfo]]:
 
 
 def pick_experiment(
-    label: str, key: str, *, only_done: bool = False, help: str | None = None
+    label: str,
+    key: str,
+    *,
+    only_done: bool = False,
+    allow_none: bool = False,
+    help: str | None = None,
 ) -> tuple[int | None, list[RunInfo]]:
-    """A select box over the run history, starting at the session's current experiment."""
+    """A select box over the run history, starting at the session's current experiment.
+
+    Without one, it starts at the newest experiment, or (``allow_none``) at none.
+    """
     groups = experiments_in_history()
     if only_done:
         groups = {k: v for k, v in groups.items() if any(r.status == "done" for r in v)}
     if not groups:
         return None, []
-    names = runs_client.display_names()
-    ids = list(groups)
+    ids: list[Any] = ([None] if allow_none else []) + list(groups)
     current = state.current_experiment()
     if current in ids:  # the widget follows the session's experiment (set by other pages too)
         st.session_state[key] = current
     elif st.session_state.get(key) not in ids:
         st.session_state[key] = ids[0]
+    labels = {i: experiment_label(groups[i]) if i is not None else NO_EXPERIMENT for i in ids}
     exp = st.selectbox(
-        label, ids, key=key, help=help, format_func=lambda i: experiment_label(groups[i], names),
+        label, ids, key=key, help=help, format_func=labels.__getitem__,
         on_change=lambda: state.set_current_experiment(st.session_state[key]),
     )  # fmt: skip
     state.set_current_experiment(exp)
-    return exp, groups[exp]
+    return exp, groups[exp] if exp is not None else []
 
 
 def task_order(runs: Sequence[RunInfo]) -> list[str]:
@@ -149,3 +159,32 @@ def draft_tasks() -> list[datasets.TaskView]:
     chosen = d.get("tasks")
     names = None if chosen is None else [t for t in chosen if isinstance(t, str)]
     return datasets.builtin_task_views(dataset, names)
+
+
+TABLE_FORMAT = {
+    "gain %": st.column_config.NumberColumn(format="%+.1f", help="Positive: sharing helped."),
+    "± (std)": st.column_config.NumberColumn(format="%.1f", help="Spread over seeds."),
+}
+
+
+# Set MTL_STUDIO_TIMINGS to a file path to log how long each live refresh takes on the
+# server (one JSON line per refresh); bench/bench_dashboard.py reads it.
+TIMINGS_ENV = "MTL_STUDIO_TIMINGS"
+
+
+@contextlib.contextmanager
+def timed(what: str) -> Iterator[None]:
+    """Log the server time of a block to MTL_STUDIO_TIMINGS (when set)."""
+    path = os.environ.get(TIMINGS_ENV)
+    if not path:
+        yield
+        return
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        line = json.dumps(
+            {"what": what, "seconds": time.perf_counter() - started, "at": time.time()}
+        )
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")

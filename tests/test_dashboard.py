@@ -1,87 +1,471 @@
-"""The first page, driven by Streamlit's AppTest: pick, train, read the comparison."""
+"""The dashboard: every page driven by Streamlit's AppTest, and the plain logic beneath it.
+
+Runs go through the real run store and worker processes (``MTL_STUDIO_HOME`` is
+fresh per test, see conftest); configs are tiny so a run takes a second or two.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard.logic import build_config, comparison_table, gain_verdict
-from mtlcore.config import ConfigError
+from dashboard import charts, datasets, logic, runs_client, state
+from dashboard.diagram import dot_escape, network_dot
+from mtlcore.config import ExperimentConfig
+from mtlcore.models import STRATEGIES
+from mtlcore.weighting import METHODS
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+PAGES = ["data", "model", "train", "compare", "representations", "runs"]
 
 
 @pytest.fixture(autouse=True)
-def _clear_caches():
+def _isolated(monkeypatch):
+    """Fresh caches, workers started only when a test trains, and stopped after it."""
+    monkeypatch.setenv(runs_client.EAGER_ENV, "0")
+    monkeypatch.setenv(runs_client.WORKERS_ENV, "1")
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
+    runs_client.shutdown()
     st.cache_data.clear()
     st.cache_resource.clear()
 
 
-def app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
+def app(query: str = "") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    if query:
+        for part in query.lstrip("?").split("&"):
+            key, _, value = part.partition("=")
+            at.query_params[key] = value
     at.run()
-    assert not at.exception, at.exception
+    assert_clean(at)
     return at
 
 
-def test_page_trains_and_shows_the_comparison():
-    at = app()
-    assert at.selectbox(key="dataset").value == "houses"
-    assert at.multiselect(key="tasks_houses").value == ["house_price", "apartment_price"]
-    at.slider(key="epochs").set_value(3)
-    at.button(key="train").click().run()
-    assert not at.exception, at.exception
+def assert_clean(at: AppTest) -> None:
+    """No traceback and no error box on the page."""
+    assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    table = at.dataframe[0].value
-    assert list(table["task"]) == ["house_price", "apartment_price"]
-    assert table["single-task"].notna().all() and table["gain %"].notna().all()
-    assert any("Δm" in m.value for m in at.markdown)
 
 
-def test_static_weights_get_a_slider_per_task():
+def goto(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"app_pages/{page}.py").run()
+    return at
+
+
+def wait_for_runs(at: AppTest, timeout: float = 90.0) -> None:
+    """Rerun the page until every run in the store has finished."""
+    deadline = time.monotonic() + timeout
+    while any(not r.is_finished for r in runs_client.list_runs()):
+        assert time.monotonic() < deadline, "the runs did not finish in time"
+        time.sleep(0.3)
+    at.run()
+
+
+def small_csv(n: int = 120) -> bytes:
+    rng = np.random.default_rng(1)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    df = pd.DataFrame({
+        "x1": x1.round(3), "x2": x2.round(3), "group": rng.choice(["a", "b", "c"], n),
+        "y_value": (x1 - 2 * x2 + rng.normal(0, 0.1, n)).round(3),
+        "y_flag": np.where(x1 > 0, "yes", "no"),
+    })  # fmt: skip
+    return df.to_csv(index=False).encode()
+
+
+def plain(text: str) -> str:
+    """Page text without the backslashes that keep user text inert in markdown."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def errors(at: AppTest) -> list[str]:
+    return [plain(e.value) for e in at.error]
+
+
+def markdown_text(at: AppTest) -> str:
+    return plain("\n".join(m.value for m in at.markdown))
+
+
+# --- every page ----------------------------------------------------------------------------
+
+
+def test_every_page_renders_without_runs():
     at = app()
-    at.selectbox(key="dataset").set_value("penguins").run()
-    at.selectbox(key="method").set_value("static").run()
-    keys = {s.key for s in at.slider}
-    assert {"w_species", "w_sex", "w_body_mass"} <= keys
+    for page in PAGES:
+        goto(at, page)
+        assert_clean(at)
+        assert at.title, page
 
 
-def test_a_bad_setting_is_a_sentence_not_a_traceback():
+def test_builtin_dataset_tasks_and_preview():
     at = app()
-    at.selectbox(key="dataset").set_value("penguins").run()
-    at.multiselect(key="tasks_penguins").set_value(["species"]).run()
-    at.slider(key="epochs").set_value(1)
-    at.selectbox(key="optimizer").set_value("sgd")
-    at.select_slider(key="lr").set_value(0.1)
+    assert at.radio(key="ctl:source").value == "builtin"
+    assert at.selectbox(key="ctl:data.builtin").value == "houses"
+    at.selectbox(key="ctl:data.builtin").set_value("penguins").run()
+    assert_clean(at)
+    assert at.multiselect(key="ctl:tasks").value == ["species", "sex", "body_mass"]
+    at.multiselect(key="ctl:tasks").set_value(["species", "sex"]).run()
+    assert state.get_in(at.session_state["draft"], ["tasks"]) == ["species", "sex"]
+    assert "Palmer" in markdown_text(at) + "".join(c.value for c in at.caption)
+    assert len(at.dataframe) >= 2  # tasks table, first rows (and the profile tab)
+
+
+def test_synthetic_options_are_generic_widgets():
+    at = app()
+    at.selectbox(key="ctl:data.builtin").set_value("synthetic").run()
+    at.number_input(key="ctl:data.options.n_tasks").set_value(3).run()
+    assert_clean(at)
+    assert at.multiselect(key="ctl:tasks").options == ["task0", "task1", "task2"]
+
+
+# --- upload -> map -> train -> compare -> look --------------------------------------------------
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.radio(key="ctl:source").set_value("csv").run()
+    at.file_uploader[0].set_value((name, data, "text/csv")).run()
+    return at
+
+
+def test_upload_map_train_compare_and_look():
+    at = upload(app(), "measurements.csv", small_csv())
+    assert_clean(at)
+    assert "120 rows × 5 columns" in markdown_text(at)
+    at.button(key="add_task").click().run()
+    at.button(key="add_task").click().run()
+    assert_clean(at)
+    tasks = at.session_state["draft"]["tasks"]
+    assert [t["target"] for t in tasks] == ["y_flag", "y_value"]
+    assert "y_value" not in tasks[0]["inputs"], "a target must not stay another task's input"
+    assert at.success and "2 task(s) ready" in at.success[0].value
+
+    goto(at, "model")
+    at.slider(key="ctl:train.epochs").set_value(3).run()
+    at.text_input(key="ctl:model.hidden").set_value("16, 8").run()
+    assert_clean(at)
+    assert "y\\_flag" in at.latex[0].value
+
+    goto(at, "train")
     at.button(key="train").click().run()
+    assert_clean(at)
+    wait_for_runs(at)
+    assert_clean(at)
+    assert "Δm" in markdown_text(at)
+    assert at.get("plotly_chart"), "the loss curves"
+    [run] = runs_client.list_runs()
+    assert run.status == "done" and at.query_params["exp"] in (
+        str(run.experiment_id),
+        [str(run.experiment_id)],
+    )
+
+    goto(at, "compare")
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert list(table["task"]) == ["y_flag", "y_value"]
+    assert table["gain %"].notna().all()
+    assert len(at.get("plotly_chart")) >= 4  # bars, gains, a confusion matrix pair, a scatter
+
+    goto(at, "representations")
+    assert_clean(at)
+    assert len(at.get("plotly_chart")) == 2  # multi-task beside single-task
+    at.radio(key="repr_color").set_value("error").run()
+    assert_clean(at)
+
+    goto(at, "runs")
+    assert_clean(at)
+    assert at.dataframe[0].value["status"].tolist() == ["done"]
+    assert {b.key for b in at.get("download_button")} >= {"dl_config", "dl_result", "dl_weights"}
+    at.text_input(key=f"rename_{run.id}").set_value("my first run")
+    at.button(key="rename").click().run()
+    assert runs_client.status(run.id).name == "my first run"
+
+
+def test_a_bad_upload_is_a_sentence_next_to_the_file():
+    at = upload(app(), "tiny.csv", b"a,b\n1,2\n3,4\n")
+    assert not at.exception
+    assert any("tiny.csv" in e and "rows" in e for e in errors(at))
+    assert at.session_state["draft"]["data"]["csv"] == {}
+
+
+def test_a_task_problem_shows_under_the_task_and_blocks_training():
+    at = upload(app(), "m.csv", small_csv())
+    at.button(key="add_task").click().run()
+    at.selectbox(key="ctl:tasks.0.kind").set_value("regression").run()  # y_flag holds text
+    assert not at.exception
+    assert any("y_flag" in e and "regression" in e for e in errors(at))
+    goto(at, "train")
+    assert at.button(key="train").disabled
+    assert any("Fix the tasks" in e for e in errors(at))
+
+
+def test_stop_cancels_a_running_run():
+    at = app("?train.epochs=2000&baselines=false&train.snapshot_every=0")
+    goto(at, "train")
+    at.button(key="train").click().run()
+    deadline = time.monotonic() + 60
+    while runs_client.list_runs()[0].status != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    at.run()
+    at.button(key="stop").click().run()
+    wait_for_runs(at, timeout=30)
+    assert runs_client.list_runs()[0].status == "cancelled"
     assert not at.exception
 
 
-def test_build_config_rejects_bad_values_naming_the_key():
-    with pytest.raises(ConfigError, match="train.epochs"):
-        build_config(
-            dataset="houses", dataset_options={}, tasks=["house_price"], strategy="hard",
-            hidden=[16, 8], method="static", weights={"nope": 1.0}, optimizer="adam", lr=0.01,
-            epochs=0, batch_size=32, baselines=True, seed=0,
-        )  # fmt: skip
+# --- the link, classroom mode, the model page ----------------------------------------------------
 
 
-def test_comparison_table_and_verdict():
-    result = {
-        "tasks": {
-            "a": {"kind": "regression", "metric": "rmse", "higher_is_better": False,
-                  "mtl": 1.0, "stl": 2.0, "gain": 50.0},
-        },
-        "delta_m": 50.0,
-    }  # fmt: skip
-    table = comparison_table(result)
-    assert table.loc[0, "metric"] == "rmse ↓" and table.loc[0, "gain %"] == 50.0
-    assert "helped" in gain_verdict(result)
-    assert "hurt" in gain_verdict({"delta_m": -3.0})
-    assert "off" in gain_verdict({"delta_m": None})
+def test_link_sets_the_experiment_and_hides_controls():
+    at = app("?model.strategy=mmoe&train.lr=0.003&hide=optimizer,lr")
+    goto(at, "model")
+    assert_clean(at)
+    assert at.selectbox(key="ctl:model.strategy").value == "mmoe"
+    keys = {w.key for w in [*at.selectbox, *at.select_slider]}
+    assert "ctl:train.optimizer" not in keys and "ctl:train.lr" not in keys
+    assert at.session_state["draft"]["train"]["lr"] == 0.003
+    assert "expert" in at.get("graphviz_chart")[0].proto.spec
+    assert any("lr, optimizer" in plain(i.value) for i in at.info)
+
+
+def test_a_bad_link_value_is_dropped_with_a_sentence():
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["train.lr"] = "-1"
+    at.query_params["nonsense.key"] = "1"
+    at.run()
+    assert not at.exception
+    warnings = plain(" ".join(w.value for w in at.warning))
+    assert "train.lr" in warnings and "nonsense.key" in warnings
+    assert at.session_state["draft"]["train"]["lr"] == 0.01
+
+
+def test_static_weights_get_a_slider_per_task_and_enter_the_objective():
+    at = app()
+    goto(at, "model")
+    at.selectbox(key="ctl:weighting.method").set_value("static").run()
+    keys = {s.key for s in at.slider}
+    assert {
+        "ctl:weighting.options.weights.house_price",
+        "ctl:weighting.options.weights.apartment_price",
+    } <= keys
+    at.slider(key="ctl:weighting.options.weights.house_price").set_value(2.5).run()
+    assert r"2.5\cdot L_{\text{house\_price}}" in at.latex[0].value
+    at.selectbox(key="ctl:train.regularization").set_value("l2").run()
+    at.select_slider(key="ctl:train.reg_lambda").set_value(0.001).run()
+    assert r"\lVert\theta\rVert_2^2" in at.latex[0].value
+
+
+def test_strategy_options_render_from_their_model_and_bad_widths_say_why():
+    at = app()
+    goto(at, "model")
+    at.selectbox(key="ctl:model.strategy").set_value("ple").run()
+    assert_clean(at)
+    assert at.number_input(key="ctl:model.options.n_levels").value == 2
+    at.text_input(key="ctl:model.hidden").set_value("64, abc").run()
+    assert any("abc" in e for e in errors(at))
+    assert at.session_state["draft"]["model"]["hidden"] == [64, 32]
+
+
+def test_an_unexpected_error_is_a_sentence_not_a_traceback(monkeypatch):
+    at = app()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(runs_client, "list_runs", broken)
+    goto(at, "runs")
+    assert not at.exception
+    assert any("disk on fire" in e for e in errors(at))
+
+
+# --- plain logic ----------------------------------------------------------------------------------
+
+
+def test_query_encoding_round_trips_and_only_holds_changes():
+    draft = state.default_draft()
+    assert state.encode_query(draft) == {}
+    draft["model"]["strategy"] = "mmoe"
+    draft["model"]["options"] = {"n_experts": 6}
+    draft["train"]["lr"] = 0.003
+    draft["name"] = "123"  # a string that looks like a number stays a string
+    q = state.encode_query(draft, hide=["lr"], exp=4)
+    assert q["model.strategy"] == "mmoe" and q["hide"] == "lr" and q["exp"] == "4"
+    back, hide, exp, problems = state.decode_query(q)
+    assert (hide, exp, problems) == ({"lr"}, 4, [])
+    assert back == ExperimentConfig.parse(draft).model_dump(mode="json")
+    assert back["name"] == "123"
+
+
+def test_csv_links_name_uploads_never_paths(mtl_studio_home):
+    path, _ = datasets.save_upload(small_csv(), "m.csv")
+    draft = state.default_draft()
+    draft["data"].update(builtin=None, csv={"m": path})
+    draft["tasks"] = [
+        {"name": "t", "table": "m", "target": "y_value", "kind": "auto", "inputs": ["x1"]}
+    ]
+    q = state.encode_query(draft, upload_id=datasets.upload_id)
+    assert str(mtl_studio_home) not in json.dumps(q)
+    back, _, _, problems = state.decode_query(q, upload_path=datasets.upload_path)
+    assert problems == [] and back["data"]["csv"] == {"m": path}
+    evil = {"data.csv": json.dumps({"m": "upload:../../etc/passwd"})}
+    _, _, _, problems = state.decode_query(evil, upload_path=datasets.upload_path)
+    assert problems and "upload the CSV again" in problems[0]
+
+
+def test_option_fields_cover_every_registered_option():
+    kinds = {
+        f.name: f.kind
+        for registry in (STRATEGIES, METHODS)
+        for entry in registry.values()
+        for f in logic.option_fields(entry.options_model)
+    }
+    assert kinds["n_experts"] == "int" and kinds["tie_lambda"] == "float"
+    assert kinds["weights"] == "per_task_float" and kinds["depths"] == "per_task_int"
+    assert kinds["expert_hidden"] == "widths" and kinds["scale_mode"] == "choice"
+
+
+def test_parse_widths_and_seeds():
+    assert logic.parse_widths("64, 32") == [64, 32]
+    assert logic.parse_widths(" ", allow_empty=True) == []
+    assert logic.parse_seeds("0, 2-4") == [0, 2, 3, 4]
+    for bad, fn in (
+        ("64, x", logic.parse_widths),
+        ("0", logic.parse_widths),
+        ("a", logic.parse_seeds),
+    ):
+        with pytest.raises(ValueError):
+            fn(bad)
+
+
+def test_objective_latex_escapes_task_names():
+    tex = logic.objective_latex(
+        ["a_b", "50%$#{}"], weights={"a_b": 2.0}, method_title="Static", gradient_method=False,
+        regularization="l1", reg_lambda=1e-5,
+    )  # fmt: skip
+    assert r"2\cdot L_{\text{a\_b}}" in tex and r"50\%\$\#\{\}" in tex
+    assert r"1\times 10^{-5}" in tex and r"\lVert\theta\rVert_1" in tex
+    learned = logic.objective_latex(["a"], weights=None, method_title="PCGrad", gradient_method=True,
+                                    regularization="none", reg_lambda=0.0)  # fmt: skip
+    assert "w_{1}(t)" in learned and "PCGrad" in learned
+    assert logic.is_gradient_method("pcgrad") and not logic.is_gradient_method("uncertainty")
+
+
+def test_md_escape_keeps_user_text_inert():
+    text = logic.md_escape("[click](javascript:alert(1)) <b>$x$</b> **bold**")
+    assert "\\[" in text and "\\$" in text and "\\<" in text and "\\*\\*" in text
+
+
+def test_seed_comparison_says_when_a_gain_is_noise():
+    def summary(gain_a, gain_b, dm):
+        return {"tasks": {
+            "a": {"kind": "regression", "metric": "rmse", "higher_is_better": False, "mtl": 1.0, "stl": 1.1, "gain": gain_a},
+            "b": {"kind": "binary", "metric": "accuracy", "higher_is_better": True, "mtl": 0.8, "stl": 0.7, "gain": gain_b},
+        }, "delta_m": dm}  # fmt: skip
+
+    runs = [summary(1.0, 10.0, 5.5), summary(-1.0, 11.0, 5.0), summary(0.5, 12.0, 6.0)]
+    cmp = logic.seed_comparison(runs)
+    assert cmp["n_seeds"].tolist() == [3, 3]
+    assert cmp["verdict"].tolist() == ["within the noise", "helped"]
+    assert "within the noise" in logic.task_verdict_sentence(cmp.iloc[0].to_dict())
+    dm, std, n = logic.delta_m_summary(runs)
+    assert n == 3 and "helped" in logic.comparison_sentence(dm, std, n)
+    assert "within the noise" in logic.comparison_sentence(0.5, 2.0, 3)
+    one = logic.seed_comparison([summary(-3.0, 1.0, -1.0)])
+    assert one["verdict"].tolist() == ["hurt", "helped"] and np.isnan(one["gain_std"]).all()
+    assert "± (std)" not in logic.display_table(one)
+
+
+def test_metric_rows_become_chart_frames():
+    rows = pd.DataFrame(
+        [
+            (1, 1, 5, 1, "mtl", "a", "train", "loss", 0.9),
+            (2, 1, 5, 1, "mtl", "a", "val", "loss", 1.0),
+            (3, 1, 5, 1, "mtl", "a", "train", "weight", 1.0),
+            (4, 1, 5, 1, "stl", "a", "train", "loss", 0.8),
+            (5, 1, 1, 1, "mtl", "a|b", "train", "cosine", -0.2),
+            (6, 1, 5, 1, "mtl", "a", "val", "rmse", 3.0),
+        ],
+        columns=logic.METRIC_COLUMNS,
+    )
+    assert len(logic.loss_history(rows)) == 3
+    assert logic.weight_history(rows)["weight"].tolist() == [1.0]
+    assert logic.cosine_history(rows)["pair"].tolist() == ["a · b"]
+    assert logic.val_metric_history(rows)["metric"].tolist() == ["rmse"]
+
+
+def test_charts_keep_one_colour_per_task_and_dash_the_baselines():
+    colors = charts.task_colors(["a", "b"])
+    assert colors["a"] != colors["b"] and charts.task_colors(["a", "b", "c"])["a"] == colors["a"]
+    history = pd.DataFrame({
+        "model": ["mtl", "mtl", "stl", "stl"], "task": ["a", "a", "a", "a"],
+        "split": ["train", "val", "train", "val"], "epoch": [1, 1, 1, 1], "loss": [1.0, 1.1, 0.9, 1.0],
+    })  # fmt: skip
+    fig = charts.loss_curves(history, colors)
+    dashes = {t.name: t.line.dash for t in fig.data}
+    assert dashes == {"a · multi-task": "solid", "a · single-task": "dash"}
+    assert {t.line.color for t in fig.data} == {colors["a"]}
+    cmp = pd.DataFrame({"task": ["a", "b"], "gain": [5.0, -5.0], "gain_std": [1.0, np.nan],
+                        "verdict": ["helped", "hurt"]})  # fmt: skip
+    assert list(charts.gain_bars(cmp).data[0].marker.color) == [charts.HELP, charts.HARM]
+    heat = charts.cosine_heatmap(pd.DataFrame({"step": [1, 2], "epoch": [1, 1], "pair": ["a · b"] * 2,
+                                               "cosine": [0.2, 0.4]}))  # fmt: skip
+    assert heat.data[0].z.tolist() == [[pytest.approx(0.3)]] and heat.data[0].zmid == 0
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+def test_every_strategy_has_a_diagram_with_every_task(strategy: str):
+    tasks = [
+        datasets.TaskView('h"1', "houses", ("a", "b")),
+        datasets.TaskView("apt", "apartments", ("a",)),
+    ]
+    dot = network_dot(strategy, tasks, hidden=[32, 16], head_hidden=[8], options={},
+                      colors=charts.task_colors(["h\"1", "apt"]))  # fmt: skip
+    assert dot.startswith("digraph") and dot.count("{") == dot.count("}")
+    assert f'label="{dot_escape(chr(104) + chr(34) + "1")}"' in dot and 'label="apt"' in dot
+    if strategy in ("mmoe", "cgc", "ple"):
+        assert "gate" in dot and "expert" in dot
+    if strategy == "cross_stitch":
+        assert "cross-stitch" in dot
+
+
+def test_predictions_from_outputs_and_the_confusion_frame():
+    out = np.array([[0.5], [-1.0]])
+    assert logic.outputs_to_predictions("regression", out, mean=10, std=2).tolist() == [11.0, 8.0]
+    assert logic.outputs_to_predictions("binary", out).tolist() == [1, 0]
+    counts = logic.confusion_frame(["x", "y", "y"], ["x", "x", "y"], ["x", "y"])
+    assert counts.to_numpy().tolist() == [[1, 0], [1, 1]]
+
+
+def test_representation_points_read_truth_and_errors():
+    truth = logic.TaskTruth("regression", np.array([1.0, 2.0, 3.0]), mean=0.0, std=1.0)
+    pts = logic.representation_points(
+        "t", np.zeros((2, 4)), np.array([[1.5], [2.0]]), np.array([0, 1]), truth
+    )
+    assert pts["error"].tolist() == [0.5, 0.0]
+    cls = logic.TaskTruth("multiclass", np.array(["a", "b"], dtype=object), classes=["a", "b"])
+    pts = logic.representation_points(
+        "c", np.zeros((2, 2)), np.array([[0.0, 1.0], [0.0, 1.0]]), np.array([0, 1]), cls
+    )
+    assert pts["error"].tolist() == ["wrong", "right"]
+
+
+def test_upload_ids_never_escape_the_uploads_folder():
+    assert datasets.upload_path("../../etc/passwd") is None
+    assert datasets.upload_id("/etc/passwd.csv") is None
+    assert datasets.table_name("My Houses.csv", ["my_houses"]) == "my_houses_2"
+
+
+def test_chart_labels_show_user_names_as_text():
+    colors = charts.task_colors(["<b>x</b>"])
+    history = pd.DataFrame({"model": ["mtl"], "task": ["<b>x</b>"], "split": ["train"],
+                            "epoch": [1], "loss": [1.0]})  # fmt: skip
+    assert charts.loss_curves(history, colors).data[0].name.startswith("&lt;b&gt;x&lt;/b&gt;")

@@ -18,7 +18,7 @@ KINDS = ["auto", *TASK_KINDS]
 
 
 def main() -> None:
-    st.title("📊 Data")
+    st.title("Data")
     st.write(
         "Choose where the tasks come from: a built-in dataset, or your own CSV files. "
         "A task predicts one column (its *target*) from other columns (its *inputs*); "
@@ -72,21 +72,19 @@ def current_source(d: dict[str, Any]) -> str:
 
 def builtin_section() -> None:
     d = state.draft()
-    before = d["data"]["builtin"]
     name = state.control(
         st.selectbox, "Dataset", ("data", "builtin"), hide_id="dataset",
         options=list(BUILTIN_DATASETS), format_func=lambda n: BUILTIN_DATASETS[n].title,
+        on_change=on_dataset_change,
     )  # fmt: skip
-    if name != before:  # another dataset: its own options and tasks
-        d["data"]["options"], d["tasks"] = {}, None
-        state.reset_widgets("data.options")
-        state.reset_widgets("tasks")
     info = BUILTIN_DATASETS[name]
     st.caption(md_escape(info.description))
     st.caption("*Source:* " + md_escape(info.source))
     if info.options_model.model_fields:
         with st.expander("Dataset options", expanded=name == "synthetic"):
-            option_widgets(info.options_model, ("data", "options"), tasks=[], hide_id="dataset_options")
+            option_widgets(
+                info.options_model, ("data", "options"), tasks=[], hide_id="dataset_options"
+            )
     try:
         dataset = cached.builtin(name, d["data"]["options"])
     except (ValueError, DataError) as exc:
@@ -110,6 +108,14 @@ def builtin_section() -> None:
         hide_index=True, width="stretch",
     )  # fmt: skip
     preview(dataset.tables)
+
+
+def on_dataset_change() -> None:
+    """Another dataset: its own options and tasks."""
+    d = state.draft()
+    d["data"]["options"], d["tasks"] = {}, None
+    state.reset_widgets("data.options")
+    state.reset_widgets("tasks")
 
 
 # --- CSV files ---------------------------------------------------------------------------------
@@ -228,53 +234,99 @@ def task_section(d: dict[str, Any], tables: dict[str, pd.DataFrame]) -> None:
         if problems:
             ui.error(f"{len(problems)} task(s) need attention before training; see below.")
         else:
-            st.success(f"{len(tasks)} task(s) ready to train.", icon="✅")
+            st.success(f"{len(tasks)} task(s) ready to train.", icon=":material/check_circle:")
     for i in range(len(tasks)):
         with st.container(border=True):
             task_editor(d, i, tables, problems.get(i))
-    if not state.is_hidden("tasks") and st.button("➕ Add a task", key="add_task"):
-        add_task(d, tables)
-        st.rerun()
+    if not state.is_hidden("tasks"):
+        st.button(
+            "Add a task", icon=":material/add:", key="add_task", on_click=add_task, args=(tables,)
+        )
 
 
-def add_task(d: dict[str, Any], tables: dict[str, pd.DataFrame]) -> None:
+# The callbacks below run before the page is drawn, so they may set any widget's value.
+
+
+def add_task(tables: dict[str, pd.DataFrame]) -> None:
+    d = state.draft()
     table = next(iter(tables))
     prof = cached.profile(tables[table])
     taken = [t["target"] for t in d["tasks"] if t.get("table") == table]
     target = datasets.pick_target(prof, taken) or str(tables[table].columns[-1])
     name = datasets.unique_task_name(target, [t.get("name", "") for t in d["tasks"]])
     inputs = datasets.default_inputs(tables[table], prof, target, taken)
-    d["tasks"].append({"name": name, "table": table, "target": target, "kind": "auto", "inputs": inputs})
+    d["tasks"].append(
+        {"name": name, "table": table, "target": target, "kind": "auto", "inputs": inputs}
+    )
+    drop_from_other_inputs(d, len(d["tasks"]) - 1)
+
+
+def remove_task(i: int) -> None:
+    del state.draft()["tasks"][i]
+    state.reset_widgets("tasks")
+
+
+def drop_from_other_inputs(d: dict[str, Any], i: int) -> None:
+    """A task's target stops being an input of the other tasks of its table (no answer leaks)."""
+    task = d["tasks"][i]
+    for j, other in enumerate(d["tasks"]):
+        if (
+            j != i
+            and other.get("table") == task["table"]
+            and task["target"] in (other.get("inputs") or [])
+        ):
+            set_inputs(other, j, [c for c in other["inputs"] if c != task["target"]])
+
+
+def set_inputs(task: dict[str, Any], i: int, inputs: list[str]) -> None:
+    task["inputs"] = inputs
+    st.session_state[state.widget_key(("tasks", i, "inputs"))] = inputs
+
+
+def on_table_change(i: int, tables: dict[str, pd.DataFrame]) -> None:
+    """Another file: a fresh target and inputs from its columns."""
+    d = state.draft()
+    task = d["tasks"][i]
+    table = st.session_state[state.widget_key(("tasks", i, "table"))]
+    df, prof = tables[table], cached.profile(tables[table])
+    others = [t["target"] for j, t in enumerate(d["tasks"]) if j != i and t.get("table") == table]
+    task["table"] = table
+    task["target"] = datasets.pick_target(prof, others) or str(df.columns[-1])
+    st.session_state[state.widget_key(("tasks", i, "target"))] = task["target"]
+    set_inputs(task, i, datasets.default_inputs(df, prof, task["target"], others))
+    drop_from_other_inputs(d, i)
+
+
+def on_target_change(i: int) -> None:
+    """A new target is no longer an input, of this task or of the others."""
+    d = state.draft()
+    task = d["tasks"][i]
+    task["target"] = st.session_state[state.widget_key(("tasks", i, "target"))]
+    set_inputs(task, i, [c for c in task.get("inputs") or [] if c != task["target"]])
+    drop_from_other_inputs(d, i)
 
 
 def task_editor(
     d: dict[str, Any], i: int, tables: dict[str, pd.DataFrame], problem: DataError | None
 ) -> None:
-    task = d["tasks"][i]
     path = ("tasks", i)
-    table_names = list(tables)
     c1, c2, c3, c4 = st.columns([3, 2, 3, 3])
     with c1:
         state.control(st.text_input, "Task name", (*path, "name"), hide_id="tasks", max_chars=64)
     with c2:
-        before = task.get("table")
-        table = state.control(st.selectbox, "File", (*path, "table"), hide_id="tasks", options=table_names)
+        table = state.control(st.selectbox, "File", (*path, "table"), hide_id="tasks",
+                              options=list(tables), on_change=on_table_change, args=(i, tables))  # fmt: skip
     df = tables.get(table) if table else None
     if df is None:
         if problem is not None:
             ui.error(str(problem))
         return
     prof = cached.profile(df)
-    others = [t["target"] for j, t in enumerate(d["tasks"]) if j != i and t.get("table") == table]
-    if table != before:  # another file: a fresh target and inputs from its columns
-        task["target"] = datasets.pick_target(prof, others) or str(df.columns[-1])
-        task["inputs"] = datasets.default_inputs(df, prof, task["target"], others)
-        state.reset_widgets(f"tasks.{i}.target")
-        state.reset_widgets(f"tasks.{i}.inputs")
     columns = [str(c) for c in df.columns]
     with c3:
         target = state.control(st.selectbox, "Target (what to predict)", (*path, "target"),
-                               hide_id="tasks", options=columns)  # fmt: skip
+                               hide_id="tasks", options=columns, on_change=on_target_change,
+                               args=(i,))  # fmt: skip
     detected = dict(zip(prof["column"], prof["task_kind"])).get(target, "?")
     with c4:
         state.control(
@@ -283,9 +335,6 @@ def task_editor(
         )  # fmt: skip
     if problem is not None and problem.column in (None, target):
         ui.error(str(problem))
-    inputs_key = state.widget_key((*path, "inputs"))
-    if target in (st.session_state.get(inputs_key) or []):  # a new target is no longer an input
-        st.session_state[inputs_key] = [c for c in st.session_state[inputs_key] if c != target]
     state.control(
         st.multiselect, "Inputs (columns the task reads)", (*path, "inputs"), hide_id="tasks",
         options=[c for c in columns if c != target],
@@ -293,10 +342,8 @@ def task_editor(
     )  # fmt: skip
     if problem is not None and problem.column not in (None, target):
         ui.error(str(problem))
-    if not state.is_hidden("tasks") and st.button("Remove this task", key=f"remove_task_{i}"):
-        del d["tasks"][i]
-        state.reset_widgets("tasks")
-        st.rerun()
+    if not state.is_hidden("tasks"):
+        st.button("Remove this task", key=f"remove_task_{i}", on_click=remove_task, args=(i,))
 
 
 main()

@@ -7,13 +7,13 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import state, ui
+from dashboard import logic, state, ui
 from dashboard.charts import task_colors
 from dashboard.diagram import describe, network_dot
 from dashboard.logic import format_ints, objective_latex, parse_seeds, parse_widths
 from dashboard.widgets import option_widgets
 from mtlcore.models import STRATEGIES
-from mtlcore.weighting import METHODS, LossWeighting
+from mtlcore.weighting import METHODS
 
 LR_GRID = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
 BATCH_GRID = [8, 16, 32, 64, 128, 256, 512]
@@ -22,7 +22,7 @@ FIXED_WEIGHTS = ("equal", "static")
 
 
 def main() -> None:
-    st.title("🧠 Model")
+    st.title("Model")
     st.write(
         "How the tasks share parameters, how their losses are weighted, and how the "
         "network is trained. The diagram and the objective follow your choices."
@@ -49,14 +49,10 @@ def main() -> None:
 def strategy_section(tasks: list[str]) -> None:
     st.subheader("Sharing strategy")
     d = state.draft()
-    before = d["model"]["strategy"]
     strategy = state.control(
         st.selectbox, "Strategy", ("model", "strategy"), options=list(STRATEGIES),
-        format_func=lambda n: STRATEGIES[n].title,
+        format_func=lambda n: STRATEGIES[n].title, on_change=clear_options, args=("model",),
     )  # fmt: skip
-    if strategy != before:
-        d["model"]["options"] = {}
-        state.reset_widgets("model.options")
     entry = STRATEGIES[strategy]
     ui.explain(entry)
     state.control(
@@ -73,13 +69,23 @@ def strategy_section(tasks: list[str]) -> None:
     )  # fmt: skip
     c1, c2 = st.columns(2)
     with c1:
-        state.control(st.selectbox, "Activation", ("model", "activation"), options=["relu", "tanh", "gelu"])
+        state.control(
+            st.selectbox, "Activation", ("model", "activation"), options=["relu", "tanh", "gelu"]
+        )
     with c2:
-        state.control(st.slider, "Dropout", ("model", "dropout"), min_value=0.0, max_value=0.9, step=0.05)
+        state.control(
+            st.slider, "Dropout", ("model", "dropout"), min_value=0.0, max_value=0.9, step=0.05
+        )
     if entry.options_model.model_fields:
         st.markdown(f"**{entry.title} options**")
         option_widgets(entry.options_model, ("model", "options"), tasks=tasks,
                        hide_id="strategy_options", depth_limit=len(d["model"]["hidden"]))  # fmt: skip
+
+
+def clear_options(section: str) -> None:
+    """Another strategy or method: its own options, from their defaults."""
+    state.draft()[section]["options"] = {}
+    state.reset_widgets(f"{section}.options")
 
 
 def diagram(tasks: list[Any]) -> None:
@@ -91,29 +97,21 @@ def diagram(tasks: list[Any]) -> None:
         options=m["options"], colors=task_colors([t.name for t in tasks]),
     )  # fmt: skip
     st.graphviz_chart(dot, width="stretch")
-    st.caption(describe(m["strategy"]) + " Inputs on the left, each task's output on the right.")
+    st.caption(describe(m["strategy"]) + " Inputs at the top, each task's output at the bottom.")
 
 
 def weighting_section(tasks: list[str]) -> None:
     st.subheader("Loss weighting")
-    d = state.draft()
-    before = d["weighting"]["method"]
     method = state.control(
         st.selectbox, "Method", ("weighting", "method"), options=list(METHODS),
-        format_func=lambda n: METHODS[n].title,
+        format_func=lambda n: METHODS[n].title, on_change=clear_options, args=("weighting",),
     )  # fmt: skip
-    if method != before:
-        d["weighting"]["options"] = {}
-        state.reset_widgets("weighting.options")
     entry = METHODS[method]
     ui.explain(entry)
     if entry.options_model.model_fields:
-        option_widgets(entry.options_model, ("weighting", "options"), tasks=tasks, hide_id="weights")
-
-
-def is_gradient_method(method: str) -> bool:
-    factory = METHODS[method].factory
-    return not (isinstance(factory, type) and issubclass(factory, LossWeighting))
+        option_widgets(
+            entry.options_model, ("weighting", "options"), tasks=tasks, hide_id="weights"
+        )
 
 
 def objective(tasks: list[str]) -> None:
@@ -129,7 +127,7 @@ def objective(tasks: list[str]) -> None:
     st.latex(
         objective_latex(
             tasks, weights=weights, method_title=METHODS[method].title,
-            gradient_method=is_gradient_method(method),
+            gradient_method=logic.is_gradient_method(method),
             regularization=t["regularization"], reg_lambda=t["reg_lambda"],
         )
     )  # fmt: skip

@@ -1,0 +1,145 @@
+"""Compare page: multi-task vs single-task per task (with the noise of several seeds),
+predictions vs truth on the test rows, and several runs from the history side by side."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import cached, logic, runs_client, ui
+from dashboard.charts import (
+    confusion_heatmap,
+    gain_bars,
+    metric_bars,
+    overlay_curves,
+    prediction_scatter,
+    task_colors,
+)
+from dashboard.logic import md_escape
+from mtlcore.runs import RunInfo
+
+
+def main() -> None:
+    st.title("Compare")
+    st.write(
+        "Did sharing help? Each task's test metric for the multi-task model and for the "
+        "same network trained on that task alone, the relative gain (positive = sharing "
+        "helped) and Δm, their mean over tasks."
+    )
+    exp, runs = ui.pick_experiment("Experiment", key="compare_exp", only_done=True)
+    if exp is None:
+        st.info("No finished runs yet: train one on the Train page.")
+        return
+    done = [r for r in runs if r.status == "done" and r.result]
+    if len(done) < len(runs):
+        st.caption(f"{len(runs) - len(done)} of {len(runs)} seeds did not finish; the numbers "
+                   f"below rest on the {len(done)} that did.")  # fmt: skip
+    tasks = ui.task_order(done)
+    colors = task_colors(tasks)
+    headline(done, colors)
+    st.subheader("Predictions vs truth (test rows)")
+    predictions_section(done, tasks, colors)
+    st.subheader("Several runs side by side")
+    overlay_section(exp, tasks, colors)
+
+
+def headline(done: list[RunInfo], colors: dict[str, str]) -> None:
+    summaries = [r.result for r in done if r.result]
+    cmp = logic.seed_comparison(summaries)
+    dm, std, n = logic.delta_m_summary(summaries)
+    c1, c2 = st.columns([1, 4])
+    c1.metric("Δm", f"{dm:+.1f}%" if math.isfinite(dm) else "—",
+              delta=f"± {std:.1f}" if math.isfinite(std) else None, delta_color="off", delta_arrow="off",
+              help="Mean relative gain over tasks; positive means sharing helped.")  # fmt: skip
+    c2.write(md_escape(logic.comparison_sentence(dm, std, n)))
+    c2.caption(
+        "  \n".join(md_escape(logic.task_verdict_sentence(row)) for row in cmp.to_dict("records"))
+    )
+    st.dataframe(logic.display_table(cmp), hide_index=True, width="stretch",
+                 column_config=ui.TABLE_FORMAT)  # fmt: skip
+    left, right = st.columns(2)
+    left.plotly_chart(metric_bars(cmp, colors), width="stretch", key="metric_bars")
+    left.caption("Solid: multi-task. Hatched: single-task. Whiskers: ± std over seeds.")
+    right.plotly_chart(gain_bars(cmp), width="stretch", key="gain_bars")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def predictions(run_id: int, mtime: float) -> pd.DataFrame | None:
+    return runs_client.predictions(run_id)
+
+
+def predictions_section(done: list[RunInfo], tasks: list[str], colors: dict[str, str]) -> None:
+    run = done[0]
+    if len(done) > 1:
+        by_id = {r.id: r for r in done}
+        run = by_id[st.selectbox("Seed", list(by_id), key="compare_seed",
+                                 format_func=lambda i: f"seed {by_id[i].seed}")]  # fmt: skip
+    path = runs_client.artifact_paths(run.id).get("predictions")
+    preds = predictions(run.id, path.stat().st_mtime) if path and path.is_file() else None
+    if preds is None or preds.empty:
+        st.info("This run saved no test predictions (runs from before predictions were saved).")
+        return
+    kinds = {t: v.get("kind") for t, v in (run.result or {}).get("tasks", {}).items()}
+    for tab, task in zip(st.tabs([md_escape(t) for t in tasks]), tasks):
+        with tab:
+            rows = preds[preds["task"].astype(str) == task]
+            if kinds.get(task) == "regression":
+                points = rows.assign(truth=pd.to_numeric(rows["truth"], errors="coerce"),
+                                     prediction=pd.to_numeric(rows["prediction"], errors="coerce"))  # fmt: skip
+                st.plotly_chart(prediction_scatter(points, colors, task), width="stretch",
+                                key=f"pred_{task}")  # fmt: skip
+                st.caption("Each dot is a test row; on the dashed line the prediction is exact.")
+            else:
+                confusion(rows, task)
+
+
+def confusion(rows: pd.DataFrame, task: str) -> None:
+    classes = sorted(set(rows["truth"].astype(str)) | set(rows["prediction"].astype(str)))
+    cols = st.columns(2)
+    for col, model in zip(cols, ("mtl", "stl")):
+        part = rows[rows["model"] == model]
+        if part.empty:
+            continue
+        counts = logic.confusion_frame(part["truth"], part["prediction"], classes)
+        name = "multi-task" if model == "mtl" else "single-task"
+        acc = (part["truth"].astype(str) == part["prediction"].astype(str)).mean()
+        col.plotly_chart(confusion_heatmap(counts, f"{name}: accuracy {acc:.1%}"),
+                         width="stretch", key=f"cm_{task}_{model}")  # fmt: skip
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def finished_metrics(run_id: int) -> pd.DataFrame:
+    return logic.val_metric_history(runs_client.metrics(run_id))
+
+
+def overlay_section(exp: int, tasks: list[str], colors: dict[str, str]) -> None:
+    groups = {k: v for k, v in ui.experiments_in_history().items()
+              if any(r.status == "done" for r in v)}  # fmt: skip
+    others = [k for k in groups if k != exp]
+    if not others:
+        st.caption("Train another experiment (say, another strategy) to overlay it here.")
+        return
+    labels = {k: ui.experiment_label(v) for k, v in groups.items()}
+    picked = st.multiselect("Add runs from the history", others, key="overlay",
+                            format_func=labels.__getitem__)  # fmt: skip
+    chosen = [exp, *picked]
+    curves, rows = {}, []
+    for k in chosen:
+        done = [r for r in groups[k] if r.status == "done"]
+        curves[f"#{k} {done[0].name}"] = finished_metrics(done[0].id)
+        summary = cached.config_summary(done[0].config_yaml)
+        dm, std, n = logic.delta_m_summary([r.result for r in done if r.result])
+        rows.append({"experiment": f"#{k}", "name": done[0].name, "strategy": summary["strategy"],
+                     "weighting": summary["weighting"], "Δm %": dm, "± (std)": std, "seeds": n})  # fmt: skip
+    st.plotly_chart(overlay_curves(curves, colors, tasks), width="stretch", key="overlay_chart")
+    st.caption(
+        "Validation metric of the multi-task model per epoch (first seed); a symbol per run."
+    )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"Δm %": st.column_config.NumberColumn(format="%+.1f"),
+                                "± (std)": st.column_config.NumberColumn(format="%.1f")})  # fmt: skip
+
+
+main()

@@ -1,0 +1,259 @@
+"""Train page: start and stop a run, follow its progress and live curves (from the run store).
+
+Training happens in the run workers, never here: this page submits the config and
+then reads what the run writes, once a second, in a fragment (the rest of the page
+stays still). Runs keep going when the tab is closed; the link (``?exp=``) or the
+experiment picker brings them back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import cached, datasets, logic, runs_client, state, ui
+from dashboard.charts import cosine_heatmap, loss_curves, task_colors, weight_curves
+from mtlcore.config import ConfigError, ExperimentConfig
+from mtlcore.data.spec import DataError
+from mtlcore.runs import QUEUED, RunInfo
+from mtlcore.weighting import METHODS
+
+REFRESH_SECONDS = 1.0
+FIRST_ROWS_WAIT_SECONDS = 1.0
+DEFAULT_NAME = "experiment"  # the config's default name: the run is named after its settings
+PHASE = {"mtl": "the multi-task model", "stl": "the single-task baselines"}
+
+
+def main() -> None:
+    st.title("Train")
+    start_section()
+    st.divider()
+    exp, runs = ui.pick_experiment(
+        "Experiment to follow", key="train_exp", allow_none=True,
+        help="Runs started in this tab, or any run on this server (they keep going when "
+        "their tab is closed).",
+    )  # fmt: skip
+    if exp is None:
+        st.info("Press **Train** to start a run, or pick one from the history above.")
+        return
+    watch(exp, runs)
+
+
+# --- starting ----------------------------------------------------------------------------
+
+
+def start_section() -> None:
+    d = state.draft()
+    st.caption("  \n".join(logic.md_escape(line) for line in logic.draft_summary(d)))
+    c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+    with c1:
+        state.control(
+            st.text_input, "Run name", ("name",), hide_id="name", max_chars=120,
+            placeholder=run_name({**d, "name": ""}),
+            to_widget=lambda v: "" if v == DEFAULT_NAME else v,
+            from_widget=lambda v: v.strip() or DEFAULT_NAME,
+        )  # fmt: skip
+    config, problems = checked_config(d)
+    for problem in problems:
+        ui.error(problem)
+    with c2:
+        pressed = st.button(
+            "Train", icon=":material/play_arrow:", type="primary", key="train",
+            disabled=config is None, width="stretch",
+        )  # fmt: skip
+    if pressed and config is not None:
+        start(config)
+
+
+def checked_config(d: dict[str, Any]) -> tuple[ExperimentConfig | None, list[str]]:
+    """The config to submit, or the sentences that say what to fix first."""
+    raw = {**d, "name": run_name(d)}
+    try:
+        config = logic.build_config(raw)
+    except ConfigError as exc:
+        return None, [f"Fix these settings first:\n{exc}"]
+    if config.data.csv is not None:
+        try:
+            tables = {t: cached.table(p) for t, p in config.data.csv.items()}
+        except (DataError, OSError) as exc:
+            return None, [f"A file cannot be read: {exc} Upload it again on the Data page."]
+        _, problems = datasets.check_tasks(tables, [t for t in d["tasks"] if isinstance(t, dict)])
+        if problems:
+            return None, [f"Fix the tasks on the Data page first: {p}" for p in problems.values()]
+    return config, []
+
+
+def run_name(d: dict[str, Any]) -> str:
+    """The draft's name, or one made of its dataset, strategy and method."""
+    if d.get("name") and d["name"] != DEFAULT_NAME:
+        return d["name"]
+    data = d["data"].get("builtin") or "csv"
+    return f"{data}-{d['model']['strategy']}-{d['weighting']['method']}"
+
+
+def start(config: ExperimentConfig) -> None:
+    with st.spinner("Starting the run (the first one after a server start takes a few seconds)…"):
+        exp, ids = runs_client.submit(config, name=config.name)
+        # A short wait lets the first epoch of a small run show up in the very next drawing,
+        # instead of a refresh later.
+        runs_client.wait_for_first_rows(ids[0], timeout=FIRST_ROWS_WAIT_SECONDS)
+    state.set_current_experiment(exp)
+    state.my_experiments().insert(0, exp)
+    st.rerun()
+
+
+# --- following -----------------------------------------------------------------------------
+
+
+def watch(exp: int, runs: list[RunInfo]) -> None:
+    live = any(not r.is_finished for r in runs)
+    c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
+    with c1:
+        run = pick_seed(runs)
+    with c2:
+        log_y = st.toggle("Log scale for losses", key="log_y")
+    with c3:
+        if live and st.button("Stop", icon=":material/stop:", key="stop", width="stretch"):
+            for r in runs:
+                if not r.is_finished:
+                    runs_client.cancel(r.id)
+            st.rerun()
+
+    @st.fragment(run_every=REFRESH_SECONDS if live else None)
+    @ui.guarded
+    def live_panel() -> None:
+        with ui.timed("live_refresh" if live else "final_render"):
+            render_live(exp, run.id, log_y=log_y, was_live=live)
+
+    live_panel()
+
+
+def pick_seed(runs: list[RunInfo]) -> RunInfo:
+    if len(runs) == 1:
+        return runs[0]
+    by_id = {r.id: r for r in runs}
+    default = next((r.id for r in runs if not r.is_finished), runs[0].id)
+    if st.session_state.get("train_seed") not in by_id:
+        st.session_state["train_seed"] = default
+    rid = st.radio("Seed", list(by_id), key="train_seed", horizontal=True,
+                   format_func=lambda i: f"seed {by_id[i].seed}")  # fmt: skip
+    return by_id[rid]
+
+
+def render_live(exp: int, run_id: int, *, log_y: bool, was_live: bool) -> None:
+    """Progress, curves and (when done) the headline comparison of one experiment."""
+    runs = runs_client.experiment_runs(exp)
+    for r in runs:
+        progress(r)
+    run = next((r for r in runs if r.id == run_id), runs[0])
+    rows = feed(run.id)
+    frame = rows.poll()
+    tasks = ui.task_order(runs)
+    draw_curves(figures(frame, (run.id, rows.last_id, log_y), tasks, log_y=log_y))
+    live_objective(run, frame, tasks)
+    if all(r.is_finished for r in runs):
+        if was_live:
+            st.rerun(scope="app")  # stop refreshing; show the final page
+        outcome(runs)
+
+
+def feed(run_id: int) -> runs_client.MetricsFeed:
+    feeds: dict[int, runs_client.MetricsFeed] = st.session_state.setdefault("feeds", {})
+    if run_id not in feeds:
+        feeds[run_id] = runs_client.MetricsFeed(run_id)
+    return feeds[run_id]
+
+
+def progress(run: RunInfo) -> None:
+    label = f"Seed {run.seed}: "
+    if run.status == QUEUED:
+        ahead = sum(r.id < run.id for r in runs_client.store().runs(status=QUEUED))
+        st.progress(0.0, text=label + f"waiting for a free worker ({ahead} run(s) ahead)")
+    elif run.status == "running":
+        eta = run.eta_seconds
+        text = (
+            f"training {PHASE.get(run.phase or '', 'the model')}, epoch {run.epoch} · "
+            f"{100 * run.progress:.0f}% · "
+            + (f"about {logic.duration(eta)} left" if eta is not None else "estimating time left…")
+        )
+        st.progress(min(max(run.progress, 0.0), 1.0), text=label + text)
+    elif run.status == "done":
+        st.progress(1.0, text=label + f"done in {logic.duration(run.elapsed)}")
+    elif run.status == "failed":
+        ui.error(f"Seed {run.seed} failed: {run.error or 'no reason was recorded'}")
+    else:
+        st.info(logic.md_escape(f"Seed {run.seed} was stopped ({run.error or 'cancelled'}); "
+                                "the curves so far are kept."), icon=":material/stop_circle:")  # fmt: skip
+
+
+def figures(
+    frame: pd.DataFrame, version: tuple, tasks: list[str], *, log_y: bool
+) -> dict[str, Any]:
+    """The live figures, rebuilt only when new metric rows arrived (or the scale changed)."""
+    memo = st.session_state.get("live_figures")
+    if memo is not None and memo[0] == version:
+        return memo[1]
+    colors = task_colors(logic.task_order(frame, tasks))
+    cos = logic.cosine_history(frame)
+    figs = {
+        "loss": loss_curves(logic.loss_history(frame), colors, log_y=log_y),
+        "weights": weight_curves(logic.weight_history(frame), colors),
+        "cosine": cosine_heatmap(cos) if not cos.empty else None,
+    }
+    st.session_state["live_figures"] = (version, figs)
+    return figs
+
+
+def draw_curves(figs: dict[str, Any]) -> None:
+    st.plotly_chart(figs["loss"], width="stretch", key="loss_curves")
+    st.caption("Solid: the multi-task model. Dashed: each task trained alone. One colour per task.")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(figs["weights"], width="stretch", key="weight_curves")
+    with right:
+        if figs["cosine"] is None:
+            st.caption(
+                "Gradient agreement appears here once measured (needs two tasks that share layers)."
+            )
+        else:
+            st.plotly_chart(figs["cosine"], width="stretch", key="cosine_heatmap")
+            st.caption("Blue: the tasks' gradients point the same way; red: they conflict.")
+
+
+def live_objective(run: RunInfo, frame: pd.DataFrame, tasks: list[str]) -> None:
+    """The objective with the loss weights of the latest epoch plugged in."""
+    weights = logic.weight_history(frame)
+    if weights.empty:
+        return
+    latest = weights.sort_values("epoch").groupby("task")["weight"].last().to_dict()
+    config = cached.run_config(run.config_yaml)
+    method = config["weighting"]["method"]
+    st.latex(
+        logic.objective_latex(
+            [t for t in tasks if t in latest], weights=latest, method_title=METHODS[method].title,
+            gradient_method=logic.is_gradient_method(method),
+            regularization=config["train"]["regularization"],
+            reg_lambda=config["train"]["reg_lambda"],
+        )
+    )  # fmt: skip
+    st.caption(
+        f"The objective at epoch {int(weights['epoch'].max())}, with the mean loss weights of "
+        "that epoch."
+    )
+
+
+def outcome(runs: list[RunInfo]) -> None:
+    summaries = [r.result for r in runs if r.status == "done" and r.result]
+    if not summaries:
+        return
+    st.subheader("Result")
+    dm, std, n = logic.delta_m_summary(summaries)
+    st.write(logic.md_escape(logic.comparison_sentence(dm, std, n)))
+    st.dataframe(logic.display_table(logic.seed_comparison(summaries)), hide_index=True,
+                 width="stretch", column_config=ui.TABLE_FORMAT)  # fmt: skip
+    st.page_link("app_pages/compare.py", label="Compare in detail", icon=":material/balance:")
+
+
+main()
