@@ -7,6 +7,14 @@ train.lr=0.003``), so a link reproduces the experiment; ``?hide=optimizer,lr``
 hides those controls (classroom mode: the teacher fixes them in the link) and
 ``?exp=12`` names the experiment the Train, Compare and Representations pages show.
 
+Controls ``hide`` can name: a setting's own key (``optimizer``, ``lr``, ``epochs``,
+``batch_size``, ``regularization``, ``reg_lambda``, ``momentum``, ``weight_decay``,
+``strategy``, ``hidden``, ``head_hidden``, ``activation``, ``dropout``, ``method``,
+``seeds``, ``baselines``, ``snapshot_every``, ``grad_cosine_every``, ``name``) or a
+group: ``dataset`` (the data source and dataset), ``dataset_options``, ``tasks``,
+``upload``, ``strategy_options``, ``weights`` (the weighting method's options); or an
+option's own name (``n_experts``, ``correlation``).
+
 The encoding and decoding are plain functions (testable without Streamlit); the
 functions at the bottom bind them to the session and to widgets.
 """
@@ -83,10 +91,14 @@ def encode_query(
     """The query parameters of a draft: its differences from the defaults, plus hide/exp.
 
     CSV paths become ``upload:<id>`` via ``upload_id`` (paths never go into a link).
+    CSV data without files yet is not a usable experiment, so it stays out of the link.
     """
     base = flatten(default_draft())
     out: dict[str, str] = {}
+    no_files = draft["data"].get("csv") == {}
     for key, value in flatten(draft).items():
+        if no_files and key in ("data.builtin", "data.csv", "tasks"):
+            continue
         if key == "data.csv" and value:
             value = {
                 table: UPLOAD_PREFIX + (upload_id(path) or "") for table, path in value.items()

@@ -316,6 +316,8 @@ def test_csv_links_name_uploads_never_paths(mtl_studio_home):
     assert str(mtl_studio_home) not in json.dumps(q)
     back, _, _, problems = state.decode_query(q, upload_path=datasets.upload_path)
     assert problems == [] and back["data"]["csv"] == {"m": path}
+    draft["data"]["csv"], draft["tasks"] = {}, []  # CSV chosen, nothing uploaded yet
+    assert state.encode_query(draft) == {}
     evil = {"data.csv": json.dumps({"m": "upload:../../etc/passwd"})}
     _, _, _, problems = state.decode_query(evil, upload_path=datasets.upload_path)
     assert problems and "upload the CSV again" in problems[0]
