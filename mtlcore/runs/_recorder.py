@@ -87,6 +87,7 @@ class RunRecorder:
         self._artifacts: list[tuple[str, Path, dict[str, Any]]] = []
         self._progress: dict[str, Any] | None = None
         self._last_flush = self._last_check = -math.inf  # the first event writes at once
+        self._plotted: set[str] = set()  # phases (mtl/stl) whose first epoch is written
 
     def __call__(self, event: Any) -> bool:
         if event.kind == "epoch":
@@ -106,8 +107,16 @@ class RunRecorder:
             "total_steps": total,
             "progress": float(event.progress),
         }
+        # A phase's first epoch is written at once: it is the first point a page can plot.
+        first_point = event.kind == "epoch" and event.model not in self._plotted
+        if event.kind == "epoch":
+            self._plotted.add(event.model)
         now = time.monotonic()
-        if now - self._last_flush >= self.flush_seconds or len(self._rows) >= self.max_rows:
+        if (
+            first_point
+            or now - self._last_flush >= self.flush_seconds
+            or len(self._rows) >= self.max_rows
+        ):
             self.flush()
         elif now - self._last_check >= self.check_seconds:
             self._last_check = now
