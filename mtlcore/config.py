@@ -50,6 +50,8 @@ class TaskConfig(StrictModel):
     target: str
     kind: Literal["auto", "regression", "binary", "multiclass"] = "auto"
     inputs: list[str] | None = None
+    # At most this many labelled training rows (a seeded sample); val/test stay whole.
+    train_rows: Annotated[int, Field(ge=2)] | None = None
 
     def to_spec(self) -> TaskSpec:
         return TaskSpec(
@@ -58,6 +60,7 @@ class TaskConfig(StrictModel):
             target=self.target,
             kind=self.kind,
             inputs=tuple(self.inputs) if self.inputs is not None else None,
+            train_rows=self.train_rows,
         )
 
 

@@ -39,6 +39,7 @@ class TaskData:
     target_mean: float = 0.0  # regression targets are trained as (y - mean) / std
     target_std: float = 1.0
     dropped_missing_target: int = 0
+    unused_train_rows: int = 0  # labelled training rows left out by the task's train_rows cap
     imputed: dict[str, int] = field(default_factory=dict)  # input column -> values imputed
     preprocessor: ColumnTransformer | None = None
 
@@ -88,6 +89,12 @@ class PreparedData:
                     f"{t.name}: dropped {t.dropped_missing_target} row(s) of table "
                     f"'{t.spec.table}' whose target '{t.spec.target}' is missing."
                 )
+            if t.unused_train_rows:
+                out.append(
+                    f"{t.name}: trained on {t.n_rows('train')} of its "
+                    f"{t.n_rows('train') + t.unused_train_rows} labelled training rows "
+                    f"(train_rows); validation and test rows are kept whole."
+                )
             for col, n in t.imputed.items():
                 out.append(
                     f"{t.name}: filled {n} missing value(s) in '{col}' "
@@ -126,19 +133,31 @@ def prepare(
         for table in dict.fromkeys(s.table for s in resolved)
     }
     tasks = [
-        _prepare_task(dataset.tables[s.table], s, splits[s.table], standardize_targets)
+        _prepare_task(
+            dataset.tables[s.table], s, splits[s.table], standardize_targets, split_seed
+        )
         for s in resolved
     ]
     return PreparedData(dataset, tasks)
 
 
 def _prepare_task(
-    table: pd.DataFrame, spec: TaskSpec, rows: dict[str, np.ndarray], standardize: bool
+    table: pd.DataFrame,
+    spec: TaskSpec,
+    rows: dict[str, np.ndarray],
+    standardize: bool,
+    split_seed: int = 0,
 ) -> TaskData:
     inputs = list(spec.inputs or ())
     target = table[spec.target]
     has_target = target.notna().to_numpy()
     parts = {split: table.iloc[idx][has_target[idx]] for split, idx in rows.items()}
+    labelled_train = len(parts["train"])
+    if spec.train_rows is not None and spec.train_rows < labelled_train:
+        # A seeded sample of the labelled training rows, the same whichever tasks train
+        # beside this one; validation and test rows stay whole.
+        keep = numpy_rng(split_seed, "train_rows", spec.name).permutation(labelled_train)
+        parts["train"] = parts["train"].iloc[np.sort(keep[: spec.train_rows])]
     train = parts["train"]
     if len(train) < 2:
         raise DataError(
@@ -197,6 +216,7 @@ def _prepare_task(
         target_mean=mean,
         target_std=std,
         dropped_missing_target=int((~has_target).sum()),
+        unused_train_rows=labelled_train - len(train),
         imputed=imputed,
         preprocessor=pre,
     )

@@ -42,7 +42,10 @@ class TaskSpec:
 
     ``kind`` may be ``"auto"``; :func:`detect_task_kind` then decides from the data.
     ``inputs`` of ``None`` means every column of the table that is not the target
-    of a task in the same table.
+    of a task in the same table. ``train_rows`` caps the labelled rows the task
+    trains on (a seeded sample of its training split; validation and test rows are
+    kept whole so the task is still judged on enough rows): the few-labels case in
+    which a related task can bring what this one lacks. ``None`` uses them all.
     """
 
     name: str
@@ -51,6 +54,7 @@ class TaskSpec:
     kind: TaskKind | Literal["auto"] = "auto"
     inputs: tuple[str, ...] | None = None
     description: str = ""
+    train_rows: int | None = None
 
 
 @dataclass
