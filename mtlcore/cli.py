@@ -91,17 +91,45 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def format_summary(result: dict) -> str:
-    """The per-task MTL-vs-STL table as plain text."""
-    lines = [f"{'task':<20} {'metric':<9} {'MTL':>12} {'STL':>12} {'gain %':>8}"]
+    """The per-task table: MTL, STL, the trivial baseline, the gain with its interval and
+    the verdict; then Δm with its own (all from ``mtlcore.analysis``)."""
+    from mtlcore.analysis import interval_text, verdict_label
+
+    level = f"{result.get('confidence') or 0.95:.0%}"
+    width = max([20, *(len(name) for name in result["tasks"])])
+    head = ("task", "metric", "MTL", "STL", "trivial", "gain %", f"{level} interval", "verdict")
+    lines = [_row(head, width)]
     for name, t in result["tasks"].items():
-        stl = "-" if t["stl"] is None else f"{t['stl']:.4g}"
-        gain = "-" if t["gain"] is None else f"{t['gain']:+.1f}"
-        lines.append(f"{name:<20} {t['metric']:<9} {t['mtl']:>12.4g} {stl:>12} {gain:>8}")
-    if result.get("delta_m") is not None:
-        n = result["n_seeds"]
-        spread = f" ± {result['delta_m_std']:.1f}" if n > 1 else ""
-        lines.append(f"Δm = {result['delta_m']:+.2f}%{spread} over {n} seed(s)")
+        arrow = "↑" if t.get("higher_is_better") else "↓"
+        cells = (
+            name, f"{t['metric']} {arrow}", _num(t.get("mtl")), _num(t.get("stl")),
+            _num(t.get("trivial")), "-" if t.get("gain") is None else f"{t['gain']:+.1f}",
+            interval_text(t.get("gain_low"), t.get("gain_high")), verdict_label(t.get("verdict")),
+        )  # fmt: skip
+        lines.append(_row(cells, width))
+    n = result.get("n_seeds") or len(result.get("seeds") or [])
+    seeds = f"over {n} seed{'s' if n != 1 else ''}"
+    verdict = verdict_label(result.get("delta_m_verdict"))
+    if result.get("delta_m") is None:
+        lines.append("Δm: - (no single-task baselines to compare with)")
+    elif result.get("delta_m_low") is None:
+        lines.append(f"Δm = {result['delta_m']:+.2f}% {seeds}: {verdict}")
+    else:
+        ci = interval_text(result["delta_m_low"], result["delta_m_high"])
+        lines.append(f"Δm = {result['delta_m']:+.2f}% ({level} interval {ci}) {seeds}: {verdict}")
     return "\n".join(lines)
+
+
+def _row(cells: tuple[str, ...], width: int) -> str:
+    name, metric, mtl, stl, trivial, gain, interval, verdict = cells
+    return (
+        f"{name:<{width}} {metric:<8} {mtl:>11} {stl:>11} {trivial:>11} {gain:>7}  "
+        f"{interval:<16} {verdict}"
+    )
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4g}"
 
 
 def _list() -> int:

@@ -4,7 +4,9 @@ The result is the dictionary written as ``result.json`` (its keys are a contract
 see the README): per task the metric, the multi-task and single-task values and
 the relative gain; the overall Δm; the per-epoch history; the weighting method's
 learned state; seeds and timings. With several seeds, ``mtl``/``stl``/``gain``/
-``delta_m`` are means and a ``*_std`` sits beside each.
+``delta_m`` are means and a ``*_std`` sits beside each (null with one seed); the
+per-seed values, the interval and the verdict come from ``mtlcore.analysis.compare``,
+and each task carries its trivial baseline.
 
 Single-task baselines: one :class:`~mtlcore.models.independent.Independent` model
 holds a network per task, each exactly the multi-task model's network for that
@@ -28,12 +30,13 @@ import torch
 from safetensors.torch import save_file
 
 import mtlcore
+from mtlcore.analysis.comparison import compare, trivial_metrics
 from mtlcore.config import ConfigError, ExperimentConfig
 from mtlcore.data.builtin import load_builtin
 from mtlcore.data.ingest import read_csv_table
 from mtlcore.data.prepare import PreparedData, TaskData, prepare
 from mtlcore.data.spec import Dataset, TaskSpec
-from mtlcore.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC, delta_m, relative_gain
+from mtlcore.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC
 from mtlcore.models import Architecture, ModelTask, MultiTaskModel, build_model
 from mtlcore.train import (
     Callback,
@@ -219,39 +222,9 @@ def summarize(
     device: torch.device,
     seconds: float,
 ) -> dict[str, Any]:
-    tasks: dict[str, Any] = {}
-    gains_per_seed: list[list[float]] = [[] for _ in runs]
-    for t in data.tasks:
-        metric = PRIMARY_METRIC[t.kind]
-        hib = HIGHER_IS_BETTER[metric]
-        mtl = [r.metrics_mtl[t.name][metric] for r in runs]
-        entry: dict[str, Any] = {
-            "kind": t.kind,
-            "metric": metric,
-            "higher_is_better": hib,
-            **_mean_std("mtl", mtl),
-            "table": t.spec.table,
-            "target": t.spec.target,
-            "inputs": list(t.spec.inputs or ()),
-            "classes": t.classes,
-            "rows": {s: t.n_rows(s) for s in ("train", "val", "test")},
-            "metrics_mtl": _mean_dict([r.metrics_mtl[t.name] for r in runs]),
-        }
-        if config.baselines:
-            stl = [r.metrics_stl[t.name][metric] for r in runs if r.metrics_stl]
-            gains = [relative_gain(a, b, hib) for a, b in zip(mtl, stl, strict=True)]
-            for i, g in enumerate(gains):
-                gains_per_seed[i].append(g)
-            entry.update(_mean_std("stl", stl))
-            entry.update(_mean_std("gain", gains))
-            entry["metrics_stl"] = _mean_dict(
-                [r.metrics_stl[t.name] for r in runs if r.metrics_stl]
-            )
-        else:
-            entry.update({"stl": None, "stl_std": None, "gain": None, "gain_std": None})
-        tasks[t.name] = entry
-
-    dm = [delta_m(g) for g in gains_per_seed] if config.baselines else []
+    cmp = compare({t.name: _seed_values(t, runs, config.baselines) for t in data.tasks})
+    tasks = {t.name: _task_entry(t, runs, cmp["tasks"][t.name]) for t in data.tasks}
+    del cmp["tasks"]
     states = [r.weighting.state() for r in runs]
     return {
         "name": config.name,
@@ -259,7 +232,7 @@ def summarize(
         "strategy": config.model.strategy,
         "weighting": config.weighting.method,
         "tasks": tasks,
-        **(_mean_std("delta_m", dm) if dm else {"delta_m": None, "delta_m_std": None}),
+        **cmp,  # delta_m with its std, interval, verdict and per-seed values; confidence
         "history": [row for r in runs for row in r.history],
         "grad_cosine": [row for r in runs for row in r.grad_cosine],
         "weighting_state": _mean_state(states),
@@ -282,16 +255,43 @@ def summarize(
     }
 
 
+def _seed_values(task: TaskData, runs: list[SeedRun], baselines: bool) -> dict[str, Any]:
+    """A task's primary test metric per seed, multi-task and single-task, for ``compare``."""
+    metric = PRIMARY_METRIC[task.kind]
+    return {
+        "higher_is_better": HIGHER_IS_BETTER[metric],
+        "mtl_by_seed": {r.seed: r.metrics_mtl[task.name][metric] for r in runs},
+        "stl_by_seed": {r.seed: r.metrics_stl[task.name][metric] for r in runs if r.metrics_stl}
+        if baselines
+        else None,
+    }
+
+
+def _task_entry(task: TaskData, runs: list[SeedRun], comparison: dict[str, Any]) -> dict[str, Any]:
+    """A task's ``result.json`` entry: what it is, the comparison, the trivial baseline."""
+    metric = PRIMARY_METRIC[task.kind]
+    trivial = {k: _clean(v) for k, v in trivial_metrics(task).items()}
+    entry: dict[str, Any] = {
+        "kind": task.kind,
+        "metric": metric,
+        "higher_is_better": HIGHER_IS_BETTER[metric],
+        **comparison,
+        "trivial": trivial[metric],
+        "table": task.spec.table,
+        "target": task.spec.target,
+        "inputs": list(task.spec.inputs or ()),
+        "classes": task.classes,
+        "rows": {s: task.n_rows(s) for s in ("train", "val", "test")},
+        "metrics_mtl": _mean_dict([r.metrics_mtl[task.name] for r in runs]),
+        "metrics_trivial": trivial,
+    }
+    if any(r.metrics_stl for r in runs):
+        entry["metrics_stl"] = _mean_dict([r.metrics_stl[task.name] for r in runs if r.metrics_stl])
+    return entry
+
+
 def _clean(x: float) -> float | None:
     return float(x) if x is not None and math.isfinite(x) else None
-
-
-def _mean_std(key: str, values: list[float]) -> dict[str, float | None]:
-    arr = np.array([v if v is not None else np.nan for v in values], dtype=float)
-    if len(arr) == 0 or not np.isfinite(arr).all():
-        return {key: _clean(float(np.mean(arr))) if len(arr) else None, f"{key}_std": None}
-    std = float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
-    return {key: float(arr.mean()), f"{key}_std": std}
 
 
 def _mean_dict(dicts: list[dict[str, float]]) -> dict[str, float | None]:

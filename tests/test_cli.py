@@ -43,7 +43,12 @@ def test_train_writes_the_contract(example: Path, tmp_path: Path):
     assert result["seeds"] == [0]
     for task in result["tasks"].values():
         assert set(task) >= TASK_KEYS
-        assert task["mtl"] is not None and task["stl"] is not None
+        assert task["mtl"] is not None and task["stl"] is not None and task["trivial"] is not None
+        # One seed: no spread (null, not 0.0) and no finding.
+        assert task["mtl_std"] is None and task["gain_std"] is None and task["gain_low"] is None
+        assert task["verdict"] == "one seed"
+    assert result["delta_m_std"] is None and result["delta_m_verdict"] == "one seed"
+    assert "one seed — run more to tell" in proc.stdout and "trivial" in proc.stdout
     rows = result["history"]
     assert {"epoch", "task", "split", "loss", "weight"} <= set(rows[0])
     assert {r["model"] for r in rows} == {"mtl", "stl"}
@@ -72,7 +77,12 @@ def test_several_seeds_give_mean_and_std(tmp_path: Path):
     assert {r["seed"] for r in result["history"]} == {0, 1, 2}
     for task in result["tasks"].values():
         assert task["mtl_std"] > 0 and task["stl_std"] > 0 and task["gain_std"] is not None
+        assert task["gain_low"] < task["gain"] < task["gain_high"]
+        assert task["verdict"] in ("helps", "hurts", "within the noise")
+        assert list(task["gain_by_seed"]) == ["0", "1", "2"]
     assert result["delta_m_std"] is not None and result["delta_m_std"] > 0
+    assert result["delta_m_low"] < result["delta_m"] < result["delta_m_high"]
+    assert "95% interval" in proc.stdout and "over 3 seeds:" in proc.stdout
 
 
 def test_list_names_every_dataset_strategy_and_method():

@@ -14,26 +14,43 @@ Only ``helps`` and ``hurts`` are findings; a page colours nothing else. The
 trivial baseline (the training mean for regression, the majority class for
 classification) shows whether a model learned anything at all.
 
+:func:`compare` turns per-seed values into the keys ``result.json`` carries per task
+and for Δm; :func:`combine_results` does the same over several one-seed results (the
+dashboard runs one run per seed), so both paths give one and the same comparison.
+Per-seed values are keyed by the seed as text (JSON object keys).
+
 Nothing here imports torch: the CLI table and the dashboard read it too.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from scipy import stats
 
-from mtlcore.data.prepare import TaskData
-from mtlcore.metrics import classification_metrics, regression_metrics
+from mtlcore.metrics import classification_metrics, delta_m, regression_metrics, relative_gain
+
+if TYPE_CHECKING:  # the data layer imports torch; the CLI table should not need it
+    from mtlcore.data.prepare import TaskData
 
 Verdict = Literal["helps", "hurts", "within the noise", "one seed", "no baseline"]
 VERDICTS: tuple[str, ...] = ("helps", "hurts", "within the noise", "one seed", "no baseline")
 FINDINGS: tuple[str, ...] = ("helps", "hurts")  # the verdicts a page may colour
 CONFIDENCE = 0.95
+# How the CLI table and the pages name a verdict: one seed says what to do about it.
+VERDICT_LABELS: dict[str, str] = {
+    "helps": "helps",
+    "hurts": "hurts",
+    "within the noise": "within the noise",
+    "one seed": "one seed — run more to tell",
+    "no baseline": "no baseline",
+}
+# What a task carries in every result and run summary besides its comparison.
+TASK_FACTS = ("kind", "metric", "higher_is_better", "trivial")
 
 
 @dataclass(frozen=True)
@@ -64,19 +81,182 @@ def summarize_gains(gains: Iterable[float | None], level: float = CONFIDENCE) ->
     >>> summarize_gains([4.0]).verdict
     'one seed'
     """
-    arr = np.array([g for g in gains if g is not None], dtype=float)
-    arr = arr[np.isfinite(arr)]
+    arr = _finite(gains)
     n = len(arr)
-    if n == 0:
+    mean, std = mean_std(arr)
+    if mean is None:
         return GainSummary(None, None, 0, None, None, level, "no baseline")
-    mean = float(arr.mean())
-    if n == 1:
+    if std is None:
         return GainSummary(mean, None, 1, None, None, level, "one seed")
-    std = float(arr.std(ddof=1))
     half = float(stats.t.ppf(0.5 + level / 2, df=n - 1)) * std / math.sqrt(n)
     low, high = mean - half, mean + half
     verdict: Verdict = "helps" if low > 0 else "hurts" if high < 0 else "within the noise"
     return GainSummary(mean, std, n, low, high, level, verdict)
+
+
+def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None]:
+    """Mean and sample std of the finite values; std is None below two values (no spread).
+
+    Exactly rounded sums (``math.fsum``) make both independent of the order of the
+    seeds and exactly odd/even under a change of sign, so a verdict cannot flip on
+    the order the runs finished in.
+    """
+    arr = _finite(values)
+    if len(arr) == 0:
+        return None, None
+    mean = math.fsum(arr) / len(arr)
+    if len(arr) == 1:
+        return mean, None
+    return mean, math.sqrt(math.fsum((arr - mean) ** 2) / (len(arr) - 1))
+
+
+def _finite(values: Iterable[float | None]) -> np.ndarray:
+    arr = np.array([v for v in values if v is not None], dtype=float)
+    return arr[np.isfinite(arr)]
+
+
+def _value(x: float | None) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def _seed_key(seed: Any) -> tuple[int, str]:
+    text = str(seed)
+    return (int(text), text) if text.isdigit() else (1 << 62, text)
+
+
+def compare_task(
+    mtl_by_seed: Mapping[Any, float | None],
+    stl_by_seed: Mapping[Any, float | None] | None,
+    higher_is_better: bool,
+    level: float = CONFIDENCE,
+) -> dict[str, Any]:
+    """One task's result keys from its per-seed primary metric, paired by seed.
+
+    ``stl_by_seed`` is None without single-task baselines. Returns ``mtl``, ``stl``,
+    ``gain`` (means) with ``*_std`` and ``*_by_seed``, the interval ``gain_low``/
+    ``gain_high`` at ``confidence`` and the ``verdict``.
+    """
+    mtl = {
+        str(k): _value(v) for k, v in sorted(mtl_by_seed.items(), key=lambda kv: _seed_key(kv[0]))
+    }
+    out: dict[str, Any] = dict(zip(("mtl", "mtl_std"), mean_std(mtl.values()), strict=True))
+    if stl_by_seed is None:
+        gains: dict[str, float | None] | None = None
+        stl = None
+        out.update(stl=None, stl_std=None)
+    else:
+        stl = {
+            str(k): _value(v)
+            for k, v in sorted(stl_by_seed.items(), key=lambda kv: _seed_key(kv[0]))
+        }
+        out.update(zip(("stl", "stl_std"), mean_std(stl.values()), strict=True))
+        gains = {
+            seed: _value(relative_gain(m, stl[seed], higher_is_better))
+            if m is not None and stl[seed] is not None
+            else None
+            for seed, m in mtl.items()
+            if seed in stl
+        }
+    s = summarize_gains((gains or {}).values(), level)
+    out.update(gain=s.mean, gain_std=s.std, gain_low=s.low, gain_high=s.high,
+               confidence=s.level, verdict=s.verdict,
+               mtl_by_seed=mtl, stl_by_seed=stl, gain_by_seed=gains)  # fmt: skip
+    return out
+
+
+def compare(tasks: Mapping[str, Mapping[str, Any]], level: float = CONFIDENCE) -> dict[str, Any]:
+    """The whole comparison: per task (:func:`compare_task`) and for Δm.
+
+    ``tasks``: name -> ``higher_is_better``, ``mtl_by_seed`` and ``stl_by_seed``
+    (None without baselines). Δm of a seed is the mean gain over tasks on that seed
+    (null when a task has none), and its interval and verdict follow the same rule.
+    """
+    out_tasks = {
+        name: compare_task(t["mtl_by_seed"], t.get("stl_by_seed"), t["higher_is_better"], level)
+        for name, t in tasks.items()
+    }
+    per_task = [t["gain_by_seed"] for t in out_tasks.values()]
+    dm_by_seed: dict[str, float | None] | None = None
+    if per_task and all(g is not None for g in per_task):
+        seeds = sorted({s for g in per_task for s in g}, key=_seed_key)
+        dm_by_seed = {
+            seed: _value(delta_m([math.nan if g.get(seed) is None else g[seed] for g in per_task]))
+            for seed in seeds
+        }
+    s = summarize_gains((dm_by_seed or {}).values(), level)
+    return {
+        "tasks": out_tasks,
+        "delta_m": s.mean,
+        "delta_m_std": s.std,
+        "delta_m_low": s.low,
+        "delta_m_high": s.high,
+        "delta_m_verdict": s.verdict,
+        "delta_m_by_seed": dm_by_seed,
+        "confidence": level,
+    }
+
+
+def combine_results(
+    results: Iterable[Mapping[str, Any]], level: float = CONFIDENCE
+) -> dict[str, Any]:
+    """One comparison over several results of one experiment, e.g. its one-seed runs.
+
+    Each result (a ``result.json`` or a run summary) gives its tasks' per-seed values;
+    they are pooled by seed and compared as if one run had trained every seed. The
+    result has ``tasks`` (the task facts and comparison keys), the Δm keys, ``seeds``
+    and ``n_seeds``. Summaries written before per-seed values existed count as the
+    one seed they name.
+    """
+    tasks: dict[str, dict[str, Any]] = {}
+    seeds: list[Any] = []
+    for result in results:
+        own = list(result.get("seeds") or [])
+        seeds += own
+        for name, t in (result.get("tasks") or {}).items():
+            merged = tasks.setdefault(
+                name, {**{k: t.get(k) for k in TASK_FACTS}, "mtl_by_seed": {}, "stl_by_seed": None}
+            )
+            merged["mtl_by_seed"].update(_by_seed(t, "mtl", own))
+            stl = _by_seed(t, "stl", own)
+            if stl:
+                merged["stl_by_seed"] = {**(merged["stl_by_seed"] or {}), **stl}
+    out = compare(tasks, level)
+    out["tasks"] = {
+        name: {**{k: tasks[name][k] for k in TASK_FACTS}, **entry}
+        for name, entry in out["tasks"].items()
+    }
+    out["seeds"] = sorted(set(seeds), key=_seed_key)
+    out["n_seeds"] = len(out["seeds"])
+    return out
+
+
+def _by_seed(task: Mapping[str, Any], key: str, seeds: list[Any]) -> dict[str, float | None]:
+    values = task.get(f"{key}_by_seed")
+    if values is not None:
+        return dict(values)
+    if len(seeds) == 1 and task.get(key) is not None:  # a summary from before *_by_seed
+        return {str(seeds[0]): task[key]}
+    return {}
+
+
+def stored_summary(entry: Mapping[str, Any], key: str = "gain") -> GainSummary:
+    """The :class:`GainSummary` that a result's keys hold (``key``: ``gain`` of a task
+    entry, or ``delta_m`` of a whole result)."""
+    verdict = entry.get("verdict" if key == "gain" else f"{key}_verdict") or "no baseline"
+    n = len(_finite((entry.get(f"{key}_by_seed") or {}).values()))
+    level = entry.get("confidence") or CONFIDENCE
+    low, high = entry.get(f"{key}_low"), entry.get(f"{key}_high")
+    return GainSummary(entry.get(key), entry.get(f"{key}_std"), n, low, high, level, verdict)
+
+
+def verdict_label(verdict: str | None) -> str:
+    """The verdict as the CLI table and the pages name it."""
+    return VERDICT_LABELS.get(verdict or "no baseline", str(verdict))
+
+
+def interval_text(low: float | None, high: float | None) -> str:
+    """``+1.2 to +5.6`` (percent), or ``—`` without an interval."""
+    return "—" if low is None or high is None else f"{low:+.1f} to {high:+.1f}"
 
 
 def verdict_sentence(task: str, s: GainSummary) -> str:
@@ -93,6 +273,33 @@ def verdict_sentence(task: str, s: GainSummary) -> str:
         return f"{task}: {s.mean:+.1f}% ({ci}) — within the noise: the interval covers 0."
     how = "sharing helps" if s.verdict == "helps" else "sharing hurts"
     return f"{task}: {how}, {s.mean:+.1f}% ({ci})."
+
+
+def delta_m_sentence(result: Mapping[str, Any]) -> str:
+    """The headline: Δm (the mean gain over tasks) and its verdict, in one sentence."""
+    s = stored_summary(result, "delta_m")
+    if s.verdict == "no baseline":
+        return "Single-task baselines were off (or a task has no gain), so there is no Δm."
+    return verdict_sentence("Δm, the mean gain over tasks", s)
+
+
+def trivial_sentence(task: str, entry: Mapping[str, Any]) -> str | None:
+    """A warning when a model is no better than the trivial baseline, else None."""
+    trivial, hib = entry.get("trivial"), entry.get("higher_is_better")
+    if trivial is None:
+        return None
+    worse = [
+        name
+        for name, key in (("multi-task", "mtl"), ("single-task", "stl"))
+        if entry.get(key) is not None and (entry[key] <= trivial if hib else entry[key] >= trivial)
+    ]
+    if not worse:
+        return None
+    what = "the training mean" if entry.get("kind") == "regression" else "the majority class"
+    return (
+        f"{task}: the {' and the '.join(worse)} model{'s are' if len(worse) > 1 else ' is'} no "
+        f"better than predicting {what} ({entry.get('metric')} {trivial:.4g})."
+    )
 
 
 def trivial_metrics(task: TaskData, split: str = "test") -> dict[str, float]:

@@ -91,16 +91,26 @@ def execute_run(
         return end(FAILED, f"{type(exc).__name__}: {exc}", traceback.format_exc())
 
 
+# What the pages need of a run's result: per task the comparison (with per-seed values,
+# so ``mtlcore.analysis.combine_results`` can pool the one-seed runs of an experiment)
+# and the trivial baseline; the same for Δm.
+SUMMARY_TASK_KEYS = (
+    "kind", "metric", "higher_is_better", "mtl", "mtl_std", "stl", "stl_std", "gain",
+    "gain_std", "gain_low", "gain_high", "confidence", "verdict", "mtl_by_seed",
+    "stl_by_seed", "gain_by_seed", "trivial",
+)  # fmt: skip
+SUMMARY_KEYS = (
+    "delta_m", "delta_m_std", "delta_m_low", "delta_m_high", "delta_m_verdict",
+    "delta_m_by_seed", "confidence", "seeds",
+)  # fmt: skip
+
+
 def result_summary(result: dict[str, Any]) -> dict[str, Any]:
-    """The few numbers of ``result.json`` that a run list shows."""
-    tasks = {
-        name: {k: t.get(k) for k in ("kind", "metric", "higher_is_better", "mtl", "stl", "gain")}
-        for name, t in result["tasks"].items()
-    }
+    """The numbers of ``result.json`` that the run list and the pages show."""
+    tasks = {name: {k: t.get(k) for k in SUMMARY_TASK_KEYS} for name, t in result["tasks"].items()}
     return {
         "tasks": tasks,
-        "delta_m": result.get("delta_m"),
-        "seeds": result.get("seeds"),
+        **{k: result.get(k) for k in SUMMARY_KEYS},
         "seconds": result.get("timings", {}).get("total_seconds"),
     }
 
