@@ -6,18 +6,27 @@ with scikit-learn: numbers are imputed with the median and standardised, text is
 imputed with the most frequent value and one-hot encoded. Rows whose target is
 missing are dropped for that task only, and counted; imputed input values are
 counted too, so the UI can report both.
+
+Aligned inputs (``align_columns``): tasks of *different tables* whose inputs share
+column names are put into one feature space, so a model can give them one input
+layer and transfer can start at the first layer. Each column name gets one
+preprocessor, fitted on the union of those tasks' training rows; a column a task
+does not read gets the neutral value (0 after standardising, all-zero one-hot),
+and one indicator column per table says which table a row came from. Tasks of a
+single table are prepared exactly as without it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mtlcore.data.ingest import resolve_task
@@ -25,6 +34,46 @@ from mtlcore.data.spec import DataError, Dataset, TaskSpec
 from mtlcore.seeding import numpy_rng
 
 SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class AlignedInputs:
+    """One feature space for tasks of several tables that read same-named columns.
+
+    ``columns`` maps each column name to its own fitted preprocessor (numbers:
+    median imputer + standardiser; text: most-frequent imputer + one-hot), fitted on
+    the union of the aligned tasks' training rows that have the column. ``tables``
+    are the tables of those tasks, in order: one 0/1 indicator column each.
+    """
+
+    columns: dict[str, Pipeline]
+    tables: list[str]
+
+    def column_features(self, column: str) -> list[str]:
+        return [str(n) for n in self.columns[column].get_feature_names_out()]
+
+    def feature_names(self) -> list[str]:
+        names = [n for c in self.columns for n in self.column_features(c)]
+        return names + [f"table_{t}" for t in self.tables]
+
+    def numeric(self, column: str) -> bool:
+        return isinstance(self.columns[column][-1], StandardScaler)
+
+    def transform(self, rows: pd.DataFrame, table: str, inputs: Sequence[str] | None) -> np.ndarray:
+        """Rows of ``table`` read through ``inputs``; every other column is neutral (zeros)."""
+        read = [c for c in self.columns if c in (inputs or ())]
+        frame = _inputs_frame(
+            rows, [c for c in read if self.numeric(c)], [c for c in read if not self.numeric(c)]
+        )
+        blocks = [
+            self.columns[c].transform(frame[[c]])
+            if c in read
+            else np.zeros((len(frame), len(self.column_features(c))))
+            for c in self.columns
+        ]
+        indicator = np.zeros((len(frame), len(self.tables)))
+        indicator[:, self.tables.index(table)] = 1.0
+        return np.hstack([*blocks, indicator])
 
 
 @dataclass
@@ -41,7 +90,8 @@ class TaskData:
     dropped_missing_target: int = 0
     unused_train_rows: int = 0  # labelled training rows left out by the task's train_rows cap
     imputed: dict[str, int] = field(default_factory=dict)  # input column -> values imputed
-    preprocessor: ColumnTransformer | None = None
+    preprocessor: ColumnTransformer | AlignedInputs | None = None
+    aligned_group: str | None = None  # the feature space shared with other tables' tasks
 
     @property
     def name(self) -> str:
@@ -53,7 +103,10 @@ class TaskData:
 
     @property
     def input_group(self) -> str:
-        """Tasks that read the same columns of the same table share an input layer."""
+        """Tasks of one input group share an input layer: they read the same columns of
+        the same table, or one aligned feature space across tables."""
+        if self.aligned_group is not None:
+            return self.aligned_group
         return f"{self.spec.table}:{','.join(self.spec.inputs or ())}"
 
     @property
@@ -83,6 +136,17 @@ class PreparedData:
     def notes(self) -> list[str]:
         """Plain sentences on what preprocessing did to the user's data."""
         out = []
+        groups = dict.fromkeys(t.aligned_group for t in self.tasks if t.aligned_group)
+        for g in groups:
+            members = [t for t in self.tasks if t.aligned_group == g]
+            pre = members[0].preprocessor
+            assert isinstance(pre, AlignedInputs)
+            out.append(
+                f"Tasks {', '.join(t.name for t in members)} read tables "
+                f"{', '.join(pre.tables)}: their columns {', '.join(pre.columns)} share one "
+                "input layer (scaling learned on their training rows together; a column a "
+                "table lacks reads as 0; data.align_columns)."
+            )
         for t in self.tasks:
             if t.dropped_missing_target:
                 out.append(
@@ -123,8 +187,15 @@ def prepare(
     test_fraction: float = 0.15,
     split_seed: int = 0,
     standardize_targets: bool = True,
+    align_columns: bool = False,
 ) -> PreparedData:
-    """Validate the tasks against their tables and build their arrays."""
+    """Validate the tasks against their tables and build their arrays.
+
+    ``align_columns`` puts tasks of different tables that read same-named columns
+    into one feature space (see the module docstring); it changes nothing when all
+    tasks read one table. Off here so library callers get per-task preprocessing
+    unless they ask; the experiment config (``data.align_columns``) turns it on.
+    """
     resolved = [resolve_task(dataset, s) for s in specs]
     splits = {
         table: split_rows(
@@ -132,25 +203,61 @@ def prepare(
         )
         for table in dict.fromkeys(s.table for s in resolved)
     }
-    tasks = [
-        _prepare_task(
-            dataset.tables[s.table], s, splits[s.table], standardize_targets, split_seed
-        )
+    rows = {
+        s.name: _task_rows(dataset.tables[s.table], s, splits[s.table], split_seed)
         for s in resolved
-    ]
+    }
+    parts = {name: p for name, (p, _) in rows.items()}
+    aligned: dict[str, tuple[AlignedInputs, str]] = {}
+    for group in aligned_groups(resolved) if align_columns else []:
+        pre = _fit_aligned(dataset, group, parts)
+        key = f"aligned:{'+'.join(pre.tables)}:{','.join(pre.columns)}"
+        aligned.update({s.name: (pre, key) for s in group})
+    tasks = []
+    for s in resolved:
+        table = dataset.tables[s.table]
+        if s.name in aligned:
+            pre, key = aligned[s.name]
+            X = {split: pre.transform(p, s.table, s.inputs) for split, p in parts[s.name].items()}
+        else:
+            (pre, X), key = _own_features(table, s, parts[s.name]), None
+        task = _task_data(table, s, parts[s.name], pre, X, standardize_targets)
+        task.unused_train_rows, task.aligned_group = rows[s.name][1], key
+        tasks.append(task)
     return PreparedData(dataset, tasks)
 
 
-def _prepare_task(
-    table: pd.DataFrame,
-    spec: TaskSpec,
-    rows: dict[str, np.ndarray],
-    standardize: bool,
-    split_seed: int = 0,
-) -> TaskData:
-    inputs = list(spec.inputs or ())
-    target = table[spec.target]
-    has_target = target.notna().to_numpy()
+def aligned_groups(specs: Sequence[TaskSpec]) -> list[list[TaskSpec]]:
+    """Sets of tasks, from two or more tables, linked by input columns of the same name.
+
+    Two tasks of different tables that read a column of the same name are linked;
+    each connected set of linked tasks becomes one feature space. A task that
+    shares no column name with another table's task keeps its own preprocessing.
+    """
+    parent = list(range(len(specs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(specs):
+        for j in range(i):
+            b = specs[j]
+            if a.table != b.table and set(a.inputs or ()) & set(b.inputs or ()):
+                parent[root(i)] = root(j)
+    groups: dict[int, list[TaskSpec]] = {}
+    for i, s in enumerate(specs):
+        groups.setdefault(root(i), []).append(s)
+    return [g for g in groups.values() if len({s.table for s in g}) > 1]
+
+
+def _task_rows(
+    table: pd.DataFrame, spec: TaskSpec, rows: dict[str, np.ndarray], split_seed: int
+) -> tuple[dict[str, pd.DataFrame], int]:
+    """The task's labelled rows per split, its training rows capped by ``train_rows``,
+    and how many labelled training rows the cap left out."""
+    has_target = table[spec.target].notna().to_numpy()
     parts = {split: table.iloc[idx][has_target[idx]] for split, idx in rows.items()}
     labelled_train = len(parts["train"])
     if spec.train_rows is not None and spec.train_rows < labelled_train:
@@ -158,39 +265,85 @@ def _prepare_task(
         # beside this one; validation and test rows stay whole.
         keep = numpy_rng(split_seed, "train_rows", spec.name).permutation(labelled_train)
         parts["train"] = parts["train"].iloc[np.sort(keep[: spec.train_rows])]
-    train = parts["train"]
-    if len(train) < 2:
+    if len(parts["train"]) < 2:
         raise DataError(
-            f"Task '{spec.name}': only {len(train)} training row(s) have a value in "
+            f"Task '{spec.name}': only {len(parts['train'])} training row(s) have a value in "
             f"'{spec.target}'. Add rows or lower data.val_fraction / data.test_fraction.",
             where=spec.table,
             column=spec.target,
         )
+    return parts, labelled_train - len(parts["train"])
 
+
+def _kinds(table: pd.DataFrame, spec: TaskSpec) -> tuple[list[str], list[str]]:
+    """The task's inputs split into numeric and text columns."""
+    inputs = list(spec.inputs or ())
     numeric = [c for c in inputs if pd.api.types.is_numeric_dtype(table[c])]
-    text = [c for c in inputs if c not in numeric]
+    return numeric, [c for c in inputs if c not in numeric]
+
+
+def _number_pipeline() -> Pipeline:
+    return make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+
+
+def _text_pipeline() -> Pipeline:
+    return make_pipeline(
+        SimpleImputer(strategy="most_frequent"),
+        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+    )
+
+
+def _own_features(
+    table: pd.DataFrame, spec: TaskSpec, parts: dict[str, pd.DataFrame]
+) -> tuple[ColumnTransformer, dict[str, np.ndarray]]:
+    """The task's own preprocessor, fitted on its training rows, and its arrays."""
+    numeric, text = _kinds(table, spec)
     transformers = []
     if numeric:
-        transformers.append(
-            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric)
-        )
+        transformers.append(("num", _number_pipeline(), numeric))
     if text:
-        transformers.append(
-            (
-                "cat",
-                make_pipeline(
-                    SimpleImputer(strategy="most_frequent"),
-                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                ),
-                text,
-            )
-        )
+        transformers.append(("cat", _text_pipeline(), text))
     pre = ColumnTransformer(transformers, verbose_feature_names_out=False)
     # Text columns go through as object strings so missing values are np.nan for the imputer.
     frames = {s: _inputs_frame(p, numeric, text) for s, p in parts.items()}
     pre.fit(frames["train"])
-    X = {s: _owned(pre.transform(f), np.float32) for s, f in frames.items()}
+    return pre, {s: pre.transform(f) for s, f in frames.items()}
 
+
+def _fit_aligned(
+    dataset: Dataset, group: list[TaskSpec], parts: dict[str, dict[str, pd.DataFrame]]
+) -> AlignedInputs:
+    """One preprocessor per column name, fitted on the union of the group's training rows.
+
+    A row of a table counts once however many tasks of that table train on it. A
+    column that is text in any table is read as text everywhere.
+    """
+    tables = list(dict.fromkeys(s.table for s in group))
+    columns = list(dict.fromkeys(c for s in group for c in s.inputs or ()))
+    pipelines: dict[str, Pipeline] = {}
+    for c in columns:
+        readers = [s for s in group if c in (s.inputs or ())]
+        numeric = all(pd.api.types.is_numeric_dtype(dataset.tables[s.table][c]) for s in readers)
+        values = []
+        for t in tables:
+            index = [parts[s.name]["train"].index for s in readers if s.table == t]
+            if index:
+                rows = dataset.tables[t].loc[reduce(pd.Index.union, index)]
+                values.append(_inputs_frame(rows, [c] if numeric else [], [] if numeric else [c]))
+        pipe = _number_pipeline() if numeric else _text_pipeline()
+        pipelines[c] = pipe.fit(pd.concat(values, ignore_index=True))
+    return AlignedInputs(pipelines, tables)
+
+
+def _task_data(
+    table: pd.DataFrame,
+    spec: TaskSpec,
+    parts: dict[str, pd.DataFrame],
+    pre: ColumnTransformer | AlignedInputs,
+    X: dict[str, np.ndarray],
+    standardize: bool,
+) -> TaskData:
+    target = table[spec.target]
     classes: list | None = None
     mean, std = 0.0, 1.0
     if spec.kind == "regression":
@@ -205,18 +358,20 @@ def _prepare_task(
         dtype = np.float32 if spec.kind == "binary" else np.int64
         y = {s: p[spec.target].map(index).to_numpy(dtype=dtype) for s, p in parts.items()}
 
+    inputs = list(spec.inputs or ())
+    has_target = target.notna()
     all_rows = table[has_target]
     imputed = {c: int(all_rows[c].isna().sum()) for c in inputs if all_rows[c].isna().any()}
+    names = pre.feature_names() if isinstance(pre, AlignedInputs) else pre.get_feature_names_out()
     return TaskData(
         spec=spec,
         classes=classes,
-        feature_names=[str(n) for n in pre.get_feature_names_out()],
-        X=X,
+        feature_names=[str(n) for n in names],
+        X={s: _owned(v, np.float32) for s, v in X.items()},
         y={s: _owned(v, v.dtype) for s, v in y.items()},
         target_mean=mean,
         target_std=std,
         dropped_missing_target=int((~has_target).sum()),
-        unused_train_rows=labelled_train - len(train),
         imputed=imputed,
         preprocessor=pre,
     )
