@@ -13,7 +13,7 @@ Controls ``hide`` can name: a setting's own key (``optimizer``, ``lr``, ``epochs
 ``seeds``, ``baselines``, ``snapshot_every``, ``grad_cosine_every``, ``name``) or a
 group: ``dataset`` (the data source and dataset), ``dataset_options``, ``tasks``,
 ``upload``, ``strategy_options``, ``weights`` (the weighting method's options); or an
-option's own name (``n_experts``, ``correlation``).
+option's own name (``n_experts``, ``relatedness``).
 
 The encoding and decoding are plain functions (testable without Streamlit); the
 functions at the bottom bind them to the session and to widgets.

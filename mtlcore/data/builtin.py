@@ -6,7 +6,7 @@ keys are errors that name the key) and a loader that returns a
 :class:`~mtlcore.data.spec.Dataset`::
 
     >>> from mtlcore.data.builtin import load_builtin
-    >>> ds = load_builtin("synthetic", {"n_tasks": 3, "correlation": 0.9})
+    >>> ds = load_builtin("synthetic", {"n_tasks": 3, "relatedness": 0.9})
     >>> [t.name for t in ds.tasks]
     ['task0', 'task1', 'task2']
 """
@@ -16,11 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    model_validator,
+)
 
 from mtlcore.data.ingest import read_csv_table
 from mtlcore.data.spec import DataError, Dataset, TaskSpec
@@ -90,32 +97,64 @@ def load_houses(options: NoOptions) -> Dataset:
 N_SINES = 10
 
 SYNTHETIC_DESCRIPTION = (
-    "Regression tasks whose relatedness you control, as in the MMoE paper (Ma et al., "
-    "2018). Each task i has a weight vector w_i, and its target is "
-    "y_i = scale_i · (w_iᵀx + Σ_j sin(α_j w_iᵀx + β_j) + noise) for random inputs x. "
-    "Task 0's weight vector is u_0; every other task's is "
-    "correlation · u_0 + √(1 − correlation²) · u_i with u_0, u_1, … at right angles "
-    "to each other. So correlation 1 makes every task the same (up to scale), and "
-    "correlation 0 makes them unrelated: watch how much sharing helps as you slide it."
+    "Regression tasks whose relatedness you control, after the MMoE paper (Ma et al., "
+    "2018). Each task has its own bumpy function of the inputs: its own direction in "
+    "input space and its own sines. Task 0's target is y_0 = scale_0 · (h_0 + noise_0); "
+    "every other task i has y_i = scale_i · (r · h_0 + √(1 − r²) · h_i + noise_i), with r "
+    "the relatedness. So relatedness 1 makes every task the same as task 0 (up to scale), 0 "
+    "makes them unrelated (nothing shared, not even the shape of the bumps) and −1 makes "
+    "them opposite. Noise, scale and the number of labelled training rows can be set per "
+    "task. Give one task few labels (examples/synthetic.yaml: task 1 has 30 labelled rows, task 0 "
+    "420) and train five seeds: at relatedness 0.9 sharing helps the few-labels task "
+    "(its gain's interval lies above zero), at 0 it brings no reliable gain, and at −1 it "
+    "helps as well: each task has its own output layer, which can learn the opposite "
+    "sign, so an opposite task is no rival."
 )
 SYNTHETIC_SOURCE = (
-    "Generated on the fly following Ma et al., 'Modeling Task Relationships in "
-    "Multi-task Learning with Multi-gate Mixture-of-Experts', KDD 2018."
+    "Generated on the fly, after Ma et al., 'Modeling Task Relationships in "
+    "Multi-task Learning with Multi-gate Mixture-of-Experts', KDD 2018, with each task's "
+    "own nonlinearity so that relatedness 0 shares nothing."
 )
+
+LabelledRows = Annotated[int, Field(ge=2)]
+PER_TASK_OPTIONS = ("noise", "scales", "labelled_rows")
 
 
 class SyntheticOptions(BaseModel):
-    """Options of the synthetic dataset (see :func:`load_synthetic`)."""
+    """Options of the synthetic dataset (see :func:`load_synthetic`).
+
+    ``noise``, ``scales`` and ``labelled_rows`` take one value for every task or a list
+    with one value per task, so a single task can be made noisy, large or short of labels.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     n_tasks: int = Field(2, ge=2, le=8, description="Number of tasks.")
-    correlation: float = Field(
-        0.5, ge=-1, le=1, description="Cosine between each task's weights and task 0's."
+    relatedness: float = Field(
+        0.5,
+        ge=-1,
+        le=1,
+        description="How much of task 0's signal every other task shares: 1 the same "
+        "signal, 0 none at all, −1 the same signal with the opposite sign. It is the "
+        "correlation between task 0's noise-free target and each other task's.",
     )
-    noise: float = Field(0.1, ge=0, description="Standard deviation of the label noise.")
+    noise: list[NonNegativeFloat] | NonNegativeFloat = Field(
+        0.1,
+        description="Standard deviation of each task's label noise, relative to its "
+        "signal (which has standard deviation 1): one number, or one per task.",
+    )
     scales: list[PositiveFloat] | PositiveFloat = Field(
-        1.0, description="Scale of each task's target: one number, or one per task."
+        1.0,
+        description="Scale of each task's target: one number, or one per task. With "
+        "data.standardize_targets on (the default) each target is brought to standard "
+        "units before training, which divides the scales out; turn it off to see a "
+        "large-scale task dominate the loss.",
+    )
+    labelled_rows: list[LabelledRows | None] | LabelledRows | None = Field(
+        None,
+        description="How many training rows of each task have a target (a seeded "
+        "sample; validation and test rows stay whole): one number, or one per task, "
+        "null for all of them.",
     )
     n_rows: int = Field(1000, ge=40, le=100_000, description="Number of rows.")
     n_features: int = Field(16, ge=2, le=256, description="Number of input columns.")
@@ -123,10 +162,18 @@ class SyntheticOptions(BaseModel):
 
     @model_validator(mode="after")
     def _check_sizes(self) -> SyntheticOptions:
-        if isinstance(self.scales, list) and len(self.scales) != self.n_tasks:
+        for key in PER_TASK_OPTIONS:
+            values = getattr(self, key)
+            if isinstance(values, list) and len(values) != self.n_tasks:
+                raise ValueError(
+                    f"{key} has {len(values)} values but n_tasks is {self.n_tasks}; give "
+                    f"one value per task, or a single value for all of them."
+                )
+        too_many = [k for k in self.per_task("labelled_rows") if k is not None and k > self.n_rows]
+        if too_many:
             raise ValueError(
-                f"scales has {len(self.scales)} values but n_tasks is {self.n_tasks}; give "
-                "one scale per task, or a single number for all of them."
+                f"labelled_rows asks for {max(too_many)} rows but the table has n_rows = "
+                f"{self.n_rows}; lower labelled_rows or raise n_rows."
             )
         if self.n_features < self.n_tasks:
             raise ValueError(
@@ -135,41 +182,56 @@ class SyntheticOptions(BaseModel):
             )
         return self
 
+    def per_task(self, key: str) -> list[Any]:
+        """Option ``key`` as one value per task (a single value repeated)."""
+        values = getattr(self, key)
+        return list(values) if isinstance(values, list) else [values] * self.n_tasks
+
     def task_scales(self) -> list[float]:
-        return list(self.scales) if isinstance(self.scales, list) else [self.scales] * self.n_tasks
+        return self.per_task("scales")
+
+
+def bumpy_signal(z: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """z + Σ_j sin(α_j·z + β_j), brought to mean 0 and standard deviation 1 over the rows."""
+    h = z + np.sin(z[:, None] * alpha + beta).sum(axis=1)
+    return (h - h.mean()) / (h.std() or 1.0)
 
 
 def load_synthetic(options: SyntheticOptions) -> Dataset:
-    """Generate the MMoE synthetic regression tasks (Ma et al., KDD 2018, §4.1).
+    """Generate regression tasks of controlled relatedness (after Ma et al., KDD 2018).
 
-    With orthonormal u_0 … u_{n−1} (the QR of a Gaussian matrix), c = 1 and
-    p = ``correlation``::
+    With orthonormal directions u_0 … u_{n−1} (the QR of a Gaussian matrix), inputs
+    x ~ N(0, I) and, per task i, its own α_i, β_i ∈ R^10 ~ N(0, 1)::
 
-        w_0 = c·u_0,   w_i = c·(p·u_0 + √(1 − p²)·u_i)   for i > 0
-        y_i = scale_i · (w_iᵀx + Σ_{j=1..10} sin(α_j·w_iᵀx + β_j) + ε_i)
+        h_i(x) = standardise(u_iᵀx + Σ_j sin(α_ij·u_iᵀx + β_ij))
+        y_0 = scale_0 · (h_0(x) + ε_0)
+        y_i = scale_i · (r·h_0(x) + √(1 − r²)·h_i(x) + ε_i)   for i > 0
 
-    with x ~ N(0, I), α_j, β_j ~ N(0, 1) shared by all tasks and
-    ε_i ~ N(0, noise²). The cosine between w_0 and w_i is p (between two other
-    tasks p²); the targets' correlation grows with it but, through the sines, is
-    not exactly p.
+    with r = ``relatedness`` and ε_i ~ N(0, noise_i²). The h_i are functions of
+    independent projections of x, so they are independent: the noise-free targets of
+    task 0 and task i have correlation r (other pairs r²), and at r = 0 the tasks share
+    nothing — neither direction nor nonlinearity. ``labelled_rows`` becomes each task's
+    :attr:`~mtlcore.data.spec.TaskSpec.train_rows`.
     """
     o = options
     rng = np.random.default_rng(o.seed)
     u, _ = np.linalg.qr(rng.standard_normal((o.n_features, o.n_features)))
-    u = u[:, : o.n_tasks].T  # rows u_0 … u_{n-1}, orthonormal
-    p = o.correlation
-    w = np.vstack([u[0], p * u[0] + np.sqrt(1 - p**2) * u[1:]])
-    alpha, beta = rng.standard_normal(N_SINES), rng.standard_normal(N_SINES)
+    directions = u[:, : o.n_tasks]  # columns u_0 … u_{n-1}, orthonormal
+    alpha = rng.standard_normal((o.n_tasks, N_SINES))
+    beta = rng.standard_normal((o.n_tasks, N_SINES))
     x = rng.standard_normal((o.n_rows, o.n_features))
-    eps = rng.normal(0.0, o.noise, (o.n_rows, o.n_tasks))
-    z = x @ w.T  # (rows, tasks): w_iᵀx
-    y = z + np.sin(z[:, :, None] * alpha + beta).sum(axis=2) + eps
-    y *= np.array(o.task_scales())
+    eps = rng.standard_normal((o.n_rows, o.n_tasks)) * np.array(o.per_task("noise"))
+    z = x @ directions
+    h = np.column_stack([bumpy_signal(z[:, i], alpha[i], beta[i]) for i in range(o.n_tasks)])
+    r = o.relatedness
+    signal = np.column_stack([h[:, 0], r * h[:, [0]] + np.sqrt(1 - r**2) * h[:, 1:]])
+    y = (signal + eps) * np.array(o.task_scales())
 
     x_columns = [f"x{j}" for j in range(o.n_features)]
     table = pd.DataFrame(x, columns=x_columns)
     for i in range(o.n_tasks):
         table[f"y{i}"] = y[:, i]
+    noises, labelled = o.per_task("noise"), o.per_task("labelled_rows")
     tasks = [
         TaskSpec(
             f"task{i}",
@@ -177,17 +239,34 @@ def load_synthetic(options: SyntheticOptions) -> Dataset:
             f"y{i}",
             "regression",
             tuple(x_columns),
-            f"Predict y{i}; its weights have cosine {p:g} with task 0's."
-            if i
-            else "Predict y0, the reference task.",
+            _synthetic_task_text(i, r, noises[i], labelled[i]),
+            train_rows=labelled[i],
         )
         for i in range(o.n_tasks)
     ]
     description = (
-        f"{SYNTHETIC_DESCRIPTION} Here: {o.n_tasks} tasks, correlation {p:g}, noise "
-        f"{o.noise:g}, {o.n_rows} rows, {o.n_features} inputs, seed {o.seed}."
+        f"{SYNTHETIC_DESCRIPTION} Here: {o.n_tasks} tasks, relatedness {r:g}, noise "
+        f"{_one_or_list(noises)}, scales {_one_or_list(o.task_scales())}, labelled rows "
+        f"{_one_or_list(['all' if k is None else k for k in labelled])}, {o.n_rows} rows, "
+        f"{o.n_features} inputs, seed {o.seed}."
     )
     return Dataset("synthetic", description, {"synthetic": table}, tasks, SYNTHETIC_SOURCE)
+
+
+def _synthetic_task_text(i: int, relatedness: float, noise: float, labelled: int | None) -> str:
+    what = (
+        f"Predict y{i}; relatedness {relatedness:g} with task 0"
+        if i
+        else "Predict y0, the reference task"
+    )
+    rows = f"; trains on {labelled} labelled rows" if labelled is not None else ""
+    return f"{what}; noise {noise:g}{rows}."
+
+
+def _one_or_list(values: list[Any]) -> str:
+    """'0.1' when every task has the same value, else '0.1 / 0.5 / 0.1' (task 0 first)."""
+    text = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
+    return text[0] if len(set(text)) == 1 else " / ".join(text)
 
 
 # --- penguins ---------------------------------------------------------------
