@@ -20,7 +20,7 @@ import json
 import math
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,14 @@ from safetensors.torch import save_file
 
 import mtlcore
 from mtlcore.analysis.comparison import compare, trivial_metrics
+from mtlcore.analysis.transfer import (
+    PairwiseSeed,
+    check_pairwise,
+    cka_rows,
+    pairwise_trainings,
+    train_pairwise,
+    transfer_summary,
+)
 from mtlcore.config import ConfigError, ExperimentConfig
 from mtlcore.data.builtin import load_builtin
 from mtlcore.data.ingest import read_csv_table
@@ -129,6 +137,9 @@ class SeedRun:
     grad_cosine: list[dict[str, Any]]
     seconds: dict[str, float]
     predictions: list[dict[str, Any]]  # test rows: model, task, row, truth, prediction
+    affinity: list[dict[str, Any]] = field(default_factory=list)  # lookahead Z_{i→j} rows
+    cka: list[dict[str, Any]] = field(default_factory=list)  # MTL-vs-STL CKA per task, epoch
+    pairwise: PairwiseSeed | None = None  # every pair of tasks trained (train.pairwise)
 
 
 def run_experiment(
@@ -142,7 +153,15 @@ def run_experiment(
     data = data or prepare_data(config)
     device = resolve_device(config.train.device)
     spe = steps_per_epoch(data, config.train.batch_size)
-    runs_per_seed = 2 if config.baselines else 1
+    pairwise = config.train.pairwise and len(data.tasks) > 1
+    if pairwise:
+        try:
+            check_pairwise(len(data.tasks))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    runs_per_seed = (2 if config.baselines else 1) + (
+        pairwise_trainings(len(data.tasks), config.baselines) if pairwise else 0
+    )
     total_steps = spe * config.train.epochs * runs_per_seed * len(config.seeds)
     done_steps = 0
 
@@ -161,7 +180,7 @@ def run_experiment(
                     callback=relay(seed), n_steps_per_epoch=spe, device=device)  # fmt: skip
         done_steps += mtl.steps
         metrics_mtl, predictions = evaluate(model, data, device, "mtl")
-        base = metrics_stl = None
+        base = metrics_stl = stl = None
         history, seconds = list(mtl.history), {"mtl": mtl.seconds}
         if config.baselines:
             base, base_w = build_baselines(config, data, seed)
@@ -172,6 +191,12 @@ def run_experiment(
             predictions += stl_predictions
             history += stl.history
             seconds["stl"] = stl.seconds
+        pairs = None
+        if pairwise:
+            pairs = train_pairwise(config, data, seed, mtl_metrics=metrics_mtl,
+                                   stl_metrics=metrics_stl, device=device, n_steps_per_epoch=spe,
+                                   callback=relay(seed))  # fmt: skip
+            done_steps += spe * config.train.epochs * pairs.trainings
         for row in history + predictions:
             row["seed"] = seed
         runs.append(
@@ -186,9 +211,20 @@ def run_experiment(
                 [{**r, "seed": seed} for r in mtl.grad_cosine],
                 seconds,
                 predictions,
+                affinity=[{**r, "seed": seed} for r in mtl.affinity],
+                cka=cka_rows(mtl.snapshots, stl.snapshots, seed=seed) if stl else [],
+                pairwise=pairs,
             )  # fmt: skip
         )
     result = summarize(config, data, runs, device, time.perf_counter() - started)
+    result.update(transfer_summary(
+        data.names, {t.name: PRIMARY_METRIC[t.kind] for t in data.tasks},
+        grad_cosine=[row for r in runs for row in r.grad_cosine],
+        affinity=[row for r in runs for row in r.affinity],
+        affinity_every=config.train.affinity_every,
+        pairwise=[r.pairwise for r in runs if r.pairwise is not None],
+        cka=[row for r in runs for row in r.cka],
+    ))  # fmt: skip
     return result, runs
 
 

@@ -12,8 +12,12 @@ Each step: forward every task's batch, compute each task's loss, let the weighti
 method backpropagate them (``weighting.backward`` — one call for loss weights and
 gradient methods alike), add the regulariser λR(θ), step the optimiser. Every
 ``grad_cosine_every`` steps the loop also measures the cosine similarity between
-the tasks' gradients on the shared parameters. Progress goes to a callback, not
-to stdout. A non-finite loss stops the run with :class:`DivergenceError`.
+the tasks' gradients on the shared parameters, and every ``affinity_every`` steps
+the lookahead task affinity of Fifty et al. 2021 (:func:`lookahead_affinity`).
+Both measurements read the step's losses and parameters and leave the training
+itself untouched: the same config gives the same numbers with them on or off.
+Progress goes to a callback, not to stdout. A non-finite loss stops the run with
+:class:`DivergenceError`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.func import functional_call
 
 from mtlcore.config import TrainConfig
 from mtlcore.data.prepare import PreparedData, TaskData
@@ -73,13 +78,20 @@ Callback = Callable[[TrainEvent], Any]
 
 @dataclass
 class Snapshot:
-    """The shared representation of the same validation rows at one epoch (0 = before training)."""
+    """The shared representation of the same validation rows at one epoch (0 = before training).
+
+    ``truth`` and ``prediction`` are readable: numbers in the target's units
+    (regression) or class labels as strings (classification), so a reader needs no
+    data preparation to colour the rows.
+    """
 
     epoch: int
     rows: dict[str, np.ndarray]  # task -> positions of the sampled rows in its validation split
     features: dict[str, np.ndarray]  # task -> (rows, dim) float32
     outputs: dict[str, np.ndarray]  # task -> raw model outputs of those rows
     mixing: dict[str, Any]
+    truth: dict[str, np.ndarray] = field(default_factory=dict)  # task -> true value per row
+    prediction: dict[str, np.ndarray] = field(default_factory=dict)  # task -> decoded output
 
 
 def snapshot_rows(data: PreparedData, n: int, seed: int) -> dict[str, np.ndarray]:
@@ -92,17 +104,46 @@ def snapshot_rows(data: PreparedData, n: int, seed: int) -> dict[str, np.ndarray
 
 
 @torch.no_grad()
-def take_snapshot(model, Xv, rows: dict[str, np.ndarray], epoch: int, device) -> Snapshot:
+def take_snapshot(
+    model, Xv, rows: dict[str, np.ndarray], epoch: int, device, tasks: list[TaskData] | None = None
+) -> Snapshot:
+    """The model's features and outputs on the sampled validation ``rows``; with ``tasks``,
+    also each row's true value and decoded prediction (:func:`decode_outputs`)."""
     model.eval()
     out = model({k: Xv[k][torch.from_numpy(v).to(device)] for k, v in rows.items()})
     model.train()
+    outputs = {k: v.float().cpu().numpy() for k, v in out.outputs.items()}
+    by_name = {t.name: t for t in tasks or []}
     return Snapshot(
         epoch,
         rows,
         {k: v.float().cpu().numpy() for k, v in out.features.items()},
-        {k: v.float().cpu().numpy() for k, v in out.outputs.items()},
+        outputs,
         model.mixing_state(),
+        truth={k: decode_targets(t, t.y["val"][rows[k]]) for k, t in by_name.items() if k in rows},
+        prediction={k: decode_outputs(t, outputs[k]) for k, t in by_name.items() if k in outputs},
     )
+
+
+def decode_outputs(task: TaskData, output: np.ndarray) -> np.ndarray:
+    """Raw model outputs -> predictions: float64 in the target's units (regression) or
+    class labels as a unicode array (classification; binary: logit > 0 is class 1)."""
+    if task.kind == "regression":
+        return task.target_in_units(output[:, 0].astype(np.float64))
+    idx = (output[:, 0] > 0).astype(int) if task.kind == "binary" else output.argmax(axis=1)
+    return _labels(task, idx)
+
+
+def decode_targets(task: TaskData, y: np.ndarray) -> np.ndarray:
+    """Trained targets -> true values: float64 in the target's units, or class labels."""
+    if task.kind == "regression":
+        return task.target_in_units(y.astype(np.float64))
+    return _labels(task, y.astype(int))
+
+
+def _labels(task: TaskData, idx: np.ndarray) -> np.ndarray:
+    names = np.array([str(c) for c in task.classes or []], dtype=str)
+    return names[idx] if len(names) else idx.astype(str)
 
 
 @dataclass
@@ -111,6 +152,8 @@ class TrainOutcome:
     grad_cosine: list[dict[str, Any]]
     steps: int
     seconds: float
+    affinity: list[dict[str, Any]] = field(default_factory=list)  # lookahead Z_{i→j} rows
+    snapshots: list[Snapshot] = field(default_factory=list)  # also sent to the callback
 
 
 def resolve_device(device: str) -> torch.device:
@@ -181,8 +224,61 @@ def regularizer(model: MultiTaskModel, kind: str) -> Tensor | None:
 def grad_cosine(losses: Tensor, shared: list[torch.nn.Parameter]) -> np.ndarray:
     """(T, T) cosine similarity of the tasks' gradients on the shared parameters."""
     G, _ = task_jacobian(losses, shared, [])
+    return jacobian_cosine(G)
+
+
+def jacobian_cosine(G: Tensor) -> np.ndarray:
+    """(T, T) cosines between the rows of a T × P task Jacobian."""
     G = G / G.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return (G @ G.T).cpu().numpy()
+
+
+@torch.no_grad()
+def lookahead_affinity(
+    model: MultiTaskModel,
+    xs: dict[str, Tensor],
+    ys: dict[str, Tensor],
+    tasks: list[TaskData],
+    G: Tensor,
+    shared: list[torch.nn.Parameter],
+    lr: float,
+    *,
+    seed: int,
+    base: Tensor | None = None,
+) -> np.ndarray:
+    """(T, T) lookahead inter-task affinity Z[i, j] = 1 − L_j(θ_s', θ_j) / L_j(θ_s, θ_j),
+    θ_s' = θ_s − lr · ∇_{θ_s} L_i (Fifty et al. 2021, "Efficiently Identifying Task
+    Groupings for Multi-Task Learning", NeurIPS, eq. 3; a plain SGD lookahead as there).
+
+    ``G`` is the T × P Jacobian of the task losses on ``shared`` (rows in task order,
+    parameters flattened in ``shared``'s order); ``xs``/``ys`` the step's batches. The
+    lookahead parameters live in a side dict passed through ``functional_call``: the
+    model's parameters, their gradients and the optimiser are untouched. Every forward
+    pass here runs under a forked RNG reseeded with ``seed``, so dropout draws the same
+    masks before and after the lookahead and the training's own RNG stream is not
+    advanced. ``base``: the step's own losses, to reuse when the forward pass is
+    deterministic (no active dropout), which saves one pass of the T + 1.
+    """
+    names = {id(p): n for n, p in model.named_parameters(remove_duplicate=False)}
+    shared_names = [names[id(p)] for p in shared]
+    sizes = [p.numel() for p in shared]
+    device = G.device
+    fork = [device.index or 0] if device.type == "cuda" else []
+
+    def losses(params: dict[str, Tensor] | None) -> Tensor:
+        torch.manual_seed(seed)
+        out = functional_call(model, params, (xs,)) if params else model(xs)
+        return torch.stack([task_loss(t, out.outputs[t.name], ys[t.name]) for t in tasks])
+
+    with torch.random.fork_rng(devices=fork, device_type=device.type):
+        base = (losses(None) if base is None else base.detach()).clamp_min(1e-12)
+        rows = []
+        for i in range(len(tasks)):
+            step = G[i].split(sizes)
+            moved = {n: p - lr * g.view_as(p) for n, p, g in zip(shared_names, shared, step,
+                                                                   strict=True)}  # fmt: skip
+            rows.append(1.0 - losses(moved) / base)
+    return torch.stack(rows).cpu().numpy()
 
 
 @torch.no_grad()
@@ -241,6 +337,8 @@ def train(
     spe = n_steps_per_epoch or steps_per_epoch(data, cfg.batch_size)
     total = spe * cfg.epochs
     measure_cosine = cfg.grad_cosine_every > 0 and len(tasks) > 1 and bool(shared)
+    measure_affinity = cfg.affinity_every > 0 and len(tasks) > 1 and bool(shared)
+    stochastic = any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in model.modules())
 
     def emit(event: TrainEvent) -> None:
         if callback is not None and callback(event) is False:
@@ -248,11 +346,14 @@ def train(
 
     history: list[dict[str, Any]] = []
     cosines: list[dict[str, Any]] = []
+    affinities: list[dict[str, Any]] = []
+    snapshots: list[Snapshot] = []
     snap_rows = snapshot_rows(data, cfg.snapshot_rows, seed) if cfg.snapshot_every else None
 
     def snapshot(epoch: int) -> None:
         if snap_rows is not None and epoch % cfg.snapshot_every == 0:
-            snap = take_snapshot(model, Xv, snap_rows, epoch, device)
+            snap = take_snapshot(model, Xv, snap_rows, epoch, device, tasks)
+            snapshots.append(snap)
             emit(TrainEvent("snapshot", label, epoch, epoch * spe, total, snapshot=snap))
 
     snapshot(0)
@@ -270,8 +371,19 @@ def train(
             )
             if not bool(torch.isfinite(losses).all()):
                 _diverged(data, losses, epoch, step, cfg, label)
-            if measure_cosine and (step - 1) % cfg.grad_cosine_every == 0:
-                rows = _cosine_rows(grad_cosine(losses, shared), tasks, epoch, step, label)
+            due_cosine = measure_cosine and (step - 1) % cfg.grad_cosine_every == 0
+            due_affinity = measure_affinity and (step - 1) % cfg.affinity_every == 0
+            if due_cosine or due_affinity:  # one Jacobian serves both measurements
+                G, _ = task_jacobian(losses, shared, [])
+            if due_affinity:
+                xs = {t.name: X[t.name][idx[t.name]] for t in tasks}
+                ys = {t.name: Y[t.name][idx[t.name]] for t in tasks}
+                Z = lookahead_affinity(model, xs, ys, tasks, G, shared, cfg.lr,
+                                       seed=derive_seed(seed, "affinity", step),
+                                       base=None if stochastic else losses)  # fmt: skip
+                affinities.extend(_affinity_rows(Z, tasks, epoch, step, label))
+            if due_cosine:
+                rows = _cosine_rows(jacobian_cosine(G), tasks, epoch, step, label)
                 cosines.extend(rows)
                 emit(TrainEvent("grad_cosine", label, epoch, step, total, rows))
 
@@ -294,7 +406,9 @@ def train(
         history.extend(rows)
         emit(TrainEvent("epoch", label, epoch, step, total, rows, weighting.state()))
         snapshot(epoch)
-    return TrainOutcome(history, cosines, step, time.perf_counter() - started)
+    return TrainOutcome(
+        history, cosines, step, time.perf_counter() - started, affinities, snapshots
+    )
 
 
 def _extra_loss(model: MultiTaskModel, cfg: TrainConfig) -> Tensor | None:
@@ -330,6 +444,14 @@ def _cosine_rows(matrix: np.ndarray, tasks, epoch: int, step: int, label: str):
         {"model": label, "epoch": epoch, "step": step, "task_a": a.name, "task_b": b.name,
          "cosine": float(matrix[i, j])}
         for i, a in enumerate(tasks) for j, b in enumerate(tasks) if i < j
+    ]  # fmt: skip
+
+
+def _affinity_rows(matrix: np.ndarray, tasks, epoch: int, step: int, label: str):
+    return [
+        {"model": label, "epoch": epoch, "step": step, "source": a.name, "target": b.name,
+         "affinity": float(matrix[i, j])}
+        for i, a in enumerate(tasks) for j, b in enumerate(tasks)
     ]  # fmt: skip
 
 

@@ -1,23 +1,28 @@
 """Representation snapshots on disk: one ``.npz`` per model and epoch, never pickle.
 
 A file holds, per task, the positions of the sampled validation rows
-(``rows_<i>``), their shared representation (``features_<i>``, float32) and the
-model's raw outputs (``outputs_<i>``), where ``i`` indexes the task list in
-``meta``: a JSON string with the format, model, epoch, seed, task names and the
-model's mixing state (gate weights and the like). Task names stay out of the
-array names, so any name is safe. Loading uses ``allow_pickle=False``.
+(``rows_<i>``), their shared representation (``features_<i>``, float32), the
+model's raw outputs (``outputs_<i>``) and each row's true value and decoded
+prediction (``truth_<i>``, ``prediction_<i>``: float64 in the target's units for
+regression, a unicode array of class labels for classification), where ``i``
+indexes the task list in ``meta``: a JSON string with the format, model, epoch,
+seed, task names and the model's mixing state (gate weights and the like). Task
+names stay out of the array names, so any name is safe. Loading uses
+``allow_pickle=False``. Files of the first format (``mtlcore-snapshot-1``) have
+no truths or predictions and still load, with those dicts empty.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-FORMAT = "mtlcore-snapshot-1"
+FORMAT = "mtlcore-snapshot-2"
+READABLE_FORMATS = ("mtlcore-snapshot-1", FORMAT)
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,13 @@ class StoredSnapshot:
     features: dict[str, np.ndarray]  # task -> (rows, dim) float32
     outputs: dict[str, np.ndarray]  # task -> raw model outputs of those rows
     mixing: dict[str, Any]
+    truth: dict[str, np.ndarray] = field(default_factory=dict)  # task -> value or label per row
+    prediction: dict[str, np.ndarray] = field(default_factory=dict)  # empty in old files
+
+    @property
+    def has_truth(self) -> bool:
+        """Whether the file carries true values and predictions (format 2 onwards)."""
+        return bool(self.truth)
 
 
 def snapshot_filename(model: str, epoch: int) -> str:
@@ -53,6 +65,10 @@ def save_snapshot(snapshot: Any, path: Path, *, model: str, seed: int) -> Path:
         arrays[f"rows_{i}"] = np.asarray(snapshot.rows[task], dtype=np.int64)
         arrays[f"features_{i}"] = np.asarray(snapshot.features[task], dtype=np.float32)
         arrays[f"outputs_{i}"] = np.asarray(snapshot.outputs[task], dtype=np.float32)
+        for key in ("truth", "prediction"):
+            values = (getattr(snapshot, key, None) or {}).get(task)
+            if values is not None:
+                arrays[f"{key}_{i}"] = _plain(values)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, **arrays)
@@ -64,9 +80,10 @@ def load_snapshot(path: str | Path) -> StoredSnapshot:
     """Read a snapshot written by :func:`save_snapshot`."""
     with np.load(Path(path), allow_pickle=False) as npz:
         meta = json.loads(str(npz["meta"]))
-        if meta.get("format") != FORMAT:
+        if meta.get("format") not in READABLE_FORMATS:
             raise ValueError(f"{path}: not an MTL Studio snapshot ({meta.get('format')!r})")
         tasks = meta["tasks"]
+        names = set(npz.files)
         return StoredSnapshot(
             model=meta["model"],
             epoch=meta["epoch"],
@@ -75,7 +92,19 @@ def load_snapshot(path: str | Path) -> StoredSnapshot:
             features={t: npz[f"features_{i}"] for i, t in enumerate(tasks)},
             outputs={t: npz[f"outputs_{i}"] for i, t in enumerate(tasks)},
             mixing=meta["mixing"],
+            truth={t: npz[f"truth_{i}"] for i, t in enumerate(tasks) if f"truth_{i}" in names},
+            prediction={
+                t: npz[f"prediction_{i}"] for i, t in enumerate(tasks) if f"prediction_{i}" in names
+            },
         )
+
+
+def _plain(values: Any) -> np.ndarray:
+    """Numbers as float64, anything else as a unicode array (never an object array)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "biuf":
+        return arr.astype(np.float64)
+    return np.asarray([str(v) for v in arr.tolist()], dtype=str)
 
 
 def _jsonable(x: Any) -> Any:

@@ -1,0 +1,208 @@
+"""Pairwise transfer: the gain each task gets from each partner, every pair trained.
+
+For T ≤ 5 tasks (``train.pairwise: true``), every pair {i, j} trains as its own
+two-task model (the config's strategy, weighting, optimiser, epochs, seed and steps
+per epoch), and each task's test metric is compared with its single-task baseline:
+``gain[i][j]`` is the relative gain in percent of task i trained beside partner j,
+signed so that positive means the partner helped (the per-task gain of Maninis et
+al. 2019, as Δm uses it). This is the exhaustive measurement that the lookahead
+affinity of Fifty et al. 2021 (TAG, NeurIPS) approximates from one run; Standley
+et al. 2020 ("Which Tasks Should Be Learned Together in Multi-task Learning?",
+ICML) train every pair the same way.
+
+Baselines are trained once per seed and reused: every component is seeded by its
+own name and a task's batches do not depend on the other tasks (see
+``mtlcore/train.py``), so a task's single-task network is the same whichever
+partner it is compared against — the experiment's own baselines when
+``baselines: true``. With two tasks the one pair *is* the multi-task model, so
+nothing extra trains. The statistics need no torch; :func:`train_pairwise`
+imports the training machinery when called.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from mtlcore.metrics import HIGHER_IS_BETTER, relative_gain
+
+MAX_PAIRWISE_TASKS = 5
+
+Metrics = dict[str, dict[str, float]]  # task -> metric name -> value
+
+
+@dataclass
+class PairwiseSeed:
+    """One seed's pair trainings: each pair's test metrics per task, and the baselines."""
+
+    seed: int
+    stl: Metrics
+    pairs: dict[tuple[str, str], Metrics]
+    trainings: int  # models trained for the matrix alone (pairs, and baselines if not reused)
+    seconds: float
+
+
+def pair_names(tasks: Sequence[str]) -> list[tuple[str, str]]:
+    """Every unordered pair of tasks, in config order."""
+    return list(combinations(tasks, 2))
+
+
+def pairwise_trainings(n_tasks: int, baselines: bool) -> int:
+    """How many models :func:`train_pairwise` trains per seed (for progress and tests)."""
+    if n_tasks < 2:
+        return 0
+    return (len(pair_names(range(n_tasks))) if n_tasks > 2 else 0) + (0 if baselines else 1)
+
+
+def check_pairwise(n_tasks: int) -> None:
+    """Raise ValueError naming ``train.pairwise`` when the experiment has too many tasks."""
+    if n_tasks > MAX_PAIRWISE_TASKS:
+        raise ValueError(
+            f"train.pairwise: trains every pair of tasks, so it allows at most "
+            f"{MAX_PAIRWISE_TASKS} tasks ({MAX_PAIRWISE_TASKS * (MAX_PAIRWISE_TASKS - 1) // 2} "
+            f"pairs); this experiment has {n_tasks}. Choose fewer tasks or turn it off; "
+            "train.affinity_every estimates the same from one run."
+        )
+
+
+def gain_matrix(
+    tasks: Sequence[str], metric: Mapping[str, str], seed_run: PairwiseSeed
+) -> np.ndarray:
+    """T × T relative gains (%) of one seed: row = the task, column = its partner; NaN diagonal."""
+    n = len(tasks)
+    out = np.full((n, n), np.nan)
+    for (a, b), metrics in seed_run.pairs.items():
+        for task, partner in ((a, b), (b, a)):
+            m = metric[task]
+            out[tasks.index(task), tasks.index(partner)] = relative_gain(
+                metrics[task][m], seed_run.stl[task][m], HIGHER_IS_BETTER[m]
+            )
+    return out
+
+
+def pairwise_summary(
+    tasks: Sequence[str], metric: Mapping[str, str], seeds: Sequence[PairwiseSeed]
+) -> dict[str, Any] | None:
+    """What ``result.json`` holds under ``pairwise``: mean (and std over seeds) gain matrix,
+    the metric values behind it (diagonal: the single-task baseline), and the cost."""
+    if not seeds:
+        return None
+    tasks = list(tasks)
+    gains = np.stack([gain_matrix(tasks, metric, s) for s in seeds])
+    values = np.full((len(seeds), len(tasks), len(tasks)), np.nan)
+    for k, s in enumerate(seeds):
+        for i, t in enumerate(tasks):
+            values[k, i, i] = s.stl[t][metric[t]]
+        for (a, b), m in s.pairs.items():
+            ia, ib = tasks.index(a), tasks.index(b)
+            values[k, ia, ib] = m[a][metric[a]]
+            values[k, ib, ia] = m[b][metric[b]]
+    with warnings.catch_warnings():  # all-NaN cells (the diagonal) are expected
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(gains, axis=0)
+        std = np.nanstd(gains, axis=0, ddof=1) if len(seeds) > 1 else np.zeros_like(mean)
+        value = np.nanmean(values, axis=0)
+    std[np.isnan(mean)] = np.nan
+    return {
+        "tasks": tasks,
+        "metric": dict(metric),
+        "gain": _matrix(mean),
+        "gain_std": _matrix(std),
+        "value": _matrix(value),
+        "trainings": int(sum(s.trainings for s in seeds)),
+        "seconds": float(sum(s.seconds for s in seeds)),
+    }
+
+
+def train_pairwise(
+    config: Any,
+    data: Any,
+    seed: int,
+    *,
+    mtl_metrics: Metrics,
+    stl_metrics: Metrics | None,
+    device: Any,
+    n_steps_per_epoch: int,
+    callback: Callable[[Any], Any] | None = None,
+) -> PairwiseSeed:
+    """Train every pair of ``data``'s tasks for one seed and test each model.
+
+    ``stl_metrics``: the experiment's baselines of this seed (reused), or None to train
+    them here once. ``mtl_metrics``: the full multi-task model's, reused when there are
+    exactly two tasks. Progress goes to ``callback`` as ``step`` events of model
+    ``"pairs"`` whose ``step`` counts on over all pair trainings of the seed (so the
+    stored run's curves only ever hold the real models' rows).
+    """
+    from mtlcore.data.prepare import PreparedData
+    from mtlcore.experiment import architecture, build_baselines, evaluate, model_tasks
+    from mtlcore.models import build_model
+    from mtlcore.train import train
+    from mtlcore.weighting import WeightingTask, build_weighting
+
+    started = time.perf_counter()
+    names = [t.name for t in data.tasks]
+    cfg = config.train.model_copy(
+        update={"grad_cosine_every": 0, "snapshot_every": 0, "affinity_every": 0}
+    )
+    offset = 0
+
+    def relay(event: Any) -> Any:
+        if callback is None:
+            return None
+        return callback(dataclasses.replace(
+            event, kind="step", model="pairs", step=offset + event.step, rows=[],
+            weighting_state={}, snapshot=None,
+        ))  # fmt: skip
+
+    def fit(model: Any, weighting: Any, sub: Any, label: str) -> Metrics:
+        nonlocal offset
+        out = train(model, weighting, sub, cfg, seed=seed, label=label, callback=relay,
+                    n_steps_per_epoch=n_steps_per_epoch, device=device)  # fmt: skip
+        offset += out.steps
+        return evaluate(model, sub, device, label)[0]
+
+    trainings = 0
+    if stl_metrics is None:
+        stl_metrics = fit(*build_baselines(config, data, seed), data, "stl")
+        trainings += 1
+    pairs: dict[tuple[str, str], Metrics] = {}
+    for a, b in pair_names(names):
+        if len(names) == 2:
+            pairs[(a, b)] = {a: mtl_metrics[a], b: mtl_metrics[b]}
+            continue
+        sub = PreparedData(data.dataset, [data.task(a), data.task(b)])
+        model = build_model(config.model.strategy, model_tasks(sub), architecture(config), seed,
+                            _options_for(config.model.options, names, (a, b)))  # fmt: skip
+        weighting = build_weighting(
+            config.weighting.method,
+            [WeightingTask(t.name, t.kind) for t in sub.tasks],
+            _options_for(config.weighting.options, names, (a, b)),
+        )
+        pairs[(a, b)] = fit(model, weighting, sub, f"pair:{a}|{b}")
+        trainings += 1
+    return PairwiseSeed(seed, stl_metrics, pairs, trainings, time.perf_counter() - started)
+
+
+def _options_for(
+    options: Mapping[str, Any], tasks: Sequence[str], keep: Sequence[str]
+) -> dict[str, Any]:
+    """A method's options for a subset of the tasks: per-task mappings (static weights,
+    hierarchical depths) keep only the subset's entries."""
+    out = {}
+    for key, value in options.items():
+        if isinstance(value, Mapping) and value and set(value) <= set(tasks):
+            value = {k: v for k, v in value.items() if k in keep}
+        out[key] = value
+    return out
+
+
+def _matrix(m: np.ndarray) -> list[list[float | None]]:
+    return [[float(v) if math.isfinite(v) else None for v in row] for row in m]
