@@ -2,8 +2,9 @@
 
 One colour per task, everywhere (:func:`task_colors`, keyed by the task's place in
 the experiment); the multi-task model is drawn solid and the single-task baselines
-dashed (or hatched, for bars). Green means sharing helped a task, red that it hurt,
-grey that the difference is within the noise. None of this imports streamlit.
+dashed (or hatched, for bars). Green means the verdict is "helps", red "hurts"
+(the findings of ``mtlcore.analysis``); everything else, one seed included, is grey.
+None of this imports streamlit.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from mtlcore.analysis import CONFIDENCE, verdict_label
+
 # Colour-blind-friendly, and free of the pure green and red that mean help and harm.
 TASK_PALETTE = (
     "#1f77b4", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
 )  # fmt: skip
 HELP, HARM, NOISE = "#2ca02c", "#d62728", "#9e9e9e"
 MODEL_DASH = {"mtl": "solid", "stl": "dash"}
+TRIVIAL_LINE = {"color": NOISE, "dash": "dot", "width": 2}
 MODEL_NAME = {"mtl": "multi-task", "stl": "single-task"}
 RUN_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "pentagon")
 # No template: st.plotly_chart draws with Streamlit's theme, and naming a template costs
@@ -197,38 +201,50 @@ def overlay_curves(
 # --- multi-task vs single-task ----------------------------------------------------------------
 
 
-def gain_color(gain: float, verdict: str) -> str:
-    if verdict == "within the noise" or gain is None or not math.isfinite(gain) or gain == 0:
-        return NOISE
-    return HELP if gain > 0 else HARM
+def verdict_color(verdict: str | None) -> str:
+    """Green only for "helps", red only for "hurts" (the findings); grey for the rest."""
+    return {"helps": HELP, "hurts": HARM}.get(verdict or "", NOISE)
 
 
 def gain_bars(cmp: pd.DataFrame) -> go.Figure:
-    """Relative gain per task (%, positive = sharing helped) with ± std over seeds."""
+    """Relative gain per task (%, positive = sharing helped) with its confidence interval
+    over seeds as whiskers; coloured by the verdict, never by the sign alone."""
     cmp = cmp[np.isfinite(cmp["gain"].astype(float))]
     if cmp.empty:
         return empty_figure("No single-task baselines, so no gains.")
-    std = cmp["gain_std"].astype(float).fillna(0.0)
+    gain = cmp["gain"].astype(float)
+    up, down = (cmp["gain_high"] - gain).fillna(0.0), (gain - cmp["gain_low"]).fillna(0.0)
+    has_ci = bool(np.isfinite(cmp["gain_low"].astype(float)).any())
+    labels = [_ci_label(lo, hi) for lo, hi in zip(cmp["gain_low"], cmp["gain_high"])]
     fig = go.Figure(
         go.Bar(
-            x=[_t(t) for t in cmp["task"]], y=cmp["gain"],
-            marker_color=[gain_color(g, v) for g, v in zip(cmp["gain"], cmp["verdict"])],
-            error_y={"type": "data", "array": std, "visible": bool((std > 0).any())},
-            text=[f"{g:+.1f}%" for g in cmp["gain"]], textposition="outside",
-            customdata=cmp["verdict"],
-            hovertemplate="%{x}: %{y:+.2f}%<br>%{customdata}<extra></extra>",
+            # The gain goes in the tick label: a label on the bar would sit on its whisker.
+            x=[f"{_t(t)}<br>{g:+.1f}%" for t, g in zip(cmp["task"], gain)], y=gain,
+            marker_color=[verdict_color(v) for v in cmp["verdict"]],
+            error_y={"type": "data", "symmetric": False, "array": up, "arrayminus": down,
+                     "visible": has_ci, "color": "#444", "thickness": 1.5, "width": 8},
+            customdata=list(zip(labels, [verdict_label(v) for v in cmp["verdict"]])),
+            hovertemplate="%{x}: %{y:+.2f}%<br>%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
         )
     )  # fmt: skip
     fig.add_hline(y=0, line_color="#444", line_width=1)
+    what = f"whiskers: {CONFIDENCE:.0%} interval" if has_ci else "one seed: no interval"
     fig.update_layout(
-        title="Gain per task: green helped, red hurt, grey noise",
+        title=f"Gain per task ({what})",
         yaxis_title="gain %", height=340, **LAYOUT,
     )  # fmt: skip
     return fig
 
 
+def _ci_label(low: float, high: float) -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "no interval"
+    return f"interval {low:+.1f}% to {high:+.1f}%"
+
+
 def metric_bars(cmp: pd.DataFrame, colors: Mapping[str, str]) -> go.Figure:
-    """Each task's metric, multi-task (solid) beside single-task (hatched), with ± std."""
+    """Each task's metric, multi-task (solid) beside single-task (hatched), with ± std,
+    and the trivial baseline (training mean / majority class) as a dotted line."""
     if cmp.empty:
         return empty_figure("No results yet.")
     fig = make_subplots(rows=1, cols=len(cmp), subplot_titles=[
@@ -250,6 +266,13 @@ def metric_bars(cmp: pd.DataFrame, colors: Mapping[str, str]) -> go.Figure:
                 ),
                 row=1, col=col,
             )  # fmt: skip
+        trivial = getattr(row, "trivial", math.nan)
+        if trivial is not None and math.isfinite(trivial):
+            fig.add_hline(y=trivial, row=1, col=col, line=TRIVIAL_LINE)
+    if np.isfinite(cmp.get("trivial", pd.Series(dtype=float)).astype(float)).any():
+        # A line shape has no legend entry: an empty trace with its look gives it one.
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=TRIVIAL_LINE,
+                                 name="trivial baseline"))  # fmt: skip
     fig.update_layout(height=320, bargap=0.35, **LAYOUT)
     return fig
 

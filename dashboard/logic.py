@@ -2,8 +2,9 @@
 
 Config building and parsing of typed-in values, the option widgets a registry
 entry's pydantic model asks for, the objective as LaTeX, metric rows reshaped for
-the charts, and the multi-task vs single-task tables (with the noise of several
-seeds). Nothing here imports streamlit or trains anything.
+the charts, and the multi-task vs single-task comparison (computed by
+``mtlcore.analysis``) laid out as tables and sentences. Nothing here imports
+streamlit or trains anything.
 """
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from mtlcore.analysis import (
+    CONFIDENCE,
+    FINDINGS,
+    delta_m_sentence,
+    interval_text,
+    stored_summary,
+    trivial_sentence,
+    verdict_label,
+    verdict_sentence,
+)
 from mtlcore.config import ExperimentConfig
 
 # --- building the config ---------------------------------------------------------------
@@ -303,126 +314,84 @@ def task_order(metrics: pd.DataFrame, known: Sequence[str] = ()) -> list[str]:
 
 
 # --- multi-task vs single-task ----------------------------------------------------------------
+# The comparison itself (pairing by seed, the interval, the verdict) is computed once in
+# mtlcore.analysis (``combine_results`` pools an experiment's one-seed runs); these only
+# lay it out for the tables, charts and sentences.
 
-NOISE_FACTOR = 2.0  # a gain smaller than this many standard deviations is called noise
+COMPARISON_COLUMNS = ["task", "kind", "metric", "higher_is_better", "n_seeds", "mtl", "mtl_std",
+                      "stl", "stl_std", "trivial", "gain", "gain_std", "gain_low", "gain_high",
+                      "verdict"]  # fmt: skip
+_NUMBERS = ["mtl", "mtl_std", "stl", "stl_std", "trivial", "gain", "gain_std", "gain_low",
+            "gain_high"]  # fmt: skip
+FINDING_COLOR = {"helps": "green", "hurts": "red"}  # markdown colours, for FINDINGS only
 
 
-def seed_comparison(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per task over the runs of one experiment (one run per seed).
+def comparison_frame(comparison: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per task of a comparison (``combine_results`` of an experiment's runs).
 
-    Columns: task, kind, metric, higher_is_better, n_seeds, mtl, mtl_std, stl,
-    stl_std, gain, gain_std, verdict. ``*_std`` is the sample std over seeds (NaN
-    with one seed). ``summaries`` are the runs' result summaries (``tasks`` -> values).
+    Missing numbers (no baseline, no spread with one seed) are NaN, so the charts can
+    test them; ``n_seeds`` counts the seeds the task's multi-task value rests on.
     """
     rows = []
-    tasks = list(dict.fromkeys(t for s in summaries for t in s.get("tasks", {})))
-    for task in tasks:
-        entries = [s["tasks"][task] for s in summaries if task in s.get("tasks", {})]
-        first = entries[0]
-        row: dict[str, Any] = {
-            "task": task,
-            "kind": first.get("kind"),
-            "metric": first.get("metric"),
-            "higher_is_better": bool(first.get("higher_is_better")),
-            "n_seeds": len(entries),
-        }
-        for key in ("mtl", "stl", "gain"):
-            mean, std = mean_std([e.get(key) for e in entries])
-            row[key], row[f"{key}_std"] = mean, std
-        row["verdict"] = noise_verdict(row["gain"], row["gain_std"], len(entries))
+    for task, t in (comparison.get("tasks") or {}).items():
+        row = {"task": task, **{k: t.get(k) for k in COMPARISON_COLUMNS[1:]}}
+        row["higher_is_better"] = bool(row["higher_is_better"])
+        row["n_seeds"] = sum(v is not None for v in (t.get("mtl_by_seed") or {}).values())
         rows.append(row)
-    columns = ["task", "kind", "metric", "higher_is_better", "n_seeds", "mtl", "mtl_std", "stl",
-               "stl_std", "gain", "gain_std", "verdict"]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+    frame[_NUMBERS] = frame[_NUMBERS].astype(float)
+    return frame
 
 
-def mean_std(values: Iterable[float | None]) -> tuple[float, float]:
-    """Mean and sample std of the finite values (NaN when there are none / only one)."""
-    arr = np.array([v for v in values if v is not None], dtype=float)
-    arr = arr[np.isfinite(arr)]
-    if len(arr) == 0:
-        return math.nan, math.nan
-    return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else math.nan
+def comparison_markdown(comparison: Mapping[str, Any]) -> list[str]:
+    """The verdicts in words, as safe markdown: Δm first, then each task, then any model
+    no better than the trivial baseline. Only a finding (helps/hurts) is coloured."""
+    lines = [_finding_md(delta_m_sentence(comparison), comparison.get("delta_m_verdict"))]
+    tasks = (comparison.get("tasks") or {}).items()
+    lines += [
+        _finding_md(verdict_sentence(n, stored_summary(t)), t.get("verdict")) for n, t in tasks
+    ]
+    lines += [md_escape(text) for n, t in tasks if (text := trivial_sentence(n, t))]
+    return lines
 
 
-def noise_verdict(gain: float, std: float, n: int) -> str:
-    """'helped', 'hurt', 'within the noise' or 'no baseline' for a gain in percent."""
-    if gain is None or not math.isfinite(gain):
-        return "no baseline"
-    if n > 1 and math.isfinite(std) and abs(gain) < NOISE_FACTOR * std:
-        return "within the noise"
-    return "helped" if gain > 0 else "hurt" if gain < 0 else "no change"
+def _finding_md(sentence: str, verdict: str | None) -> str:
+    color = FINDING_COLOR.get(verdict or "") if verdict in FINDINGS else None
+    return f":{color}[{md_escape(sentence)}]" if color else md_escape(sentence)
 
 
-def delta_m_summary(summaries: Sequence[Mapping[str, Any]]) -> tuple[float, float, int]:
-    """Δm mean, sample std and the number of seeds it rests on."""
-    values = [s.get("delta_m") for s in summaries]
-    mean, std = mean_std(values)
-    return mean, std, sum(v is not None for v in values)
-
-
-def comparison_sentence(delta_m: float, std: float, n: int) -> str:
-    """A plain sentence on Δm, saying when it is within the noise of the seeds."""
-    if not math.isfinite(delta_m):
-        return "Single-task baselines were off, so there is no comparison."
-    seeds = f"{n} seed{'s' if n != 1 else ''}"
-    if n > 1 and math.isfinite(std) and abs(delta_m) < NOISE_FACTOR * std:
-        return (
-            f"Δm is {delta_m:+.1f}% ± {std:.1f} over {seeds}: the difference is within the "
-            "noise between seeds, so this run does not show that sharing helps or hurts."
-        )
-    spread = f" ± {std:.1f}" if n > 1 and math.isfinite(std) else ""
-    if delta_m > 0:
-        how = f"sharing helped: on average the tasks did {delta_m:.1f}%{spread} better than alone"
-    elif delta_m < 0:
-        how = f"sharing hurt: on average the tasks did {-delta_m:.1f}%{spread} worse than alone"
-    else:
-        how = "sharing made no difference on average"
-    note = "" if n > 1 else " One seed only: run several seeds to see how much is noise."
-    return f"Over {seeds}, {how} (Δm).{note}"
-
-
-def task_verdict_sentence(row: Mapping[str, Any]) -> str:
-    """A sentence on one task's gain, with its spread when there are several seeds."""
-    task, gain, std, n = row["task"], row["gain"], row["gain_std"], row["n_seeds"]
-    if gain is None or not math.isfinite(gain):
-        return f"{task}: no single-task baseline."
-    spread = f" ± {std:.1f}" if n > 1 and math.isfinite(std) else ""
-    verdict = row["verdict"]
-    if verdict == "within the noise":
-        return (
-            f"{task}: {gain:+.1f}%{spread}, within the noise (|gain| < {NOISE_FACTOR:g}·std over "
-            f"{n} seeds)."
-        )
-    return f"{task}: sharing {verdict} ({gain:+.1f}%{spread})."
-
-
-def display_table(cmp: pd.DataFrame) -> pd.DataFrame:
-    """The comparison as the page shows it: values with ± spreads as text columns."""
-    out = pd.DataFrame(
+def display_table(cmp: pd.DataFrame, level: float = CONFIDENCE) -> pd.DataFrame:
+    """The comparison as the pages show it: values with ± std over seeds, the trivial
+    baseline, the gain with its interval, and the verdict."""
+    return pd.DataFrame(
         {
             "task": cmp["task"],
             "metric": cmp["metric"] + np.where(cmp["higher_is_better"], " ↑", " ↓"),
             "multi-task": [_pm(m, s) for m, s in zip(cmp["mtl"], cmp["mtl_std"])],
             "single-task": [_pm(m, s) for m, s in zip(cmp["stl"], cmp["stl_std"])],
+            "trivial": [_pm(m, math.nan) for m in cmp["trivial"]],
             "gain %": cmp["gain"],
-            "± (std)": cmp["gain_std"],
-            "verdict": cmp["verdict"],
+            f"{level:.0%} interval": [
+                interval_text(_finite(lo), _finite(hi))
+                for lo, hi in zip(cmp["gain_low"], cmp["gain_high"])
+            ],
+            "verdict": [verdict_label(v) for v in cmp["verdict"]],
             "seeds": cmp["n_seeds"],
         }
     )
-    if not np.isfinite(cmp["gain_std"].astype(float)).any():
-        out = out.drop(columns=["± (std)"])  # one seed: no spread to show
-    return out
 
 
-def _pm(mean: float, std: float) -> str:
+def _finite(x: float | None) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def _pm(mean: float | None, std: float | None) -> str:
     """``28,260 ± 350`` or ``0.8125 ± 0.021``: readable, with the spread when there is one."""
-    if mean is None or not math.isfinite(mean):
+    if _finite(mean) is None:
         return "—"
     big = abs(mean) >= 1000
     text = f"{mean:,.0f}" if big else f"{mean:.4g}"
-    if math.isfinite(std):
+    if _finite(std) is not None:
         text += f" ± {std:,.0f}" if big else f" ± {std:.2g}"
     return text
 

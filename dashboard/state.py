@@ -43,9 +43,15 @@ UPLOAD_PREFIX = "upload:"
 SECTION_ORDER = ("name", "data", "tasks", "model", "weighting", "train", "baselines", "seeds")
 
 
+# Three seeds by default: one seed cannot tell a gain from noise, so a first run should
+# already carry a verdict. Each seed is one run; free workers take them side by side.
+DEFAULT_SEEDS = [0, 1, 2]
+
+
 def default_draft() -> dict[str, Any]:
-    """The dashboard's starting experiment: houses, hard sharing, snapshots every epoch."""
-    config = ExperimentConfig.parse({"train": {"snapshot_every": 1}})
+    """The dashboard's starting experiment: houses, hard sharing, snapshots every epoch,
+    three seeds. The link holds only what differs from this."""
+    config = ExperimentConfig.parse({"train": {"snapshot_every": 1}, "seeds": DEFAULT_SEEDS})
     return config.model_dump(mode="json")
 
 

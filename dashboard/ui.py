@@ -1,4 +1,5 @@
-"""Small Streamlit pieces the pages share: the error guard, messages, run pickers, headers."""
+"""Small Streamlit pieces the pages share: the error guard, messages, run pickers, headers,
+the comparison table."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from dashboard import datasets, runs_client, state
+from dashboard import datasets, logic, runs_client, state
+from dashboard.charts import verdict_color
 from dashboard.logic import md_escape
+from mtlcore.analysis import FINDINGS, verdict_label
 from mtlcore.config import ConfigError
 from mtlcore.data.spec import DataError
 from mtlcore.runs import RunInfo, RunStoreError
@@ -162,9 +165,28 @@ def draft_tasks() -> list[datasets.TaskView]:
 
 
 TABLE_FORMAT = {
-    "gain %": st.column_config.NumberColumn(format="%+.1f", help="Positive: sharing helped."),
-    "± (std)": st.column_config.NumberColumn(format="%.1f", help="Spread over seeds."),
+    "gain %": st.column_config.NumberColumn(
+        format="%+.1f", help="Mean over seeds of (MTL − STL)/|STL|; positive: sharing helped."
+    ),
+    "trivial": st.column_config.TextColumn(
+        help="The trivial baseline: predicting the training mean (regression) or the "
+        "majority class (classification)."
+    ),
+    "verdict": st.column_config.TextColumn(
+        help="helps / hurts: the whole interval of the gain is above / below 0. Within the "
+        "noise: it covers 0. One seed has no interval: run more seeds to tell."
+    ),
 }
+
+
+def comparison_table(comparison: dict[str, Any]) -> None:
+    """The per-task comparison table; only a verdict that is a finding is coloured."""
+    table = logic.display_table(logic.comparison_frame(comparison))
+    colors = {verdict_label(v): verdict_color(v) for v in FINDINGS}
+    styled = table.style.map(
+        lambda v: f"color: {colors[v]}; font-weight: 600" if v in colors else "", subset=["verdict"]
+    )
+    st.dataframe(styled, hide_index=True, width="stretch", column_config=TABLE_FORMAT)
 
 
 # Set MTL_STUDIO_TIMINGS to a file path to log how long each live refresh takes on the

@@ -107,10 +107,18 @@ def test_upload_map_train_compare_and_look(open_app, tmp_path):
     idle(page)
     shot(page, "4_train_done")
 
-    # Compare: the table, the gains and the predictions.
+    # Compare: three seeds (the default) give each task a verdict with its interval; the
+    # trivial baseline is a dotted line on the metric bars.
     go(page, "Compare")
     expect(page.get_by_text("Predictions vs truth")).to_be_visible()
     expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible()
+    verdicts = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="3 seeds")
+    expect(verdicts.first).to_contain_text(
+        re.compile(
+            r"(helps|hurts|within the noise).*95% interval|95% interval.*(helps|hurts|within the noise)"
+        )
+    )
+    expect(page.locator("svg text", has_text="trivial baseline").first).to_be_attached()
     shot(page, "5_compare")
 
     # Representations: multi-task beside single-task.
@@ -124,3 +132,28 @@ def test_upload_map_train_compare_and_look(open_app, tmp_path):
     go(page, "Runs")
     expect(page.get_by_role("button", name="Config (YAML)")).to_be_visible()
     shot(page, "7_runs")
+
+
+def test_compare_shows_verdict_interval_and_trivial_baseline(open_app):
+    """Stored runs (no training): five seeds, one task worse on every one, one within the
+    noise; a finding is red, the rest stays uncoloured; user names stay text."""
+    from playwright.sync_api import expect
+
+    from tests.test_dashboard import FIVE_OF_FIVE_WORSE, finished_experiment
+
+    noisy = [(99.0, 100.0), (101.0, 100.0), (100.5, 100.0), (99.8, 100.0), (100.2, 100.0)]
+    exp = finished_experiment({"price": FIVE_OF_FIVE_WORSE, "rent <b>x</b>": noisy})
+    page = open_app(f"?exp={exp}")
+    go(page, "Compare")
+    captions = page.locator('[data-testid="stCaptionContainer"]')
+    hurts = captions.get_by_text("price: sharing hurts", exact=False)
+    expect(hurts).to_be_visible()
+    expect(hurts).to_contain_text("95% interval")
+    noise = captions.get_by_text("rent <b>x</b>: ", exact=False)  # the name as text, not HTML
+    expect(noise).to_contain_text("within the noise")
+    colour = "el => getComputedStyle(el).color"
+    assert hurts.evaluate(colour) != noise.evaluate(colour), "a finding is coloured, noise is not"
+    expect(page.locator("svg text", has_text="trivial baseline")).to_be_attached()
+    expect(page.locator("svg text", has_text="-18.0%").first).to_be_attached()  # price's gain
+    expect(page.locator('[data-testid="stPlotlyChart"] .errorbar').first).to_be_attached()
+    shot(page, "8_compare_verdicts")

@@ -7,6 +7,7 @@ fresh per test, see conftest); configs are tiny so a run takes a second or two.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -19,8 +20,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import charts, datasets, logic, runs_client, state
 from dashboard.diagram import dot_escape, network_dot
+from mtlcore.analysis import combine_results, compare
 from mtlcore.config import ExperimentConfig
 from mtlcore.models import STRATEGIES
+from mtlcore.runs._worker import result_summary
 from mtlcore.weighting import METHODS
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
@@ -161,17 +164,20 @@ def test_upload_map_train_compare_and_look():
     assert_clean(at)
     assert "Δm" in markdown_text(at)
     assert at.get("plotly_chart"), "the loss curves"
-    [run] = runs_client.list_runs()
-    assert run.status == "done" and at.query_params["exp"] in (
-        str(run.experiment_id),
-        [str(run.experiment_id)],
-    )
+    runs = runs_client.list_runs()  # three seeds by default, one run each
+    assert sorted(r.seed for r in runs) == [0, 1, 2] and {r.status for r in runs} == {"done"}
+    run = min(runs, key=lambda r: r.id)
+    assert at.query_params["exp"] in (str(run.experiment_id), [str(run.experiment_id)])
+    assert at.dataframe[0].value["seeds"].tolist() == [3, 3]  # the Result table on Train
 
     goto(at, "compare")
     assert_clean(at)
     table = at.dataframe[0].value
     assert list(table["task"]) == ["y_flag", "y_value"]
-    assert table["gain %"].notna().all()
+    assert table["gain %"].notna().all() and (table["seeds"] == 3).all()
+    assert table["95% interval"].str.contains(" to ").all()
+    assert set(table["verdict"]) <= {"helps", "hurts", "within the noise"}
+    assert table["trivial"].ne("—").all()
     assert len(at.get("plotly_chart")) >= 4  # bars, gains, a confusion matrix pair, a scatter
 
     goto(at, "representations")
@@ -182,11 +188,12 @@ def test_upload_map_train_compare_and_look():
 
     goto(at, "runs")
     assert_clean(at)
-    assert at.dataframe[0].value["status"].tolist() == ["done"]
+    assert at.dataframe[0].value["status"].tolist() == ["done"] * 3
     assert {b.key for b in at.get("download_button")} >= {"dl_config", "dl_result", "dl_weights"}
-    at.text_input(key=f"rename_{run.id}").set_value("my first run")
+    newest = max(runs, key=lambda r: r.id)  # the Runs page starts at the newest run
+    at.text_input(key=f"rename_{newest.id}").set_value("my first run")
     at.button(key="rename").click().run()
-    assert runs_client.status(run.id).name == "my first run"
+    assert runs_client.status(newest.id).name == "my first run"
 
 
 def test_a_bad_upload_is_a_sentence_next_to_the_file():
@@ -207,18 +214,18 @@ def test_a_task_problem_shows_under_the_task_and_blocks_training():
     assert any("Fix the tasks" in e for e in errors(at))
 
 
-def test_stop_cancels_a_running_run():
+def test_stop_cancels_a_running_run_and_the_queued_seeds():
     at = app("?train.epochs=2000&baselines=false&train.snapshot_every=0")
     goto(at, "train")
     at.button(key="train").click().run()
     deadline = time.monotonic() + 60
-    while runs_client.list_runs()[0].status != "running":
+    while not any(r.status == "running" for r in runs_client.list_runs()):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     at.run()
     at.button(key="stop").click().run()
     wait_for_runs(at, timeout=30)
-    assert runs_client.list_runs()[0].status == "cancelled"
+    assert [r.status for r in runs_client.list_runs()] == ["cancelled"] * 3
     assert not at.exception
 
 
@@ -366,24 +373,99 @@ def test_md_escape_keeps_user_text_inert():
     assert "\\[" in text and "\\$" in text and "\\<" in text and "\\*\\*" in text
 
 
-def test_seed_comparison_says_when_a_gain_is_noise():
-    def summary(gain_a, gain_b, dm):
-        return {"tasks": {
-            "a": {"kind": "regression", "metric": "rmse", "higher_is_better": False, "mtl": 1.0, "stl": 1.1, "gain": gain_a},
-            "b": {"kind": "binary", "metric": "accuracy", "higher_is_better": True, "mtl": 0.8, "stl": 0.7, "gain": gain_b},
-        }, "delta_m": dm}  # fmt: skip
+def one_seed_summaries(values: dict[str, list[tuple[float, float]]]) -> list[dict]:
+    """Run summaries as the workers store them, one run per seed: task -> (MTL, STL) RMSE
+    per seed, with a trivial RMSE of 100."""
+    n = len(next(iter(values.values())))
+    out = []
+    for seed in range(n):
+        result = compare({task: {"higher_is_better": False, "mtl_by_seed": {seed: v[seed][0]},
+                                 "stl_by_seed": {seed: v[seed][1]}} for task, v in values.items()})  # fmt: skip
+        for entry in result["tasks"].values():
+            entry.update(kind="regression", metric="rmse", higher_is_better=False, trivial=100.0)
+        out.append(result_summary({**result, "seeds": [seed], "timings": {}}))
+    return out
 
-    runs = [summary(1.0, 10.0, 5.5), summary(-1.0, 11.0, 5.0), summary(0.5, 12.0, 6.0)]
-    cmp = logic.seed_comparison(runs)
-    assert cmp["n_seeds"].tolist() == [3, 3]
-    assert cmp["verdict"].tolist() == ["within the noise", "helped"]
-    assert "within the noise" in logic.task_verdict_sentence(cmp.iloc[0].to_dict())
-    dm, std, n = logic.delta_m_summary(runs)
-    assert n == 3 and "helped" in logic.comparison_sentence(dm, std, n)
-    assert "within the noise" in logic.comparison_sentence(0.5, 2.0, 3)
-    one = logic.seed_comparison([summary(-3.0, 1.0, -1.0)])
-    assert one["verdict"].tolist() == ["hurt", "helped"] and np.isnan(one["gain_std"]).all()
-    assert "± (std)" not in logic.display_table(one)
+
+def finished_experiment(values: dict[str, list[tuple[float, float]]]) -> int:
+    """An experiment in the run store whose runs finished with these values (no training)."""
+    store = runs_client.store()
+    summaries = one_seed_summaries(values)
+    config = ExperimentConfig.parse({"name": "crafted", "seeds": list(range(len(summaries)))})
+    ids = store.submit(config)
+    for run_id, summary in zip(ids, summaries, strict=True):
+        assert store.claim(run_id, "test-token", os.getpid())
+        store.finish(run_id, "done", result=summary)
+    return store.run(ids[0]).experiment_id
+
+
+FIVE_OF_FIVE_WORSE = [
+    (110.0, 100.0),
+    (110.0, 100.0),
+    (110.0, 100.0),
+    (130.0, 100.0),
+    (130.0, 100.0),
+]
+
+
+def test_the_pages_read_the_engines_verdict_and_colour_only_findings():
+    noisy = [(99.0, 100.0), (101.0, 100.0), (100.5, 100.0), (99.8, 100.0), (100.2, 100.0)]
+    summaries = one_seed_summaries({"worse": FIVE_OF_FIVE_WORSE, "same": noisy})
+    comparison = combine_results(summaries)
+    cmp = logic.comparison_frame(comparison)
+    assert cmp["n_seeds"].tolist() == [5, 5]
+    # Worse on every seed is a finding (the old |gain| < 2 std rule called it noise).
+    assert cmp["verdict"].tolist() == ["hurts", "within the noise"]
+    lines = logic.comparison_markdown(comparison)
+    assert plain(lines[1]).startswith(":red[worse: sharing hurts") and not lines[2].startswith(":")
+    table = logic.display_table(cmp)
+    assert table["trivial"].tolist() == ["100", "100"] and table["verdict"][0] == "hurts"
+    assert table["95% interval"][0].endswith(" to " + f"{cmp['gain_high'][0]:+.1f}")
+
+    one = combine_results(one_seed_summaries({"a_[x](y)": [(90.0, 100.0)]}))
+    assert logic.comparison_frame(one)["gain_std"].isna().all()  # no spread: NaN, never 0
+    lines = logic.comparison_markdown(one)
+    assert not any(line.startswith((":green", ":red")) for line in lines)
+    assert "a\\_\\[x\\]\\(y\\)" in lines[1]  # the task name stays text
+    assert logic.display_table(logic.comparison_frame(one))["verdict"].tolist() == [
+        "one seed — run more to tell"
+    ]
+
+
+def gain_chart(at: AppTest) -> dict:
+    """The plotly spec of the gain bars on the page."""
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return next(c for c in specs if "Gain per task" in c["layout"].get("title", {}).get("text", ""))
+
+
+def test_compare_shows_verdict_interval_and_trivial_and_colours_only_findings():
+    exp = finished_experiment({"price [x](y)": FIVE_OF_FIVE_WORSE, "rent": FIVE_OF_FIVE_WORSE})
+    one = finished_experiment({"price": [(90.0, 100.0)]})
+    at = goto(app(f"?exp={exp}"), "compare")
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert table["verdict"].tolist() == ["hurts", "hurts"] and table["seeds"].tolist() == [5, 5]
+    assert (
+        table["trivial"].tolist() == ["100", "100"]
+        and table["95% interval"].str.contains(" to ").all()
+    )
+    captions = "\n".join(c.value for c in at.caption)
+    assert "price \\[x\\]\\(y\\)" in captions  # the task name stays text
+    assert ":red[price [x](y): sharing hurts" in plain(captions)  # a finding: coloured
+    charts_ = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    gains = gain_chart(at)
+    assert gains["data"][0]["marker"]["color"] == [charts.HARM, charts.HARM]
+    assert gains["data"][0]["error_y"]["visible"] is True
+    bars = next(c for c in charts_ if any(t.get("name") == "trivial baseline" for t in c["data"]))
+    assert [s["y0"] for s in bars["layout"]["shapes"]] == [100.0, 100.0]
+
+    at.selectbox(key="compare_exp").set_value(one).run()
+    assert_clean(at)
+    assert at.dataframe[0].value["verdict"].tolist() == ["one seed — run more to tell"]
+    text = "\n".join([*(m.value for m in at.markdown), *(c.value for c in at.caption)])
+    assert ":green[" not in text and ":red[" not in text
+    gains = gain_chart(at)
+    assert gains["data"][0]["marker"]["color"] == [charts.NOISE]  # +10 % on one seed: not green
 
 
 def test_metric_rows_become_chart_frames():
@@ -415,9 +497,16 @@ def test_charts_keep_one_colour_per_task_and_dash_the_baselines():
     dashes = {t.name: t.line.dash for t in fig.data}
     assert dashes == {"a · multi-task": "solid", "a · single-task": "dash"}
     assert {t.line.color for t in fig.data} == {colors["a"]}
-    cmp = pd.DataFrame({"task": ["a", "b"], "gain": [5.0, -5.0], "gain_std": [1.0, np.nan],
-                        "verdict": ["helped", "hurt"]})  # fmt: skip
-    assert list(charts.gain_bars(cmp).data[0].marker.color) == [charts.HELP, charts.HARM]
+    cmp = pd.DataFrame({"task": ["a", "b", "c"], "gain": [5.0, -5.0, 9.0],
+                        "gain_low": [1.0, -8.0, np.nan], "gain_high": [9.0, -2.0, np.nan],
+                        "verdict": ["helps", "hurts", "one seed"]})  # fmt: skip
+    bar = charts.gain_bars(cmp).data[0]
+    assert list(bar.marker.color) == [charts.HELP, charts.HARM, charts.NOISE]
+    assert list(bar.error_y.array) == [4.0, 3.0, 0.0] and list(bar.error_y.arrayminus) == [
+        4.0,
+        3.0,
+        0.0,
+    ]
     heat = charts.cosine_heatmap(pd.DataFrame({"step": [1, 2], "epoch": [1, 1], "pair": ["a · b"] * 2,
                                                "cosine": [0.2, 0.4]}))  # fmt: skip
     assert heat.data[0].z.tolist() == [[pytest.approx(0.3)]] and heat.data[0].zmid == 0

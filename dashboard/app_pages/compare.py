@@ -1,9 +1,8 @@
-"""Compare page: multi-task vs single-task per task (with the noise of several seeds),
-predictions vs truth on the test rows, and several runs from the history side by side."""
+"""Compare page: multi-task vs single-task per task, with the trivial baseline and the
+verdict of ``mtlcore.analysis`` over the experiment's seeds; predictions vs truth on the
+test rows; several runs from the history side by side."""
 
 from __future__ import annotations
-
-import math
 
 import pandas as pd
 import streamlit as st
@@ -18,15 +17,17 @@ from dashboard.charts import (
     task_colors,
 )
 from dashboard.logic import md_escape
+from mtlcore.analysis import combine_results, interval_text, verdict_label
 from mtlcore.runs import RunInfo
 
 
 def main() -> None:
     st.title("Compare")
     st.write(
-        "Did sharing help? Each task's test metric for the multi-task model and for the "
-        "same network trained on that task alone, the relative gain (positive = sharing "
-        "helped) and Δm, their mean over tasks."
+        "Did sharing help? Each task's test metric for the multi-task model, for the "
+        "same network trained on that task alone and for a trivial predictor, the relative "
+        "gain (positive = sharing helped) with its interval over seeds, the verdict, and Δm, "
+        "the mean gain over tasks."
     )
     exp, runs = ui.pick_experiment("Experiment", key="compare_exp", only_done=True)
     if exp is None:
@@ -45,24 +46,33 @@ def main() -> None:
     overlay_section(exp, tasks, colors)
 
 
+VERDICT_RULE = (
+    "Each seed trains the multi-task model and the single-task baselines from the same seed, "
+    "so the per-seed gains are paired. The verdict rests on their {level} Student-t interval: "
+    "**helps** (green) when the whole interval is above 0, **hurts** (red) when it is below, "
+    "**within the noise** (grey) when it covers 0. One seed has no interval: run more seeds "
+    "to tell."
+)
+
+
 def headline(done: list[RunInfo], colors: dict[str, str]) -> None:
-    summaries = [r.result for r in done if r.result]
-    cmp = logic.seed_comparison(summaries)
-    dm, std, n = logic.delta_m_summary(summaries)
+    comparison = combine_results([r.result for r in done if r.result])
+    cmp = logic.comparison_frame(comparison)
+    dm = comparison["delta_m"]
     c1, c2 = st.columns([1, 4])
-    c1.metric("Δm", f"{dm:+.1f}%" if math.isfinite(dm) else "—",
-              delta=f"± {std:.1f}" if math.isfinite(std) else None, delta_color="off", delta_arrow="off",
+    c1.metric("Δm", f"{dm:+.1f}%" if dm is not None else "—",
+              delta=verdict_label(comparison["delta_m_verdict"]), delta_color="off", delta_arrow="off",
               help="Mean relative gain over tasks; positive means sharing helped.")  # fmt: skip
-    c2.write(md_escape(logic.comparison_sentence(dm, std, n)))
-    c2.caption(
-        "  \n".join(md_escape(logic.task_verdict_sentence(row)) for row in cmp.to_dict("records"))
-    )
-    st.dataframe(logic.display_table(cmp), hide_index=True, width="stretch",
-                 column_config=ui.TABLE_FORMAT)  # fmt: skip
+    first, *rest = logic.comparison_markdown(comparison)
+    c2.markdown(first)
+    c2.caption("  \n".join(rest))
+    ui.comparison_table(comparison)
     left, right = st.columns(2)
     left.plotly_chart(metric_bars(cmp, colors), width="stretch", key="metric_bars")
-    left.caption("Solid: multi-task. Hatched: single-task. Whiskers: ± std over seeds.")
+    left.caption("Solid: multi-task. Hatched: single-task. Whiskers: ± std over seeds. "
+                 "Dotted: the trivial baseline (training mean or majority class).")  # fmt: skip
     right.plotly_chart(gain_bars(cmp), width="stretch", key="gain_bars")
+    right.caption(VERDICT_RULE.format(level=f"{comparison['confidence']:.0%}"))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -130,16 +140,17 @@ def overlay_section(exp: int, tasks: list[str], colors: dict[str, str]) -> None:
         done = [r for r in groups[k] if r.status == "done"]
         curves[f"#{k} {done[0].name}"] = finished_metrics(done[0].id)
         summary = cached.config_summary(done[0].config_yaml)
-        dm, std, n = logic.delta_m_summary([r.result for r in done if r.result])
+        c = combine_results([r.result for r in done if r.result])
         rows.append({"experiment": f"#{k}", "name": done[0].name, "strategy": summary["strategy"],
-                     "weighting": summary["weighting"], "Δm %": dm, "± (std)": std, "seeds": n})  # fmt: skip
+                     "weighting": summary["weighting"], "Δm %": c["delta_m"],
+                     "interval": interval_text(c["delta_m_low"], c["delta_m_high"]),
+                     "verdict": verdict_label(c["delta_m_verdict"]), "seeds": c["n_seeds"]})  # fmt: skip
     st.plotly_chart(overlay_curves(curves, colors, tasks), width="stretch", key="overlay_chart")
     st.caption(
         "Validation metric of the multi-task model per epoch (first seed); a symbol per run."
     )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"Δm %": st.column_config.NumberColumn(format="%+.1f"),
-                                "± (std)": st.column_config.NumberColumn(format="%.1f")})  # fmt: skip
+                 column_config={"Δm %": st.column_config.NumberColumn(format="%+.1f")})  # fmt: skip
 
 
 main()

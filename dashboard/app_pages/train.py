@@ -15,6 +15,7 @@ import streamlit as st
 
 from dashboard import cached, datasets, logic, runs_client, state, ui
 from dashboard.charts import cosine_heatmap, loss_curves, task_colors, weight_curves
+from mtlcore.analysis import combine_results
 from mtlcore.config import ConfigError, ExperimentConfig
 from mtlcore.data.spec import DataError
 from mtlcore.runs import QUEUED, RunInfo
@@ -249,10 +250,12 @@ def outcome(runs: list[RunInfo]) -> None:
     if not summaries:
         return
     st.subheader("Result")
-    dm, std, n = logic.delta_m_summary(summaries)
-    st.write(logic.md_escape(logic.comparison_sentence(dm, std, n)))
-    st.dataframe(logic.display_table(logic.seed_comparison(summaries)), hide_index=True,
-                 width="stretch", column_config=ui.TABLE_FORMAT)  # fmt: skip
+    comparison = combine_results(summaries)
+    first, *rest = logic.comparison_markdown(comparison)
+    st.markdown(first)
+    ui.comparison_table(comparison)
+    if rest:
+        st.caption("  \n".join(rest))
     st.page_link("app_pages/compare.py", label="Compare in detail", icon=":material/balance:")
 
 
