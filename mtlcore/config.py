@@ -72,7 +72,18 @@ TaskEntry = Annotated[
 
 
 class DataConfig(StrictModel):
-    """Where the tables come from: a built-in dataset, or CSV files by table name."""
+    """Where the tables come from (a built-in dataset, or CSV files by table name) and how
+    their rows become model inputs.
+
+    ``align_columns`` (default on, since transfer between tables is the point): tasks
+    of *different tables* whose inputs share column names read one feature space, so
+    they share the model's first layer and transfer can start there. Each column
+    name gets one preprocessor fitted on the union of those tasks' training rows; a
+    column a table lacks reads as 0 (the mean after standardising, no category); one
+    0/1 column per table tells the tables apart. Tasks of a single table are prepared
+    per task either way. Off: every task gets its own preprocessing, and tasks of
+    different tables get separate first layers.
+    """
 
     builtin: str | None = "houses"
     options: dict[str, Any] = Field(default_factory=dict)
@@ -81,6 +92,8 @@ class DataConfig(StrictModel):
     test_fraction: Annotated[float, Field(ge=0.05, le=0.4)] = 0.15
     split_seed: Annotated[int, Field(ge=0)] = 0  # fixed across seeds: all seeds see one test set
     standardize_targets: bool = True  # train regression targets in standard units
+    # Tasks of different tables share same-named input columns: one feature space, one input layer.
+    align_columns: bool = True
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:

@@ -184,28 +184,48 @@ def test_synthetic_same_seed_same_table_other_seed_other_table() -> None:
 def test_houses_has_two_tables_and_two_price_tasks() -> None:
     ds = load_builtin("houses")
     houses, apartments = ds.tables["houses"], ds.tables["apartments"]
-    assert list(houses.columns) == ["size_sqm", "bedrooms", "bathrooms", "price"]
-    assert list(apartments.columns) == ["size_sqm", "bedrooms", "location", "price"]
-    assert len(houses) > 5 * len(apartments) >= 5 * 100
-    assert set(apartments["location"]) == {"downtown", "suburb", "rural"}
+    assert list(houses.columns) == ["size_sqm", "bedrooms", "bathrooms", "neighbourhood", "price"]
+    assert list(apartments.columns) == ["size_sqm", "bedrooms", "floor", "neighbourhood", "price"]
+    assert (len(houses), len(apartments)) == (800, 480)
+    assert set(apartments["neighbourhood"]) == set(houses["neighbourhood"])
     assert houses["bathrooms"].isna().any() and apartments["size_sqm"].isna().any()
     assert houses["price"].notna().all() and houses["price"].min() > 10_000
     house, apartment = ds.task("house_price"), ds.task("apartment_price")
     assert (house.table, house.target, house.kind) == ("houses", "price", "regression")
-    assert house.inputs == ("size_sqm", "bedrooms", "bathrooms")
+    assert house.inputs == ("size_sqm", "bedrooms", "bathrooms", "neighbourhood")
     assert (apartment.table, apartment.target, apartment.kind) == (
         "apartments",
         "price",
         "regression",
     )
-    assert apartment.inputs == ("size_sqm", "bedrooms", "location")
+    assert apartment.inputs == ("size_sqm", "bedrooms", "floor", "neighbourhood")
+    assert house.train_rows is None and apartment.train_rows == 60
+
+
+def test_apartments_train_on_few_rows_and_are_judged_on_many() -> None:
+    ds = load_builtin("houses")
+    data = prepare(ds, ds.tasks, align_columns=True)
+    apartments = data.task("apartment_price")
+    # The numbers the description gives.
+    assert (apartments.n_rows("train"), apartments.n_rows("test")) == (60, 72)
+    assert data.task("house_price").n_rows("train") == 560
+    assert ds.tables["houses"]["neighbourhood"].nunique() == 8
+    for number in ("560 houses", "only 60 apartments", "72 others", "eight neighbourhoods"):
+        assert number in ds.description
+    # Shared columns, one feature space: one input layer for both tasks.
+    assert data.task("house_price").input_group == apartments.input_group
 
 
 def test_houses_and_apartments_share_a_price_structure() -> None:
     ds = load_builtin("houses")
-    for table in ds.tables.values():
+    levels = {}
+    for name, table in ds.tables.items():
         rows = table.dropna()
-        assert np.corrcoef(rows["size_sqm"], rows["price"])[0, 1] > 0.6
+        assert np.corrcoef(rows["size_sqm"], rows["price"])[0, 1] > 0.4
+        per_sqm = rows["price"] / rows["size_sqm"]
+        levels[name] = per_sqm.groupby(rows["neighbourhood"]).median()
+    # A neighbourhood's price level is the same in both tables.
+    assert np.corrcoef(levels["houses"], levels["apartments"])[0, 1] > 0.9
 
 
 def test_penguins_has_344_rows_and_three_tasks() -> None:
