@@ -84,6 +84,7 @@ def prepare_data(config: ExperimentConfig, dataset: Dataset | None = None) -> Pr
         test_fraction=d.test_fraction,
         split_seed=d.split_seed,
         standardize_targets=d.standardize_targets,
+        align_columns=d.align_columns,
     )
 
 

@@ -22,8 +22,7 @@ import pytest
 
 from mtlcore.analysis import GainSummary, summarize_gains
 from mtlcore.config import ExperimentConfig
-from mtlcore.data.prepare import PreparedData, prepare
-from mtlcore.experiment import load_dataset, run_experiment, task_specs
+from mtlcore.experiment import run_experiment
 from mtlcore.metrics import relative_gain
 
 pytestmark = pytest.mark.claim
@@ -42,28 +41,10 @@ def example_config(align_columns: bool) -> ExperimentConfig:
     return ExperimentConfig.parse(raw)
 
 
-def prepared(config: ExperimentConfig) -> PreparedData:
-    """The config's data, data.align_columns included.
-
-    mtlcore.experiment.prepare_data does not pass data.align_columns on yet; once it
-    does (``align_columns=d.align_columns``), this is ``prepare_data(config)``.
-    """
-    dataset, d = load_dataset(config), config.data
-    return prepare(
-        dataset,
-        task_specs(config, dataset),
-        val_fraction=d.val_fraction,
-        test_fraction=d.test_fraction,
-        split_seed=d.split_seed,
-        standardize_targets=d.standardize_targets,
-        align_columns=d.align_columns,
-    )
-
-
 def apartment_gains(align_columns: bool) -> list[float]:
     """Per seed: the apartments' RMSE gain (%) of the multi-task model over apartments alone."""
     config = example_config(align_columns)
-    _, runs = run_experiment(config, data=prepared(config))
+    _, runs = run_experiment(config)
     return [
         relative_gain(
             r.metrics_mtl["apartment_price"]["rmse"],
