@@ -86,7 +86,17 @@ def format_ints(values: Iterable[int]) -> str:
 
 # --- option widgets from a pydantic model -------------------------------------------------
 
-OptionKind = Literal["int", "float", "bool", "choice", "widths", "per_task_float", "per_task_int"]
+OptionKind = Literal[
+    "int",
+    "float",
+    "bool",
+    "choice",
+    "widths",
+    "per_task_float",
+    "per_task_int",
+    "float_or_list",
+    "int_or_list",
+]
 
 
 @dataclass(frozen=True)
@@ -150,7 +160,7 @@ def _option_kind(annotation: Any) -> tuple[OptionKind | None, tuple[Any, ...]]:
         rest = [a for a in args if a is not type(None)]
         if len(rest) == 1:
             return _option_kind(rest[0])
-        return None, ()
+        return _one_or_list_kind(rest), ()
     if origin is list and args and _base(args[0]) is int:
         return "widths", ()
     if origin is dict and len(args) == 2 and args[0] is str:
@@ -160,6 +170,56 @@ def _option_kind(annotation: Any) -> tuple[OptionKind | None, tuple[Any, ...]]:
         if value is int:
             return "per_task_int", ()
     return None, ()
+
+
+def _one_or_list_kind(members: list[Any]) -> OptionKind | None:
+    """``list[float] | float`` (one value, or one per task) -> ``"float_or_list"``; same for int."""
+    lists = [a for a in members if typing.get_origin(a) is list]
+    single = [_base(a) for a in members if typing.get_origin(a) is not list]
+    if len(lists) != 1 or len(single) != 1 or single[0] not in (int, float):
+        return None
+    element = _base(typing.get_args(lists[0])[0])
+    if typing.get_origin(element) in (typing.Union, types.UnionType):  # list[int | None]
+        present = [_base(a) for a in typing.get_args(element) if a is not type(None)]
+        element = present[0] if len(present) == 1 else None
+    if element is not single[0]:
+        return None
+    return "int_or_list" if element is int else "float_or_list"
+
+
+def parse_one_or_list(text: str, *, integer: bool, allow_none: bool, what: str) -> Any:
+    """``"0.1"`` -> 0.1, ``"0.1, 0.5"`` -> [0.1, 0.5]; with ``allow_none`` an empty field
+    or ``all`` means None (every row). ValueError with a sentence for anything else."""
+    parts = [p for p in re.split(r"[,;\s]+", text.strip()) if p]
+    if not parts:
+        if allow_none:
+            return None
+        raise ValueError(f"Give a value for {what}: one for every task, or one per task.")
+    values: list[Any] = []
+    for p in parts:
+        if allow_none and p.lower() in ("all", "none", "-"):
+            values.append(None)
+            continue
+        try:
+            number = float(p)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or (integer and number != int(number)):
+            kind = "whole numbers" if integer else "numbers"
+            raise ValueError(
+                f"'{p}' is not valid in {what}: use {kind}, one for every task or one per "
+                "task, separated by commas" + (" ('all' for every row)." if allow_none else ".")
+            )
+        values.append(int(number) if integer else number)
+    return values[0] if len(values) == 1 else values
+
+
+def format_one_or_list(value: Any) -> str:
+    """The text field's form of a value :func:`parse_one_or_list` reads."""
+    if value is None:
+        return ""
+    items = value if isinstance(value, list) else [value]
+    return ", ".join("all" if v is None else f"{v:g}" for v in items)
 
 
 def _base(annotation: Any) -> Any:
@@ -473,43 +533,27 @@ def config_summary(raw: Mapping[str, Any]) -> dict[str, Any]:
 # --- representations -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TaskTruth:
-    """What turns a task's raw outputs into readable predictions, and its true values."""
-
-    kind: str
-    truth: np.ndarray  # per validation row: a number (regression) or a class label
-    classes: list[Any] | None = None
-    mean: float = 0.0
-    std: float = 1.0
-
-
 def representation_points(
     task: str,
-    features: np.ndarray,
-    outputs: np.ndarray,
-    rows: np.ndarray,
-    truth: TaskTruth | None,
+    n_rows: int,
+    truth: np.ndarray | None = None,
+    prediction: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One row per sampled validation row of ``task``: task, target, prediction, error.
 
-    Without ``truth`` only ``task`` is known. Regression: numbers in the target's units
-    and the absolute error; classification: class labels and right/wrong.
+    ``truth`` and ``prediction`` come from the snapshot itself (numbers in the target's
+    units, or class labels); without them (snapshots saved before they were stored) only
+    ``task`` is known. Regression: the absolute error; classification: right/wrong.
     """
-    out = pd.DataFrame({"task": [task] * len(features)})
-    if truth is None:
+    out = pd.DataFrame({"task": [task] * n_rows})
+    if truth is None or prediction is None or len(truth) != n_rows:
         return out
-    pred = outputs_to_predictions(truth.kind, outputs, mean=truth.mean, std=truth.std)
-    true = truth.truth[rows]
-    if truth.kind == "regression":
-        out["target"] = true.astype(float)
-        out["prediction"] = pred.astype(float)
+    if truth.dtype.kind in "biuf":
+        out["target"] = truth.astype(float)
+        out["prediction"] = np.asarray(prediction, dtype=float)
         out["error"] = np.abs(out["prediction"] - out["target"])
     else:
-        classes = list(truth.classes or [])
-        out["target"] = [str(v) for v in true]
-        out["prediction"] = [
-            str(classes[int(i)]) if 0 <= int(i) < len(classes) else "?" for i in pred
-        ]
+        out["target"] = [str(v) for v in truth]
+        out["prediction"] = [str(v) for v in prediction]
         out["error"] = np.where(out["target"] == out["prediction"], "right", "wrong")
     return out

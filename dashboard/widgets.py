@@ -15,7 +15,15 @@ import streamlit as st
 from pydantic import BaseModel
 
 from dashboard import state
-from dashboard.logic import OptionField, format_ints, option_fields, parse_widths
+from dashboard.logic import (
+    OptionField,
+    format_ints,
+    format_one_or_list,
+    md_escape,
+    option_fields,
+    parse_one_or_list,
+    parse_widths,
+)
 
 PER_TASK_FLOAT_MAX = 5.0
 
@@ -79,18 +87,33 @@ def _option_widget(f: OptionField, path: tuple[Any, ...], tasks: Sequence[str], 
             to_widget=lambda v: format_ints(v or []),
             from_widget=lambda s: parse_widths(s, what=f.label.lower(), allow_empty=True) or None,
         )  # fmt: skip
+    elif f.kind in ("float_or_list", "int_or_list"):
+        optional = f.default is None
+        state.control(
+            st.text_input, f.label, path, default=f.default,
+            help=(help_text or "") + " One value for every task, or one per task in task "
+            "order, separated by commas" + (" (empty or 'all': every row)." if optional else "."),
+            to_widget=format_one_or_list,
+            from_widget=lambda s: parse_one_or_list(
+                s, integer=f.kind == "int_or_list", allow_none=optional, what=f.label.lower()
+            ),
+        )  # fmt: skip
     elif f.kind == "per_task_float":
-        st.markdown(f"**{f.label}**" + (f" — {help_text}" if help_text else ""))
+        st.markdown(
+            f"**{md_escape(f.label)}**" + (f" — {md_escape(help_text)}" if help_text else "")
+        )
         for task in tasks:
             state.control(st.slider, task, (*path, task), hide_id=path[-1], default=1.0,
                           min_value=0.0, max_value=PER_TASK_FLOAT_MAX, step=0.1,
                           to_widget=lambda v: float(min(max(v or 0.0, 0.0), PER_TASK_FLOAT_MAX)))  # fmt: skip
     elif f.kind == "per_task_int":
-        st.markdown(f"**{f.label}**" + (f" — {help_text}" if help_text else ""))
+        st.markdown(
+            f"**{md_escape(f.label)}**" + (f" — {md_escape(help_text)}" if help_text else "")
+        )
         top = max(1, depth)
         for task in tasks:
             if top == 1:
-                st.caption(f"{task}: layer 1 (add hidden layers to choose)")
+                st.caption(f"{md_escape(task)}: layer 1 (add hidden layers to choose)")
                 continue
             state.control(st.slider, task, (*path, task), hide_id=path[-1], default=top,
                           min_value=1, max_value=top, step=1,

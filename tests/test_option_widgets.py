@@ -1,0 +1,81 @@
+"""Options that take one value for every task or one per task (synthetic noise, scales,
+labelled rows) get a text field that lands in the config; bad text says why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard import logic, runs_client
+from mtlcore.data.builtin import SyntheticOptions
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch):
+    monkeypatch.setenv(runs_client.EAGER_ENV, "0")
+    st.cache_data.clear()
+    yield
+    runs_client.shutdown()
+    st.cache_data.clear()
+
+
+def test_one_or_per_task_options_are_recognised():
+    kinds = {f.name: (f.kind, f.default) for f in logic.option_fields(SyntheticOptions)}
+    assert kinds["noise"] == ("float_or_list", 0.1)
+    assert kinds["scales"] == ("float_or_list", 1.0)
+    assert kinds["labelled_rows"] == ("int_or_list", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "integer", "allow_none", "value"),
+    [
+        ("0.5", False, False, 0.5),
+        ("0.1, 0.5", False, False, [0.1, 0.5]),
+        ("1 2 3", False, False, [1.0, 2.0, 3.0]),
+        ("", True, True, None),
+        ("all, 30", True, True, [None, 30]),
+        ("40", True, True, 40),
+    ],
+)
+def test_parse_one_or_list(text, integer, allow_none, value):
+    parsed = logic.parse_one_or_list(text, integer=integer, allow_none=allow_none, what="x")
+    assert parsed == value
+    if value is not None:  # the field shows what it parsed, and reads it back the same
+        shown = logic.format_one_or_list(parsed)
+        assert logic.parse_one_or_list(shown, integer=integer, allow_none=allow_none, what="x") == value
+
+
+@pytest.mark.parametrize(
+    ("text", "integer", "allow_none", "says"),
+    [
+        ("", False, False, "Give a value for noise"),
+        ("abc", False, False, "'abc' is not valid in noise: use numbers"),
+        ("2.5", True, True, "use whole numbers"),
+        ("inf", False, False, "'inf' is not valid"),
+        ("all", False, False, "'all' is not valid"),
+    ],
+)
+def test_bad_text_says_what_and_how(text, integer, allow_none, says):
+    with pytest.raises(ValueError, match=says):
+        logic.parse_one_or_list(text, integer=integer, allow_none=allow_none, what="noise")
+
+
+def test_the_few_labels_case_can_be_set_on_the_data_page():
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    at.selectbox(key="ctl:data.builtin").set_value("synthetic").run()
+    at.text_input(key="ctl:data.options.labelled_rows").set_value("all, 30").run()
+    at.text_input(key="ctl:data.options.noise").set_value("0.1, 0.5").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    options = at.session_state["draft"]["data"]["options"]
+    assert options["labelled_rows"] == [None, 30] and options["noise"] == [0.1, 0.5]
+
+    at.text_input(key="ctl:data.options.noise").set_value("a lot").run()
+    assert any("'a' is not valid in noise" in e.value for e in at.error)
+    assert at.session_state["draft"]["data"]["options"]["noise"] == [0.1, 0.5]  # last good value
