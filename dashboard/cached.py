@@ -1,4 +1,4 @@
-"""Streamlit-cached loaders: datasets, tables, profiles, prepared data, snapshots, projections.
+"""Streamlit-cached loaders: datasets, tables, profiles, run results, snapshots, projections.
 
 Thin wrappers around plain functions, keyed by what determines their result (a
 file's path and modification time, a config's YAML), so every session shares them.
@@ -45,13 +45,17 @@ def profile(df: pd.DataFrame) -> pd.DataFrame:
     return profile_table(df)
 
 
-@st.cache_resource(show_spinner="Preparing the data…", max_entries=8)
-def prepared(config_yaml: str):
-    """The run's data split and preprocessed as the run saw it (for truth values)."""
-    from mtlcore.config import ExperimentConfig
-    from mtlcore.experiment import prepare_data
+@st.cache_data(show_spinner=False, max_entries=64)
+def _result(path: str, mtime: float) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
-    return prepare_data(ExperimentConfig.from_text(config_yaml, source="run config"))
+
+def result(run_id: int) -> dict[str, Any] | None:
+    """A done run's full result.json (None before it is written); re-read when it changes."""
+    path = runs_client.artifact_paths(run_id).get("result")
+    if path is None or not path.is_file():
+        return None
+    return _result(str(path), path.stat().st_mtime)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)

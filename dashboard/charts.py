@@ -446,3 +446,157 @@ def alpha_heatmap(mixing: Mapping[str, Any]) -> go.Figure:
 
 def _pct(v: float) -> str:
     return "" if v is None or not math.isfinite(v) else f"{100 * v:.0f}%"
+
+
+# --- transfer ---------------------------------------------------------------------------------
+
+# Task pairs are not tasks: their curves take these, never a task's colour.
+PAIR_PALETTE = (
+    "#393b79", "#8c6d31", "#7b4173", "#3182bd", "#637939", "#843c39", "#636363", "#e6550d",
+)  # fmt: skip
+GAIN_SCALE = [[0.0, HARM], [0.5, "#f7f7f7"], [1.0, HELP]]
+
+
+def _task_matrix(
+    matrix: pd.DataFrame, text: list[list[str]], *, zmax: float, colorscale: Any, colorbar: str,
+    hover: str, title: str, x_title: str, y_title: str,
+) -> go.Figure:  # fmt: skip
+    """A task × task heatmap with a text per cell, rows top-down in the frame's order."""
+    z = [[None if not np.isfinite(v) else float(v) for v in row] for row in matrix.to_numpy(float)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=[_t(c) for c in matrix.columns], y=[_t(r) for r in matrix.index],
+            zmin=-zmax, zmax=zmax, zmid=0, colorscale=colorscale, xgap=2, ygap=2,
+            text=text, texttemplate="%{text}", hovertemplate=hover,
+            colorbar={"title": {"text": colorbar}, "thickness": 12},
+        )
+    )  # fmt: skip
+    n = len(matrix)
+    fig.update_yaxes(autorange="reversed", title_text=y_title)
+    fig.update_xaxes(title_text=x_title, side="bottom")
+    fig.update_layout(title=title, height=max(260, 70 * n + 150), **LAYOUT)
+    return fig
+
+
+def conflict_heatmap(cosine: pd.DataFrame, share: pd.DataFrame) -> go.Figure:
+    """Per pair of tasks: the mean gradient cosine on the shared layers (colour: blue =
+    they agree, red = they conflict) and the share of measured steps in conflict (text).
+
+    ``cosine``, ``share``: symmetric task × task frames (:func:`mtlcore.analysis.pair_matrix`);
+    the diagonal is NaN.
+    """
+    if cosine.empty or not np.isfinite(cosine.to_numpy(float)).any():
+        return empty_figure("No gradient agreement was measured.")
+    text = [
+        ["" if not np.isfinite(c) else f"{c:+.2f}<br>{_pct(s)} in conflict"
+         for c, s in zip(crow, srow, strict=True)]
+        for crow, srow in zip(cosine.to_numpy(float), share.to_numpy(float), strict=True)
+    ]  # fmt: skip
+    return _task_matrix(
+        cosine, text, zmax=1.0, colorscale="RdBu", colorbar="mean cosine",
+        hover="%{y} · %{x}<br>mean cosine %{z:.2f}<extra></extra>",
+        title="Gradient agreement per pair (mean over training)", x_title="", y_title="",
+    )  # fmt: skip
+
+
+def conflict_curves(by_epoch: pd.DataFrame) -> go.Figure:
+    """Per pair of tasks, by epoch: the mean gradient cosine (left; below 0 = conflict) and
+    the share of the epoch's measured steps in conflict (right).
+
+    ``by_epoch``: columns pair, epoch, mean_cosine, conflict_share.
+    """
+    if by_epoch.empty:
+        return empty_figure("No gradient agreement was measured.")
+    fig = panels(["Mean cosine", "Share of measured steps in conflict"], height=340)
+    for k, (pair, rows) in enumerate(by_epoch.sort_values("epoch").groupby("pair", sort=False)):
+        color = PAIR_PALETTE[k % len(PAIR_PALETTE)]
+        for col, value in ((1, "mean_cosine"), (2, "conflict_share")):
+            fig.add_trace(go.Scatter(
+                x=rows["epoch"], y=rows[value], mode="lines+markers", name=_t(pair),
+                legendgroup=str(pair), showlegend=col == 1, line={"color": color},
+                hovertemplate=f"{_t(pair)}<br>epoch %{{x}}<br>%{{y:.2f}}<extra></extra>",
+                **axis_ref(col),
+            ))  # fmt: skip
+    fig.add_hline(y=0, line={"color": "#999", "dash": "dot"}, xref="x", yref="y")
+    fig.update_layout(
+        xaxis={"title": {"text": "epoch"}, **epoch_ticks(by_epoch["epoch"])},
+        xaxis2={"title": {"text": "epoch"}, **epoch_ticks(by_epoch["epoch"])},
+        yaxis={"range": [-1.05, 1.05]},
+        yaxis2={"range": [-0.05, 1.05], "tickformat": ".0%"},
+        legend={"orientation": "h", "y": -0.25},
+    )  # fmt: skip
+    return fig
+
+
+def affinity_heatmap(matrix: pd.DataFrame, groups: Sequence[Sequence[str]] = ()) -> go.Figure:
+    """Lookahead task affinity Z_{i→j} (Fifty et al. 2021): row i = the task whose
+    gradient took the step, column j = the task whose loss was measured; green = the
+    step lowered j's loss, red = it raised it. With ``groups``, tasks are ordered by
+    group and each group's block is outlined.
+    """
+    if matrix.empty or not np.isfinite(matrix.to_numpy(float)).any():
+        return empty_figure("No task affinity was measured.")
+    order = [t for g in groups for t in g if t in matrix.index]
+    order += [t for t in matrix.index if t not in order]
+    m = matrix.loc[order, order]
+    values = m.to_numpy(float)
+    zmax = float(np.nanmax(np.abs(values))) or 1.0
+    text = [["" if not np.isfinite(v) else f"{v:+.2g}" for v in row] for row in values]
+    fig = _task_matrix(
+        m, text, zmax=zmax, colorscale=GAIN_SCALE, colorbar="Z",
+        hover="step on %{y} → loss of %{x}<br>Z = %{z:.3g}<extra></extra>",
+        title="Task affinity (lookahead)", x_title="loss measured on",
+        y_title="step taken for",
+    )  # fmt: skip
+    start = 0
+    for g in groups:
+        size = len([t for t in g if t in m.index])
+        if size > 1:
+            fig.add_shape(type="rect", x0=start - 0.5, x1=start + size - 0.5, y0=start - 0.5,
+                          y1=start + size - 0.5, line={"color": "#222", "width": 2})  # fmt: skip
+        start += size
+    return fig
+
+
+def pairwise_heatmap(gain: pd.DataFrame, std: pd.DataFrame | None = None) -> go.Figure:
+    """Relative gain (%) of each task (row) trained beside each partner (column) over the
+    task alone: green = the partner helped, red = it hurt; ± the std over seeds."""
+    if gain.empty or not np.isfinite(gain.to_numpy(float)).any():
+        return empty_figure("No pairs were trained.")
+    values = gain.to_numpy(float)
+    spread = std.to_numpy(float) if std is not None else np.full_like(values, np.nan)
+    text = [
+        ["" if not np.isfinite(v) else f"{v:+.1f}%" + (f" ± {s:.1f}" if np.isfinite(s) and s > 0 else "")
+         for v, s in zip(row, srow, strict=True)]
+        for row, srow in zip(values, spread, strict=True)
+    ]  # fmt: skip
+    zmax = float(np.nanmax(np.abs(values))) or 1.0
+    return _task_matrix(
+        gain, text, zmax=zmax, colorscale=GAIN_SCALE, colorbar="gain %",
+        hover="%{y} beside %{x}: %{z:+.1f}%<extra></extra>",
+        title="Gain of each task from each partner", x_title="partner", y_title="task",
+    )  # fmt: skip
+
+
+def cka_curves(cka: pd.DataFrame, colors: Mapping[str, str]) -> go.Figure:
+    """Linear CKA (Kornblith et al. 2019) between the multi-task and the single-task
+    representation of each task's snapshot rows, by epoch (mean over seeds): 1 = the shared
+    layers compute what the task alone would, lower = sharing changed the representation.
+
+    ``cka``: columns epoch, task, cka (and seed).
+    """
+    if cka.empty:
+        return empty_figure("No representation similarity yet.")
+    mean = cka.groupby(["task", "epoch"], sort=False)["cka"].mean().reset_index()
+    fig = go.Figure()
+    for task, rows in mean.sort_values("epoch").groupby("task", sort=False):
+        fig.add_trace(go.Scatter(
+            x=rows["epoch"], y=rows["cka"], mode="lines+markers", name=_t(task),
+            line={"color": _color(colors, str(task))},
+            hovertemplate=f"{_t(task)}<br>epoch %{{x}}<br>CKA %{{y:.3f}}<extra></extra>",
+        ))  # fmt: skip
+    fig.update_xaxes(title_text="epoch (0 = before training)", **epoch_ticks(mean["epoch"]))
+    fig.update_yaxes(title_text="linear CKA", range=[0, 1.05])
+    fig.update_layout(title="Multi-task vs single-task representation (linear CKA)",
+                      height=340, legend={"orientation": "h", "y": -0.25}, **LAYOUT)  # fmt: skip
+    return fig

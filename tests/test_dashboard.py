@@ -27,7 +27,7 @@ from mtlcore.runs._worker import result_summary
 from mtlcore.weighting import METHODS
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-PAGES = ["data", "model", "train", "compare", "representations", "runs"]
+PAGES = ["data", "model", "train", "compare", "transfer", "representations", "runs"]
 
 
 @pytest.fixture(autouse=True)
@@ -182,7 +182,7 @@ def test_upload_map_train_compare_and_look():
 
     goto(at, "representations")
     assert_clean(at)
-    assert len(at.get("plotly_chart")) == 2  # multi-task beside single-task
+    assert len(at.get("plotly_chart")) == 3  # multi-task beside single-task, and their CKA
     at.radio(key="repr_color").set_value("error").run()
     assert_clean(at)
 
@@ -537,16 +537,13 @@ def test_predictions_from_outputs_and_the_confusion_frame():
 
 
 def test_representation_points_read_truth_and_errors():
-    truth = logic.TaskTruth("regression", np.array([1.0, 2.0, 3.0]), mean=0.0, std=1.0)
-    pts = logic.representation_points(
-        "t", np.zeros((2, 4)), np.array([[1.5], [2.0]]), np.array([0, 1]), truth
-    )
+    # Truths and decoded predictions come from the snapshot (mtlcore.train.Snapshot).
+    pts = logic.representation_points("t", 2, np.array([1.0, 2.0]), np.array([1.5, 2.0]))
     assert pts["error"].tolist() == [0.5, 0.0]
-    cls = logic.TaskTruth("multiclass", np.array(["a", "b"], dtype=object), classes=["a", "b"])
-    pts = logic.representation_points(
-        "c", np.zeros((2, 2)), np.array([[0.0, 1.0], [0.0, 1.0]]), np.array([0, 1]), cls
-    )
+    pts = logic.representation_points("c", 2, np.array(["a", "b"]), np.array(["b", "b"]))
     assert pts["error"].tolist() == ["wrong", "right"]
+    old = logic.representation_points("c", 2)  # a snapshot saved before truths were stored
+    assert list(old.columns) == ["task"] and len(old) == 2
 
 
 def test_upload_ids_never_escape_the_uploads_folder():

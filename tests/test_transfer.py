@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -17,12 +18,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from streamlit.testing.v1 import AppTest
 from torch import Tensor, nn
 
 import mtlcore.experiment as experiment
 import mtlcore.train as train_module
+from dashboard import charts
 from mtlcore.analysis import (
     affinity_matrix,
+    combine_transfer,
     conflict_summary,
     grouping_score,
     linear_cka,
@@ -36,9 +40,11 @@ from mtlcore.data.prepare import prepare
 from mtlcore.data.spec import Dataset, TaskSpec
 from mtlcore.metrics import relative_gain
 from mtlcore.models import Architecture, ModelOutput, ModelTask, MultiTaskModel
+from mtlcore.runs import RunStore, execute_run
 from mtlcore.runs._snapshots import load_snapshot, save_snapshot
 from mtlcore.train import train
 from mtlcore.weighting import WeightingTask, build_weighting
+from tests.test_dashboard import APP, _isolated  # noqa: F401  (autouse: fresh caches, no workers)
 
 # --- a model with a known answer ------------------------------------------------------------
 
@@ -360,3 +366,140 @@ def test_result_json_holds_the_transfer_keys_and_the_analysis_needs_no_torch(tmp
     code = "import sys, mtlcore.analysis; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- combining the runs of an experiment -----------------------------------------------------------
+
+
+def test_combine_transfer_pools_cosines_and_weights_affinity_by_measurements():
+    def result(seed: int, z: float, n: int, gain: float) -> dict:
+        return {
+            "grad_cosine": [
+                {
+                    "seed": seed,
+                    "epoch": 1,
+                    "step": 1,
+                    "task_a": "a",
+                    "task_b": "b",
+                    "cosine": -0.5 if seed else 0.5,
+                }
+            ],  # fmt: skip
+            "affinity": {
+                "every": 5,
+                "tasks": ["a", "b"],
+                "measurements": n,
+                "matrix": [[1.0, z], [z, 1.0]],
+            },  # fmt: skip
+            "pairwise": {
+                "tasks": ["a", "b"],
+                "metric": {"a": "rmse", "b": "rmse"},
+                "gain": [[None, gain], [-gain, None]],
+                "gain_std": [[None, 0], [0, None]],
+                "value": [[1, 1], [1, 1]],
+                "trainings": 0,
+                "seconds": 1.0,
+            },  # fmt: skip
+            "cka": [{"seed": seed, "epoch": 0, "task": "a", "cka": 1.0}],
+        }
+
+    t = combine_transfer([result(0, 0.3, 3, 2.0), result(1, -0.1, 1, 4.0), {}])
+    assert t["grad_conflict"]["pairs"][0]["conflict_share"] == 0.5
+    assert t["affinity"]["matrix"][0][1] == pytest.approx((0.3 * 3 - 0.1) / 4)
+    assert t["affinity"]["measurements"] == 4
+    assert t["affinity"]["grouping"]["groups"] == [["a", "b"]]
+    assert t["pairwise"]["gain"][0][1] == pytest.approx(3.0)
+    assert t["pairwise"]["gain_std"][0][1] == pytest.approx(math.sqrt(2))
+    assert t["pairwise"]["gain"][0][0] is None
+    assert len(t["cka"]) == 2
+    old = combine_transfer([{"grad_cosine": []}])  # a result from before these keys
+    assert old == {"grad_conflict": {"pairs": [], "by_epoch": []}, "affinity": None,
+                   "pairwise": None, "cka": []}  # fmt: skip
+
+
+def test_transfer_charts_label_tasks_as_text_and_outline_groups():
+    tasks = ["<b>a</b>", "b", "c"]
+    m = pd.DataFrame([[0.1, 0.2, -0.1], [0.2, 0.1, -0.1], [-0.1, -0.1, 0.1]], tasks, tasks)
+    fig = charts.affinity_heatmap(m, [["b", "<b>a</b>"], ["c"]])
+    heat = fig.data[0]
+    assert list(heat.y) == ["b", "&lt;b&gt;a&lt;/b&gt;", "c"]  # grouped order, escaped
+    assert len(fig.layout.shapes) == 1  # one outlined group of two
+    cos = pair_matrix([{"task_a": "a", "task_b": "b", "mean_cosine": -0.4}], ["a", "b"])
+    share = pair_matrix(
+        [{"task_a": "a", "task_b": "b", "conflict_share": 0.75}], ["a", "b"], "conflict_share"
+    )
+    heat = charts.conflict_heatmap(cos, share).data[0]
+    assert "75% in conflict" in heat.text[0][1] and heat.text[0][0] == ""
+    gains = pd.DataFrame([[np.nan, 5.0], [-2.0, np.nan]], ["a", "b"], ["a", "b"])
+    assert charts.pairwise_heatmap(gains).data[0].text[1][0] == "-2.0%"
+    curves = pd.DataFrame({"pair": ["a · b"] * 2, "epoch": [1, 2], "mean_cosine": [0.2, -0.1],
+                           "conflict_share": [0.0, 1.0]})  # fmt: skip
+    assert len(charts.conflict_curves(curves).data) == 2
+    cka = pd.DataFrame({"seed": [0, 1], "epoch": [1, 1], "task": ["a", "a"], "cka": [0.6, 0.8]})
+    assert charts.cka_curves(cka, {"a": "#000"}).data[0].y[0] == pytest.approx(0.7)
+    assert not charts.cka_curves(cka.iloc[:0], {}).data  # an empty chart that says why
+
+
+# --- the pages ------------------------------------------------------------------------------------
+
+
+def stored(config: ExperimentConfig) -> int:
+    """Run ``config`` in this process through the run store; return its experiment id."""
+    store = RunStore()
+    ids = store.submit(config)
+    for rid in ids:
+        assert store.claim(rid, "test-token", os.getpid())
+        assert execute_run(store, rid) == "done", store.run(rid).error
+    return store.run(ids[0]).experiment_id
+
+
+def open_page(page: str, exp: int) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["exp"] = str(exp)
+    at.run()
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def page_text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    return "\n".join(parts + [i.value for i in at.info])
+
+
+def test_transfer_page_shows_conflict_affinity_pairs_and_cka():
+    exp = stored(small(3, seeds=[0, 1], train={
+        "epochs": 2, "batch_size": 32, "pairwise": True, "affinity_every": 2,
+        "grad_cosine_every": 2, "snapshot_every": 1, "snapshot_rows": 20,
+    }))  # fmt: skip
+    at = open_page("transfer", exp)
+    text = page_text(at)
+    assert "Group 1" in text and "Z(i→j)" in text
+    assert "share of measured steps in conflict" in text
+    assert "From 2 seeds" in text
+    keys = {c.proto.id for c in at.get("plotly_chart")}
+    assert len(at.get("plotly_chart")) == 5, keys  # matrix, curves, affinity, pairs, CKA
+    assert not at.info  # pairwise was trained, so no "how to get one"
+
+
+def test_transfer_page_says_how_to_get_what_was_not_measured():
+    exp = stored(small(2, train={"epochs": 1, "batch_size": 32, "affinity_every": 0}))
+    at = open_page("transfer", exp)
+    text = page_text(at)
+    assert "`train.pairwise: true`" in text and "`train.affinity_every`" in text
+    assert "snapshot" in text
+
+
+def test_representations_page_reads_truths_from_snapshots_not_the_data(monkeypatch):
+    exp = stored(small(2, train={"epochs": 2, "batch_size": 32, "snapshot_every": 1,
+                                 "snapshot_rows": 20, "affinity_every": 0}))  # fmt: skip
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the Representations page prepared the data")
+
+    monkeypatch.setattr(experiment, "prepare_data", no_data)
+    at = open_page("representations", exp)
+    at.radio(key="repr_color").set_value("error").run()
+    assert not at.exception and not at.error
+    assert "Linear CKA" in page_text(at)
+    assert len(at.get("plotly_chart")) == 3  # multi-task, single-task, CKA

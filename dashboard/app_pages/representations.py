@@ -1,5 +1,9 @@
 """Representations page: the shared representation of fixed validation rows, projected to 2-D
-(PCA, or t-SNE on demand), epoch by epoch; multi-task beside single-task; gates and α."""
+(PCA, or t-SNE on demand), epoch by epoch; multi-task beside single-task; how similar the two
+are over training (linear CKA); gates and α.
+
+True values and predictions come from the snapshots themselves: the page never prepares
+the data again (and needs no torch)."""
 
 from __future__ import annotations
 
@@ -8,8 +12,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cached, logic, runs_client, ui
-from dashboard.charts import alpha_heatmap, gate_heatmap, projection_scatter, task_colors
-from dashboard.logic import TaskTruth, md_escape
+from dashboard.charts import (
+    alpha_heatmap,
+    cka_curves,
+    gate_heatmap,
+    projection_scatter,
+    task_colors,
+)
+from mtlcore.analysis import CKA_MEANING, cka_rows
 from mtlcore.runs import Artifact, RunInfo
 
 COLOR_BY = {"task": "task", "target": "true value", "prediction": "prediction", "error": "error"}
@@ -34,11 +44,11 @@ def main() -> None:
         return
     tasks = ui.task_order(runs)
     epoch, color_by, task, method = controls(snaps["mtl"], tasks)
-    truths = task_truths(run)
     cols = st.columns(2 if snaps["stl"] else 1)
     for col, model in zip(cols, ("mtl", "stl")):
         with col:
-            panel(model, snaps[model], epoch, color_by, task, method, truths, tasks)
+            panel(model, snaps[model], epoch, color_by, task, method, tasks)
+    similarity(run, snaps, tasks)
     mixing(snaps["mtl"], epoch)
 
 
@@ -73,31 +83,13 @@ def controls(snaps: list[Artifact], tasks: list[str]) -> tuple[int, str, str | N
     return epoch, color_by, task, method
 
 
-def task_truths(run: RunInfo) -> dict[str, TaskTruth]:
-    """True values of the validation rows, from the data as the run prepared it."""
-    try:
-        data = cached.prepared(run.config_yaml)
-    except Exception as exc:  # the data may be gone (a deleted upload); colour by task still works
-        st.caption(md_escape(f"True values are not available ({exc}); colour by task only."))
-        return {}
-    out = {}
-    for t in data.tasks:
-        y = t.y["val"]
-        if t.kind == "regression":
-            truth = t.target_in_units(y)
-        else:
-            truth = np.array([str((t.classes or [])[int(i)]) for i in y], dtype=object)
-        out[t.name] = TaskTruth(t.kind, truth, t.classes, t.target_mean, t.target_std)
-    return out
-
-
 def nearest(snaps: list[Artifact], epoch: int) -> Artifact | None:
     if not snaps:
         return None
     return min(snaps, key=lambda a: abs(int(a.meta.get("epoch", 0)) - epoch))
 
 
-def panel(model, snaps, epoch, color_by, task, method, truths, tasks) -> None:
+def panel(model, snaps, epoch, color_by, task, method, tasks) -> None:
     title = "Multi-task (shared)" if model == "mtl" else "Single-task (each its own network)"
     art = nearest(snaps, epoch)
     if art is None:
@@ -109,8 +101,11 @@ def panel(model, snaps, epoch, color_by, task, method, truths, tasks) -> None:
         if name not in snap.features:
             continue
         frames.append(logic.representation_points(
-            name, snap.features[name], snap.outputs[name], snap.rows[name], truths.get(name)))  # fmt: skip
+            name, len(snap.features[name]), snap.truth.get(name), snap.prediction.get(name)))  # fmt: skip
         feats.append(snap.features[name])
+    if color_by != "task" and not snap.has_truth:
+        st.caption("This run's snapshots were saved before they carried true values and "
+                   "predictions; colour by task only.")  # fmt: skip
     if not feats:
         st.info("This snapshot has no rows of the chosen task.")
         return
@@ -133,6 +128,35 @@ def panel(model, snaps, epoch, color_by, task, method, truths, tasks) -> None:
     elif color_by == "task" and coincide(feats):
         st.caption("Tasks that read the same rows can share one representation: their dots "
                    "coincide (a smaller dot inside a ring).")  # fmt: skip
+
+
+def similarity(run: RunInfo, snaps: dict[str, list[Artifact]], tasks: list[str]) -> None:
+    """Linear CKA between the multi-task and single-task representation, epoch by epoch."""
+    st.subheader("How close is the shared representation to each task's own?")
+    rows = (cached.result(run.id) or {}).get("cka")
+    if rows is None:  # still training, or a run from before result.json held it: the files
+        rows = cka_from_snapshots(snaps)
+    if not rows:
+        st.caption("Needs the single-task baselines and snapshots on both models; this run "
+                   "has no pair of snapshots at the same epoch yet.")  # fmt: skip
+        return
+    st.plotly_chart(cka_curves(pd.DataFrame(rows), task_colors(tasks)), width="stretch",
+                    key="cka_curves")  # fmt: skip
+    st.caption(
+        f"{CKA_MEANING} Under hard sharing both networks start from the same weights, so the "
+        "curve starts at 1."
+    )
+
+
+def cka_from_snapshots(snaps: dict[str, list[Artifact]]) -> list[dict]:
+    """CKA rows from the snapshot files (while a run trains, before its result.json)."""
+    stl_epochs = {int(a.meta.get("epoch", -1)) for a in snaps["stl"]}
+    pick = [a for a in snaps["mtl"] if int(a.meta.get("epoch", -1)) in stl_epochs]
+    if not pick:
+        return []
+    mtl = [cached.snapshot(str(a.path)) for a in pick]
+    stl = [cached.snapshot(str(a.path)) for a in snaps["stl"]]
+    return cka_rows(mtl, stl)
 
 
 def coincide(feats: list[np.ndarray]) -> bool:

@@ -220,7 +220,12 @@ def draw_curves(figs: dict[str, Any]) -> None:
             )
         else:
             st.plotly_chart(figs["cosine"], width="stretch", key="cosine_heatmap")
-            st.caption("Blue: the tasks' gradients point the same way; red: they conflict.")
+            st.caption(
+                "One row per pair of tasks, one column per epoch: the mean cosine between the "
+                "two tasks' gradients on the shared layers over that epoch's measurements. "
+                "Blue: they point the same way (a step for one helps the other); red: they "
+                "conflict. The Transfer page sums it up per pair."
+            )
 
 
 def live_objective(run: RunInfo, frame: pd.DataFrame, tasks: list[str]) -> None:

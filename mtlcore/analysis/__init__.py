@@ -18,7 +18,7 @@ from mtlcore.analysis.affinity import (
     grouping_score,
     suggest_grouping,
 )
-from mtlcore.analysis.cka import cka_rows, linear_cka
+from mtlcore.analysis.cka import CKA_MEANING, cka_rows, linear_cka
 from mtlcore.analysis.comparison import (
     CONFIDENCE,
     FINDINGS,
@@ -39,15 +39,17 @@ from mtlcore.analysis.comparison import (
 )
 from mtlcore.analysis.conflict import conflict_summary, pair_matrix
 from mtlcore.analysis.pairwise import MAX_PAIRWISE_TASKS, PairwiseSeed, pairwise_summary
-from mtlcore.analysis.transfer import transfer_summary
+from mtlcore.analysis.transfer import combine_transfer, transfer_summary
 
 __all__ = [
+    "CKA_MEANING",
     "GROUPING_RULE",
     "MAX_PAIRWISE_TASKS",
     "Grouping",
     "PairwiseSeed",
     "affinity_matrix",
     "cka_rows",
+    "combine_transfer",
     "conflict_summary",
     "grouping_score",
     "linear_cka",

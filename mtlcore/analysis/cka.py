@@ -22,6 +22,13 @@ from typing import Any
 
 import numpy as np
 
+CKA_MEANING = (
+    "Linear CKA (Kornblith et al. 2019) between the multi-task model's shared representation "
+    "of a task's sampled validation rows and the single-task network's representation of the "
+    "same rows: 1 means the shared layers compute what the task alone would (up to a rotation "
+    "and a scale); lower means the other tasks reshaped it."
+)
+
 
 def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
     """Linear CKA of two representations of the same rows (rows = inputs, in the same order).

@@ -114,9 +114,9 @@ def pairwise_summary(
     return {
         "tasks": tasks,
         "metric": dict(metric),
-        "gain": _matrix(mean),
-        "gain_std": _matrix(std),
-        "value": _matrix(value),
+        "gain": json_matrix(mean),
+        "gain_std": json_matrix(std),
+        "value": json_matrix(value),
         "trainings": int(sum(s.trainings for s in seeds)),
         "seconds": float(sum(s.seconds for s in seeds)),
     }
@@ -204,5 +204,6 @@ def _options_for(
     return out
 
 
-def _matrix(m: np.ndarray) -> list[list[float | None]]:
+def json_matrix(m: np.ndarray) -> list[list[float | None]]:
+    """A float array as nested lists for JSON, NaN and infinities as None."""
     return [[float(v) if math.isfinite(v) else None for v in row] for row in m]

@@ -10,15 +10,19 @@ here so it imports one module. Nothing here imports torch.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mtlcore.analysis.affinity import affinity_summary
+import numpy as np
+
+from mtlcore.analysis.affinity import affinity_summary, suggest_grouping
 from mtlcore.analysis.cka import cka_rows
 from mtlcore.analysis.conflict import conflict_summary
 from mtlcore.analysis.pairwise import (
     PairwiseSeed,
     check_pairwise,
+    json_matrix,
     pairwise_summary,
     pairwise_trainings,
     train_pairwise,
@@ -28,6 +32,7 @@ __all__ = [
     "PairwiseSeed",
     "check_pairwise",
     "cka_rows",
+    "combine_transfer",
     "pairwise_trainings",
     "train_pairwise",
     "transfer_summary",
@@ -55,3 +60,68 @@ def transfer_summary(
         "pairwise": pairwise_summary(tasks, metric, pairwise),
         "cka": [dict(r) for r in cka],
     }
+
+
+def combine_transfer(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The transfer keys of several ``result.json`` of one experiment (a stored run per
+    seed) as one: gradient conflict from the pooled ``grad_cosine`` rows; the affinity
+    matrices averaged (weighted by their measurements) and a grouping suggested from the
+    mean; the pairwise gains averaged, with their std over the results when there are
+    several; the CKA rows side by side. Keys whose analysis no result holds are None
+    (``cka``: an empty list); results from before these keys existed count as none.
+    """
+    results = [r for r in results if r]
+    cosines = [row for r in results for row in r.get("grad_cosine") or []]
+    return {
+        "grad_conflict": conflict_summary(cosines),
+        "affinity": _combine_affinity([r["affinity"] for r in results if r.get("affinity")]),
+        "pairwise": _combine_pairwise([r["pairwise"] for r in results if r.get("pairwise")]),
+        "cka": [dict(row) for r in results for row in r.get("cka") or []],
+    }
+
+
+def _combine_affinity(parts: list[Mapping[str, Any]]) -> dict[str, Any] | None:
+    if not parts:
+        return None
+    tasks = list(parts[0]["tasks"])
+    parts = [p for p in parts if list(p["tasks"]) == tasks]
+    weights = np.array([max(1, int(p.get("measurements") or 1)) for p in parts], dtype=float)
+    stack = np.array([_array(p["matrix"]) for p in parts])
+    present = np.isfinite(stack)
+    w = weights[:, None, None] * present
+    with np.errstate(invalid="ignore"):
+        mean = np.where(w.sum(0) > 0, np.nansum(stack * w, 0) / w.sum(0), np.nan)
+    return {
+        "every": parts[0].get("every"),
+        "tasks": tasks,
+        "matrix": json_matrix(mean),
+        "measurements": int(sum(int(p.get("measurements") or 0) for p in parts)),
+        "grouping": suggest_grouping(mean, tasks).to_dict(),
+    }
+
+
+def _combine_pairwise(parts: list[Mapping[str, Any]]) -> dict[str, Any] | None:
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return dict(parts[0])
+    tasks = list(parts[0]["tasks"])
+    parts = [p for p in parts if list(p["tasks"]) == tasks]
+    gains = np.array([_array(p["gain"]) for p in parts])
+    values = np.array([_array(p["value"]) for p in parts])
+    with warnings.catch_warnings():  # the diagonal is NaN in every part
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean, value = np.nanmean(gains, 0), np.nanmean(values, 0)
+        std = np.nanstd(gains, 0, ddof=1) if len(parts) > 1 else np.zeros_like(mean)
+    return {
+        **dict(parts[0]),
+        "gain": json_matrix(mean),
+        "gain_std": json_matrix(std),
+        "value": json_matrix(value),
+        "trainings": int(sum(int(p.get("trainings") or 0) for p in parts)),
+        "seconds": float(sum(float(p.get("seconds") or 0.0) for p in parts)),
+    }
+
+
+def _array(matrix: Sequence[Sequence[float | None]]) -> np.ndarray:
+    return np.array([[np.nan if v is None else float(v) for v in row] for row in matrix])
