@@ -11,7 +11,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mtlcore.config import ConfigError, ExperimentConfig
+from pydantic import ValidationError
+
+from mtlcore.config import ConfigError, ExperimentConfig, format_validation_error
 from mtlcore.data.spec import DataError
 from mtlcore.runs._cli import add_runs_parser, run_runs_command
 from mtlcore.train import DivergenceError, TrainEvent
@@ -38,6 +40,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_inspect = sub.add_parser("inspect", help="profile a CSV: columns, types, task kinds")
     p_inspect.add_argument("csv", help="CSV file")
 
+    p_lesson = sub.add_parser(
+        "lesson", help="the guided lessons: list them, train a preset, or run a study"
+    )
+    p_lesson.add_argument("key", nargs="?", help="a lesson's key (leave out to list them)")
+    p_lesson.add_argument("--preset", help="train this preset of the lesson (needs --out)")
+    p_lesson.add_argument("--options", help="the study's options as JSON, e.g. '{\"steps\": 500}'")
+    p_lesson.add_argument("--out", help="output folder (preset) or JSON file (study)")
+    p_lesson.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
     add_runs_parser(sub)
 
     args = parser.parse_args(argv)
@@ -48,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list()
         if args.command == "runs":
             return run_runs_command(args)
+        if args.command == "lesson":
+            return _lesson(args)
         return _inspect(args.csv)
     except (ConfigError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -58,8 +71,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from mtlcore.experiment import run_experiment, write_outputs
-
     config = ExperimentConfig.load(args.config)
     overrides: dict = {}
     if args.seeds:
@@ -72,9 +83,14 @@ def _train(args: argparse.Namespace) -> int:
     if args.epochs is not None:
         raw["train"]["epochs"] = args.epochs
     config = ExperimentConfig.parse(raw, source="command line")
+    return _train_and_write(config, args.out, quiet=args.quiet)
+
+
+def _train_and_write(config: ExperimentConfig, out: str, *, quiet: bool) -> int:
+    from mtlcore.experiment import run_experiment, write_outputs
 
     def progress(event: TrainEvent) -> None:
-        if event.kind == "epoch" and not args.quiet:
+        if event.kind == "epoch" and not quiet:
             val = [r for r in event.rows if r["split"] == "val"]
             losses = "  ".join(f"{r['task']}={r['loss']:.4f}" for r in val)
             print(
@@ -84,7 +100,7 @@ def _train(args: argparse.Namespace) -> int:
             )
 
     result, runs = run_experiment(config, progress)
-    paths = write_outputs(args.out, config, result, runs)
+    paths = write_outputs(out, config, result, runs)
     print(format_summary(result))
     print(f"wrote {paths['result']}, {paths['config']}, {paths['weights']}")
     return 0
@@ -130,6 +146,58 @@ def _row(cells: tuple[str, ...], width: int) -> str:
 
 def _num(x: float | None) -> str:
     return "-" if x is None else f"{x:.4g}"
+
+
+def _lesson(args: argparse.Namespace) -> int:
+    """List the lessons, print one, train one of its presets or run its study."""
+    import json
+
+    from mtlcore.lessons import LESSONS
+
+    if args.key is None:
+        for lesson in LESSONS.values():
+            print(f"  {lesson.key:<24} {lesson.number}. {lesson.title}")
+        return 0
+    if args.key not in LESSONS:
+        raise ConfigError(f"lesson: there is no lesson {args.key!r}; lessons are: "
+                          f"{', '.join(LESSONS)}")  # fmt: skip
+    lesson = LESSONS[args.key]
+    if args.preset is not None:
+        keys = [p.key for p in lesson.presets]
+        if args.preset not in keys:
+            raise ConfigError(f"lesson {lesson.key}: no preset {args.preset!r}; its presets "
+                              f"are: {', '.join(keys) or 'none'}")  # fmt: skip
+        if not args.out:
+            raise ConfigError("lesson --preset: give --out DIR for the run's files")
+        return _train_and_write(lesson.preset(args.preset).experiment(), args.out, quiet=args.quiet)
+    if args.options is not None or (lesson.study is not None and args.out):
+        if lesson.study is None:
+            raise ConfigError(f"lesson {lesson.key} has no study; train a preset with --preset")
+        try:
+            options = json.loads(args.options or "{}")
+        except ValueError as exc:
+            raise ConfigError(f"lesson --options: not valid JSON ({exc})") from None
+        if not isinstance(options, dict):
+            raise ConfigError("lesson --options: give a JSON object, e.g. '{\"steps\": 500}'")
+        try:
+            result = lesson.study.run(options)
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, f"lesson {lesson.key} --options",
+                                                      joiner=": ")) from None  # fmt: skip
+        text = json.dumps(result, allow_nan=False)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        else:
+            print(text)
+        return 0
+    print(f"{lesson.number}. {lesson.title}\n\n{lesson.claim}\n")
+    print(f"What to do: {lesson.what_to_do}\nLook at: {lesson.look_at}\n"
+          f"Question: {lesson.question}")  # fmt: skip
+    for p in lesson.presets:
+        print(f"  --preset {p.key:<20} {p.label}")
+    if lesson.study is not None:
+        print("  study options: " + ", ".join(lesson.study.options_model.model_fields))
+    return 0
 
 
 def _list() -> int:
