@@ -24,6 +24,8 @@ def main() -> None:
 
     st.set_page_config(page_title="MTL Studio", page_icon=":material/science:", layout="wide")
     pages = [
+        # Learn comes first; Data stays the landing page (the built-in dataset, ready to train).
+        st.Page("app_pages/learn.py", title="Learn", icon=":material/school:"),
         st.Page("app_pages/data.py", title="Data", icon=":material/table_chart:", default=True),
         st.Page("app_pages/model.py", title="Model", icon=":material/hub:"),
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),

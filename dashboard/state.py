@@ -35,6 +35,9 @@ from mtlcore.config import ConfigError, ExperimentConfig
 DRAFT_KEY = "draft"
 HIDE_KEY = "hide"
 EXP_KEY = "exp"
+LESSON_KEY = "lesson"  # ?lesson=few-labels opens that lesson on the Learn page
+PRESET_KEY = "preset"  # ?lesson=few-labels&preset=related loads that preset as the draft
+LINK_ONLY = (HIDE_KEY, EXP_KEY, LESSON_KEY, PRESET_KEY)  # link keys that are not settings
 PROBLEMS_KEY = "url_problems"
 WIDGET_PREFIX = "ctl:"
 UPLOAD_PREFIX = "upload:"
@@ -92,6 +95,7 @@ def encode_query(
     *,
     hide: Sequence[str] = (),
     exp: int | None = None,
+    lesson: str | None = None,
     upload_id: Callable[[str], str | None] = lambda path: None,
 ) -> dict[str, str]:
     """The query parameters of a draft: its differences from the defaults, plus hide/exp.
@@ -119,7 +123,36 @@ def encode_query(
         out["hide"] = ",".join(sorted(hide))
     if exp is not None:
         out["exp"] = str(exp)
+    if lesson:
+        out[LESSON_KEY] = lesson
     return out
+
+
+def lesson_from_link(
+    params: Mapping[str, str],
+) -> tuple[str | None, dict[str, Any] | None, list[str]]:
+    """The lesson a link names, the draft of the preset it names (or None) and problems.
+
+    ``?lesson=few-labels`` opens the lesson; adding ``&preset=related`` makes that
+    preset the experiment being edited, so a teacher can hand out one link per step.
+    """
+    from mtlcore.lessons import LESSONS
+
+    key, preset = params.get(LESSON_KEY), params.get(PRESET_KEY)
+    if not key:
+        if preset:
+            return None, None, [f"preset={preset}: a preset needs its lesson (lesson=...)."]
+        return None, None, []
+    if key not in LESSONS:
+        return None, None, [f"lesson={key}: there is no such lesson; lessons are: "
+                            f"{', '.join(LESSONS)}."]  # fmt: skip
+    if not preset:
+        return key, None, []
+    known = [p.key for p in LESSONS[key].presets]
+    if preset not in known:
+        return key, None, [f"preset={preset}: lesson '{key}' has no such preset; its presets "
+                           f"are: {', '.join(known) or 'none'}."]  # fmt: skip
+    return key, LESSONS[key].preset(preset).experiment().model_dump(mode="json"), []
 
 
 def decode_query(
@@ -143,7 +176,7 @@ def decode_query(
         else:
             problems.append(f"exp={params['exp']}: an experiment id is a whole number.")
     values: dict[str, Any] = {}
-    for key in sorted((k for k in params if k not in ("hide", "exp")), key=_section_rank):
+    for key in sorted((k for k in params if k not in LINK_ONLY), key=_section_rank):
         value = decode_value(params[key])
         if key == "data.csv":
             value, why = _csv_from_link(value, upload_path)
@@ -236,7 +269,10 @@ def start_session() -> None:
 
     params = {k: st.query_params.get(k) for k in st.query_params}
     draft, hide, exp, problems = decode_query(params, upload_path=datasets.upload_path)
-    st.session_state[DRAFT_KEY] = draft
+    lesson, preset_draft, lesson_problems = lesson_from_link(params)
+    st.session_state[DRAFT_KEY] = preset_draft or draft
+    st.session_state[LESSON_KEY] = lesson
+    problems += lesson_problems
     st.session_state[HIDE_KEY] = hide
     st.session_state[EXP_KEY] = exp
     st.session_state[PROBLEMS_KEY] = problems
@@ -278,6 +314,16 @@ def set_current_experiment(exp: int | None) -> None:
     st.session_state[EXP_KEY] = exp
 
 
+def current_lesson() -> str | None:
+    """The lesson this tab follows (from ``?lesson=`` or the Learn page), if any."""
+    start_session()
+    return st.session_state.get(LESSON_KEY)
+
+
+def set_current_lesson(key: str | None) -> None:
+    st.session_state[LESSON_KEY] = key
+
+
 def my_experiments() -> list[int]:
     """Experiments started from this browser tab, newest first."""
     return st.session_state.setdefault("my_experiments", [])
@@ -289,7 +335,7 @@ def sync_url() -> None:
 
     wanted = encode_query(
         draft(), hide=sorted(hidden_controls()), exp=current_experiment(),
-        upload_id=datasets.upload_id,
+        lesson=current_lesson(), upload_id=datasets.upload_id,
     )  # fmt: skip
     current = {k: st.query_params.get(k) for k in st.query_params}
     if current != wanted:
