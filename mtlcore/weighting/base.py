@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
 from mtlcore.models.base import ModelOutput, MultiTaskModel
@@ -54,6 +55,12 @@ class Weighting(nn.Module):
         """What the method has learned, for result.json and the dashboard ({} if nothing)."""
         return {}
 
+    def parameter_lr(self) -> float | None:
+        """The learning rate of the method's own parameters (e.g. uncertainty's log σ_i²),
+        which the training loop's optimiser steps as a group of their own; None: the
+        model's (``train.lr``)."""
+        return None
+
     def epoch_end(self, epoch: int, train_losses: Tensor) -> None:
         """Called after each epoch with the epoch's mean training loss per task."""
 
@@ -72,6 +79,22 @@ class LossWeighting(Weighting):
         total, w = self.objective(losses)
         total.backward()
         return w.detach()
+
+
+def weight_lr_field() -> Any:
+    """The ``weight_lr`` option of a method with learned loss weights (uncertainty,
+    GradNorm): the learning rate of its own parameters, None for the model's.
+
+    Chen et al. (2018, GradNorm) train the weights with a learning rate of their own;
+    a higher one lets the learned σ_i or w_i reach their balance within a short run.
+    """
+    return Field(
+        None,
+        gt=0,
+        le=10,
+        description="learning rate of the learned loss weights (empty: the model's, "
+        "train.lr); higher lets them settle within a short run",
+    )
 
 
 def per_task_weights(names: Sequence[str], given: dict[str, float], *, default: float) -> Tensor:

@@ -11,7 +11,8 @@ Per step, with W the weight matrix of the last shared layer and learned w_i:
 - L_grad = Σ_i |G_i − Ḡ r_i^α|, with the target Ḡ r_i^α held constant.
 
 The model steps on Σ w_i L_i; the w_i step (with the model's optimiser, never
-decayed) on ∂L_grad/∂w_i = sign(G_i − target_i) · ||∇_W L_i||, and are renormalised
+decayed, at ``weight_lr`` — the paper's own learning rate for the weights — or, by
+default, the model's) on ∂L_grad/∂w_i = sign(G_i − target_i) · ||∇_W L_i||, and are renormalised
 to Σ w_i = T after every step (at the start of the next, before they are used).
 A task whose loss falls slowest gets a larger target and so a larger weight; α sets
 how strongly. L_i(0) is the loss of the first step.
@@ -32,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
 from mtlcore.models.base import MultiTaskModel
-from mtlcore.weighting.base import LossWeighting, StepContext, WeightingTask
+from mtlcore.weighting.base import LossWeighting, StepContext, WeightingTask, weight_lr_field
 from mtlcore.weighting.gradient import per_task_grads
 from mtlcore.weighting.registry import METHODS
 from mtlcore.weighting.tracking import RunningMean, last_and_mean, per_task
@@ -47,6 +48,7 @@ class GradNormOptions(BaseModel):
         ge=0,
         description="strength of the pull towards equal training rates (0 = equal gradient norms)",
     )
+    weight_lr: float | None = weight_lr_field()
 
 
 def last_shared_weight(model: MultiTaskModel) -> nn.Parameter | None:
@@ -114,6 +116,9 @@ class GradNormWeighting(LossWeighting):
             target = G.mean() * ratio**self.options.alpha
             self._grad_norms, self._ratio = G, ratio
             return torch.sign(G - target) * norms
+
+    def parameter_lr(self) -> float | None:
+        return self.options.weight_lr
 
     def epoch_end(self, epoch: int, train_losses: Tensor) -> None:
         self.renormalize()  # so the saved and shown weights are the ones the next step uses

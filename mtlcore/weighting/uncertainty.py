@@ -5,6 +5,10 @@ Losses for Scene Geometry and Semantics", CVPR. With s_i = log σ_i² learned, t
 objective is Σ_i c_i exp(-s_i) L_i + s_i / 2, where c_i = 1/2 for a regression
 (Gaussian likelihood) and 1 for a classification task. For a regression task the
 optimum is σ_i² = L_i: a noisier task learns a larger σ and gets a smaller weight.
+
+The s_i start at 0 (σ_i = 1) and step with the model's optimiser; ``weight_lr`` gives
+them a learning rate of their own (default: the model's), so that σ_i can travel the
+few units of log scale to σ_i² ≈ L_i within a short run.
 """
 
 from __future__ import annotations
@@ -13,10 +17,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from pydantic import BaseModel, ConfigDict
 from torch import Tensor, nn
 
-from mtlcore.weighting.base import LossWeighting, WeightingTask
+from mtlcore.weighting.base import LossWeighting, WeightingTask, weight_lr_field
 from mtlcore.weighting.registry import METHODS
+
+
+class UncertaintyOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    weight_lr: float | None = weight_lr_field()
 
 
 @METHODS.register(
@@ -29,10 +39,11 @@ from mtlcore.weighting.registry import METHODS
     task.""",
     paper="Kendall, A., Gal, Y. & Cipolla, R. (2018). Multi-Task Learning Using "
     "Uncertainty to Weigh Losses for Scene Geometry and Semantics. CVPR.",
+    options=UncertaintyOptions,
 )
 class UncertaintyWeighting(LossWeighting):
-    def __init__(self, tasks: Sequence[WeightingTask], options=None):
-        super().__init__(tasks, options)
+    def __init__(self, tasks: Sequence[WeightingTask], options: UncertaintyOptions | None = None):
+        super().__init__(tasks, options or UncertaintyOptions())
         self.log_var = nn.Parameter(torch.zeros(len(self.tasks)))  # s_i = log σ_i²
         c = [0.5 if t.kind == "regression" else 1.0 for t in self.tasks]
         self.register_buffer("c", torch.tensor(c))
@@ -46,6 +57,9 @@ class UncertaintyWeighting(LossWeighting):
 
     def sigma(self) -> Tensor:
         return torch.exp(0.5 * self.log_var.detach())
+
+    def parameter_lr(self) -> float | None:
+        return self.options.weight_lr
 
     def state(self) -> dict[str, Any]:
         return {"sigma": dict(zip(self.names, self.sigma().tolist(), strict=True))}
