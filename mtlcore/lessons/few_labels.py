@@ -88,4 +88,10 @@ LESSON = Lesson(
         ),
     ),  # fmt: skip
     read_on="compare",
+    measured=(
+        "Few-labels task's RMSE gain over its single-task model, mean [95 % interval], 5 "
+        "seeds: relatedness 0.9: +24.1 % [+18.2, +30.0]; relatedness 0: +1.5 % [−4.9, "
+        "+7.9]. Apartments: aligned +25.9 % [+17.5, +34.2]; separate first layers +3.6 % "
+        "[−1.6, +8.8]. Other seed sets in docs/lessons.md."
+    ),
 )
