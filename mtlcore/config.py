@@ -43,21 +43,53 @@ class StrictModel(BaseModel):
 
 
 class TaskConfig(StrictModel):
-    """A task given in full (needed for CSV data; optional for built-in datasets)."""
+    """A task given in full (needed for CSV data; optional for built-in datasets).
+
+    ``target`` is one column, or a list of numeric columns for a multi-output regression
+    task (one output per column, e.g. GradNorm's toy tasks with 100-dimensional outputs).
+    """
 
     name: Annotated[str, Field(min_length=1, max_length=64)]
     table: str
-    target: str
+    target: str | list[str]
     kind: Literal["auto", "regression", "binary", "multiclass"] = "auto"
     inputs: list[str] | None = None
     # At most this many labelled training rows (a seeded sample); val/test stay whole.
     train_rows: Annotated[int, Field(ge=2)] | None = None
 
+    @field_validator("target", mode="before")
+    @classmethod
+    def _column_or_columns(cls, value: Any) -> Any:
+        # One message instead of pydantic's one per union member.
+        if isinstance(value, str) or (
+            isinstance(value, list) and value and all(isinstance(c, str) for c in value)
+        ):
+            return value
+        raise ValueError(f"give one column name or a non-empty list of column names, not {value!r}")
+
+    @model_validator(mode="after")
+    def _targets_fit_kind(self) -> TaskConfig:
+        if isinstance(self.target, str):
+            return self
+        repeated = sorted({c for c in self.target if self.target.count(c) > 1})
+        if repeated:
+            raise ValueError(
+                f"target: task {self.name!r} lists column {repeated[0]!r} more than once; "
+                "list each target column once"
+            )
+        if len(self.target) > 1 and self.kind not in ("auto", "regression"):
+            raise ValueError(
+                f"target: task {self.name!r} lists {len(self.target)} columns, which makes a "
+                f"multi-output regression task, but kind is {self.kind!r}; use kind regression "
+                "(or auto), or give one target column for a classification task"
+            )
+        return self
+
     def to_spec(self) -> TaskSpec:
         return TaskSpec(
             name=self.name,
             table=self.table,
-            target=self.target,
+            target=self.target if isinstance(self.target, str) else tuple(self.target),
             kind=self.kind,
             inputs=tuple(self.inputs) if self.inputs is not None else None,
             train_rows=self.train_rows,

@@ -137,7 +137,7 @@ class SeedRun:
     history: list[dict[str, Any]]
     grad_cosine: list[dict[str, Any]]
     seconds: dict[str, float]
-    predictions: list[dict[str, Any]]  # test rows: model, task, row, truth, prediction
+    predictions: list[dict[str, Any]]  # per test row and output: model, task, row, truth, ...
     affinity: list[dict[str, Any]] = field(default_factory=list)  # lookahead Z_{i→j} rows
     cka: list[dict[str, Any]] = field(default_factory=list)  # MTL-vs-STL CKA per task, epoch
     pairwise: PairwiseSeed | None = None  # every pair of tasks trained (train.pairwise)
@@ -230,26 +230,40 @@ def run_experiment(
 
 
 def evaluate(model: MultiTaskModel, data: PreparedData, device: torch.device, label: str):
-    """Test metrics per task, and the test predictions as rows (in the target's units/labels)."""
+    """Test metrics per task, and the test predictions as rows (in the target's units/labels):
+    one row per test row and output (``output`` names the target column)."""
     outputs, _ = predict(model, data, "test", device)
     metrics = {t.name: score(t, outputs[t.name], "test") for t in data.tasks}
     rows = [
-        {"model": label, "task": t.name, "row": i, "truth": truth, "prediction": pred}
+        {"model": label, "task": t.name, "row": i, "truth": truth, "prediction": pred,
+         "output": column}
         for t in data.tasks
-        for i, (truth, pred) in enumerate(readable_predictions(t, outputs[t.name]))
-    ]
+        for i, column, truth, pred in readable_predictions(t, outputs[t.name])
+    ]  # fmt: skip
     return metrics, rows
 
 
-def readable_predictions(task: TaskData, output: np.ndarray) -> list[tuple[Any, Any]]:
-    """(truth, prediction) per test row: numbers in the target's units, or class labels."""
+def readable_predictions(task: TaskData, output: np.ndarray) -> list[tuple[int, str, Any, Any]]:
+    """(row, output, truth, prediction) per test row and output: numbers in the target's
+    units, or class labels; ``output`` is the target column's name. Rows come in test-row
+    order, a multi-output task's outputs in target order within each row."""
     y = task.y["test"]
     if task.kind == "regression":
-        truth, pred = task.target_in_units(y), task.target_in_units(output[:, 0])
-        return list(zip(truth.tolist(), pred.tolist(), strict=True))
+        # (rows, k) either way, so one loop yields row × output in target order
+        truth = task.target_in_units(y).reshape(len(y), -1).tolist()
+        pred = task.predictions_in_units(output).reshape(len(y), -1).tolist()
+        return [
+            (i, column, a, b)
+            for i, (row_truth, row_pred) in enumerate(zip(truth, pred, strict=True))
+            for column, a, b in zip(task.targets, row_truth, row_pred, strict=True)
+        ]
     classes = task.classes or []
+    column = task.targets[0]
     idx = (output[:, 0] > 0).astype(int) if task.kind == "binary" else output.argmax(axis=1)
-    return [(classes[int(a)], classes[int(b)]) for a, b in zip(y, idx, strict=True)]
+    return [
+        (i, column, classes[int(a)], classes[int(b)])
+        for i, (a, b) in enumerate(zip(y, idx, strict=True))
+    ]
 
 
 def summarize(
@@ -315,7 +329,8 @@ def _task_entry(task: TaskData, runs: list[SeedRun], comparison: dict[str, Any])
         **comparison,
         "trivial": trivial[metric],
         "table": task.spec.table,
-        "target": task.spec.target,
+        "target": task.targets[0],  # the first target, for readers of one-target results
+        "targets": list(task.targets),
         "inputs": list(task.spec.inputs or ()),
         "classes": task.classes,
         "rows": {s: task.n_rows(s) for s in ("train", "val", "test")},
@@ -362,7 +377,7 @@ def write_outputs(
     }
     paths["result"].write_text(json.dumps(_json_safe(result), indent=2) + "\n", encoding="utf-8")
     config.save(paths["config"])
-    columns = ["seed", "model", "task", "row", "truth", "prediction"]
+    columns = ["seed", "model", "task", "row", "truth", "prediction", "output"]
     pd.DataFrame([p for r in runs for p in r.predictions], columns=columns).to_csv(
         paths["predictions"], index=False
     )

@@ -1,6 +1,7 @@
 """Task metrics from scikit-learn, and the relative gain / Δm of multi-task over single-task.
 
-Regression is scored in the target's own units (RMSE, MAE, R²), classification by
+Regression is scored in the target's own units (RMSE, MAE, R²; pooled over the outputs
+of a multi-output task), classification by
 accuracy, F1 and ROC AUC. Each kind has a primary metric that the comparison uses.
 """
 
@@ -19,6 +20,13 @@ HIGHER_IS_BETTER = {
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """RMSE, MAE and R² of (rows,) values, or of (rows, k) values of a multi-output task.
+
+    With k outputs, RMSE is the root of the mean squared error over every row and output
+    (one number for the task, in the targets' units: outputs on larger scales weigh
+    more), MAE the mean absolute error over them, and R² the mean of the k per-output
+    R² (scikit-learn's ``multioutput="uniform_average"``, the default of all three).
+    """
     return {
         "rmse": float(math.sqrt(skm.mean_squared_error(y_true, y_pred))),
         "mae": float(skm.mean_absolute_error(y_true, y_pred)),

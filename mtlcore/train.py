@@ -92,6 +92,8 @@ class Snapshot:
     mixing: dict[str, Any]
     truth: dict[str, np.ndarray] = field(default_factory=dict)  # task -> true value per row
     prediction: dict[str, np.ndarray] = field(default_factory=dict)  # task -> decoded output
+    # multi-output task -> its target columns, naming the columns of its (rows, k) truth
+    targets: dict[str, list[str]] = field(default_factory=dict)
 
 
 def snapshot_rows(data: PreparedData, n: int, seed: int) -> dict[str, np.ndarray]:
@@ -122,14 +124,16 @@ def take_snapshot(
         model.mixing_state(),
         truth={k: decode_targets(t, t.y["val"][rows[k]]) for k, t in by_name.items() if k in rows},
         prediction={k: decode_outputs(t, outputs[k]) for k, t in by_name.items() if k in outputs},
+        targets={k: list(t.targets) for k, t in by_name.items() if t.multi_output},
     )
 
 
 def decode_outputs(task: TaskData, output: np.ndarray) -> np.ndarray:
-    """Raw model outputs -> predictions: float64 in the target's units (regression) or
-    class labels as a unicode array (classification; binary: logit > 0 is class 1)."""
+    """Raw model outputs -> predictions: float64 in the target's units (regression; (rows, k)
+    for k targets) or class labels as a unicode array (classification; binary: logit > 0
+    is class 1)."""
     if task.kind == "regression":
-        return task.target_in_units(output[:, 0].astype(np.float64))
+        return task.predictions_in_units(output.astype(np.float64))
     idx = (output[:, 0] > 0).astype(int) if task.kind == "binary" else output.argmax(axis=1)
     return _labels(task, idx)
 
@@ -193,6 +197,8 @@ class BatchStream:
 
 
 def task_loss(task: TaskData, out: Tensor, y: Tensor) -> Tensor:
+    """The task's mean loss on a batch; a multi-output regression task's MSE is the mean
+    over every row and output (its (rows, k) outputs against (rows, k) targets)."""
     if task.kind == "regression":
         return F.mse_loss(out.squeeze(-1), y)
     if task.kind == "binary":
@@ -299,10 +305,11 @@ def predict(model: MultiTaskModel, data: PreparedData, split: str, device: torch
 
 
 def score(task: TaskData, output: np.ndarray, split: str) -> dict[str, float]:
-    """All metrics of a task's raw model outputs on ``split``, in the target's units."""
+    """All metrics of a task's raw model outputs on ``split``, in the target's units
+    (pooled over the outputs of a multi-output task, see :func:`regression_metrics`)."""
     y = task.y[split]
     if task.kind == "regression":
-        return regression_metrics(task.target_in_units(y), task.target_in_units(output[:, 0]))
+        return regression_metrics(task.target_in_units(y), task.predictions_in_units(output))
     if task.kind == "binary":
         return classification_metrics(y.astype(int), 1 / (1 + np.exp(-output[:, 0])), 2)
     e = np.exp(output - output.max(axis=1, keepdims=True))

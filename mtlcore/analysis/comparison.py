@@ -305,15 +305,15 @@ def trivial_sentence(task: str, entry: Mapping[str, Any]) -> str | None:
 def trivial_metrics(task: TaskData, split: str = "test") -> dict[str, float]:
     """Every metric of the trivial predictor on ``split``, learned from the training rows.
 
-    Regression predicts the training mean (in the target's units); classification
-    predicts the training class frequencies, so its accuracy is the majority-class
-    rate and its AUC 0.5.
+    Regression predicts the training mean (in the target's units; per target column
+    for a multi-output task); classification predicts the training class frequencies,
+    so its accuracy is the majority-class rate and its AUC 0.5.
     """
     y_train, y = task.y["train"], task.y[split]
     if task.kind == "regression":
         truth = task.target_in_units(y.astype(np.float64))
-        mean = float(task.target_in_units(y_train.astype(np.float64)).mean())
-        return regression_metrics(truth, np.full(len(truth), mean))
+        mean = task.target_in_units(y_train.astype(np.float64)).mean(axis=0)
+        return regression_metrics(truth, np.broadcast_to(mean, truth.shape))
     n_classes = len(task.classes or [])
     counts = np.bincount(y_train.astype(int), minlength=n_classes).astype(float)
     freq = counts / counts.sum()

@@ -17,7 +17,7 @@ import io
 import math
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
@@ -118,18 +118,21 @@ def profile_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def missing_target_count(df: pd.DataFrame, target: str) -> int:
-    """How many rows of ``df`` have no value in ``target`` (a task drops them)."""
-    return int(df[target].isna().sum())
+def missing_target_count(df: pd.DataFrame, target: str | Sequence[str]) -> int:
+    """How many rows of ``df`` lack a value in ``target`` (or in any of several target
+    columns): the rows a task drops."""
+    columns = [target] if isinstance(target, str) else list(target)
+    return int(df[columns].isna().any(axis=1).sum())
 
 
 def resolve_task(dataset: Dataset, spec: TaskSpec) -> TaskSpec:
     """Check ``spec`` against its table; return a copy with ``kind`` and ``inputs`` decided.
 
-    ``kind="auto"`` becomes the kind :func:`detect_task_kind` finds. ``inputs=None``
-    becomes every column of the table except this target, the targets of the
-    other tasks of ``dataset`` on the same table and entirely missing columns. Raises :class:`DataError` when
-    the task cannot be trained as asked.
+    ``kind="auto"`` becomes the kind :func:`detect_task_kind` finds; several target
+    columns make a multi-output regression task, so each must be numeric.
+    ``inputs=None`` becomes every column of the table except this task's targets, the
+    targets of the other tasks of ``dataset`` on the same table and entirely missing
+    columns. Raises :class:`DataError` when the task cannot be trained as asked.
     """
     task, table = spec.name, spec.table
     if table not in dataset.tables:
@@ -140,17 +143,33 @@ def resolve_task(dataset: Dataset, spec: TaskSpec) -> TaskSpec:
         )
     df = dataset.tables[table]
     columns = [str(c) for c in df.columns]
-    if spec.target not in columns:
+    targets = spec.targets
+    if not targets:
         raise DataError(
-            f"Task '{task}': table '{table}' has no column '{spec.target}' to predict."
-            f"{_did_you_mean(spec.target, columns)} Its columns are: {_names(columns)}.",
+            f"Task '{task}': no target column given for table '{table}'. Pick the column "
+            "(or, for a multi-output regression task, the columns) to predict.",
             where=table,
-            column=spec.target,
+        )
+    for target in targets:
+        if target not in columns:
+            raise DataError(
+                f"Task '{task}': table '{table}' has no column '{target}' to predict."
+                f"{_did_you_mean(target, columns)} Its columns are: {_names(columns)}.",
+                where=table,
+                column=target,
+            )
+    repeated = [c for c, n in Counter(targets).items() if n > 1]
+    if repeated:
+        raise DataError(
+            f"Task '{task}': target column '{repeated[0]}' of table '{table}' is listed more "
+            "than once. List each target column once.",
+            where=table,
+            column=repeated[0],
         )
 
     if spec.inputs is None:
-        targets = {t.target for t in dataset.tasks if t.table == table} | {spec.target}
-        inputs = [c for c in columns if c not in targets and df[c].notna().any()]
+        taken = {c for t in dataset.tasks if t.table == table for c in t.targets} | set(targets)
+        inputs = [c for c in columns if c not in taken and df[c].notna().any()]
     else:
         inputs = list(dict.fromkeys(spec.inputs))
         unknown = [c for c in inputs if c not in columns]
@@ -166,12 +185,14 @@ def resolve_task(dataset: Dataset, spec: TaskSpec) -> TaskSpec:
                 where=table,
                 column=unknown[0],
             )
-        if spec.target in inputs:
+        both = next((c for c in targets if c in inputs), None)
+        if both is not None:
             raise DataError(
-                f"Task '{task}': column '{spec.target}' of table '{table}' is both the target "
-                "and an input, so the model could copy the answer. Remove it from the inputs.",
+                f"Task '{task}': column '{both}' of table '{table}' is both "
+                f"{'the' if len(targets) == 1 else 'a'} target and an input, so the model could "
+                "copy the answer. Remove it from the inputs.",
                 where=table,
-                column=spec.target,
+                column=both,
             )
     if not inputs:
         raise DataError(
@@ -180,7 +201,10 @@ def resolve_task(dataset: Dataset, spec: TaskSpec) -> TaskSpec:
             where=table,
         )
 
-    kind = _decide_kind(spec, df[spec.target])
+    if len(targets) > 1:
+        kind = _multi_output_kind(spec, df)
+    else:
+        kind = _decide_kind(spec, df[targets[0]])
 
     for column in inputs:
         if df[column].isna().all():
@@ -190,58 +214,94 @@ def resolve_task(dataset: Dataset, spec: TaskSpec) -> TaskSpec:
                 where=table,
                 column=column,
             )
-    n_labelled = len(df) - missing_target_count(df, spec.target)
+    n_labelled = len(df) - missing_target_count(df, targets)
     if n_labelled < MIN_ROWS:
+        which = f"'{targets[0]}'" if len(targets) == 1 else f"all of {_names(targets)}"
         raise DataError(
             f"Task '{task}': only {n_labelled} rows of table '{table}' have a value in "
-            f"'{spec.target}'; at least {MIN_ROWS} are needed. Fill in more values or pick "
-            "another target column.",
+            f"{which}; at least {MIN_ROWS} are needed. Fill in more values or pick "
+            f"another target column.",
             where=table,
-            column=spec.target,
+            column=targets[0],
         )
     return dataclasses.replace(spec, kind=kind, inputs=tuple(inputs))
+
+
+def _multi_output_kind(spec: TaskSpec, df: pd.DataFrame) -> TaskKind:
+    """Several target columns: a regression task, so every column must hold numbers."""
+    where = f"Task '{spec.name}' (table '{spec.table}')"
+    targets = spec.targets
+    if spec.kind not in ("auto", "regression"):
+        raise DataError(
+            f"{where}: target lists {len(targets)} columns ({_names(targets)}), which makes a "
+            f"multi-output regression task, but kind is {spec.kind!r}. Choose kind regression "
+            "(or auto), or keep one target column for a classification task.",
+            where=spec.table,
+            column=targets[0],
+        )
+    for column in targets:
+        values = df[column].dropna()
+        if len(values) and not pd.api.types.is_numeric_dtype(values):
+            bad = next((v for v in values if _as_number(v) is None), values.iloc[0])
+            raise DataError(
+                f"{where}: target column '{column}' holds text such as {str(bad)!r}; every "
+                "target of a multi-output task must hold numbers (it is a regression task). "
+                "Remove it from the targets, give it a task of its own, or clean the column.",
+                where=spec.table,
+                column=column,
+            )
+        if values.nunique() < 2:
+            raise DataError(
+                f"{where}: target column '{column}' has "
+                f"{'no values' if len(values) == 0 else 'a single value in every row'}, so "
+                "there is nothing to predict. Remove it from the targets.",
+                where=spec.table,
+                column=column,
+            )
+    return "regression"
 
 
 def _decide_kind(spec: TaskSpec, target: pd.Series) -> TaskKind:
     """The task kind for ``spec``: the detected one for ``"auto"``, else the one
     asked for, once the target column is checked to fit it."""
     where = f"Task '{spec.name}' (table '{spec.table}')"
+    column = spec.targets[0]
     values = target.dropna()
     if spec.kind not in (*TASK_KINDS, "auto"):
         raise DataError(
             f"{where}: unknown kind {spec.kind!r}. Choose one of: auto, {', '.join(TASK_KINDS)}.",
             where=spec.table,
-            column=spec.target,
+            column=column,
         )
     if spec.kind == "regression" and len(values) and not pd.api.types.is_numeric_dtype(values):
         bad = next((v for v in values if _as_number(v) is None), values.iloc[0])
         raise DataError(
-            f"{where}: column '{spec.target}' holds text such as {str(bad)!r}, so it cannot "
+            f"{where}: column '{column}' holds text such as {str(bad)!r}, so it cannot "
             "be a regression target. Choose kind multiclass, or clean the column so it "
             "holds only numbers.",
             where=spec.table,
-            column=spec.target,
+            column=column,
         )
     try:
         detected = detect_task_kind(target)
     except DataError as err:
-        raise DataError(f"{where}: {err}", where=spec.table, column=spec.target) from None
+        raise DataError(f"{where}: {err}", where=spec.table, column=column) from None
     n_classes = int(values.nunique())
     if spec.kind == "binary" and n_classes != 2:
         raise DataError(
-            f"{where}: kind binary needs exactly 2 classes, but column '{spec.target}' has "
+            f"{where}: kind binary needs exactly 2 classes, but column '{column}' has "
             f"{n_classes} ({_names(sorted(map(str, values.unique())), limit=5)}). Choose kind "
             f"{'regression' if detected == 'regression' else 'multiclass'}.",
             where=spec.table,
-            column=spec.target,
+            column=column,
         )
     if spec.kind == "multiclass" and n_classes > MAX_CLASSES:
         raise DataError(
             f"{where}: kind multiclass allows at most {MAX_CLASSES} classes, but column "
-            f"'{spec.target}' has {n_classes} distinct values. Choose kind regression for "
+            f"'{column}' has {n_classes} distinct values. Choose kind regression for "
             "a numeric column, or pick another target.",
             where=spec.table,
-            column=spec.target,
+            column=column,
         )
     return detected if spec.kind == "auto" else spec.kind
 

@@ -4,7 +4,8 @@ Splits are made per *table* (so tasks of one table share their test rows) from a
 seeded permutation. Preprocessing is learned on each task's training rows only,
 with scikit-learn: numbers are imputed with the median and standardised, text is
 imputed with the most frequent value and one-hot encoded. Rows whose target is
-missing are dropped for that task only, and counted; imputed input values are
+missing (any of its targets, for a multi-output task) are dropped for that task only,
+and counted; imputed input values are
 counted too, so the UI can report both.
 
 Aligned inputs (``align_columns``): tasks of *different tables* whose inputs share
@@ -84,9 +85,13 @@ class TaskData:
     classes: list | None  # class labels (classification), in output order
     feature_names: list[str]  # after one-hot encoding
     X: dict[str, np.ndarray]  # split -> float32 (rows, features), C-contiguous
-    y: dict[str, np.ndarray]  # split -> float32 (regression, binary) or int64 (multiclass)
-    target_mean: float = 0.0  # regression targets are trained as (y - mean) / std
-    target_std: float = 1.0
+    # split -> float32 (regression, binary) or int64 (multiclass): (rows,), or (rows, k)
+    # for a regression task with k target columns
+    y: dict[str, np.ndarray]
+    # Regression targets are trained as (y - mean) / std: floats for one target, (k,)
+    # arrays (one entry per target column) for k targets.
+    target_mean: float | np.ndarray = 0.0
+    target_std: float | np.ndarray = 1.0
     dropped_missing_target: int = 0
     unused_train_rows: int = 0  # labelled training rows left out by the task's train_rows cap
     imputed: dict[str, int] = field(default_factory=dict)  # input column -> values imputed
@@ -110,15 +115,31 @@ class TaskData:
         return f"{self.spec.table}:{','.join(self.spec.inputs or ())}"
 
     @property
+    def targets(self) -> tuple[str, ...]:
+        """The target column names, one per output of a regression task."""
+        return self.spec.targets
+
+    @property
+    def multi_output(self) -> bool:
+        """A regression task with several target columns: y and predictions are (rows, k)."""
+        return self.spec.n_outputs > 1
+
+    @property
     def out_dim(self) -> int:
-        return len(self.classes) if self.kind == "multiclass" else 1
+        return len(self.classes) if self.kind == "multiclass" else self.spec.n_outputs
 
     def n_rows(self, split: str) -> int:
         return len(self.y[split])
 
     def target_in_units(self, y: np.ndarray) -> np.ndarray:
-        """Regression outputs back in the target column's own units."""
+        """Regression outputs back in the target columns' own units (per column for
+        (rows, k) arrays)."""
         return y * self.target_std + self.target_mean
+
+    def predictions_in_units(self, output: np.ndarray) -> np.ndarray:
+        """A regression task's raw model outputs, (rows, out_dim), as predictions in the
+        targets' units, shaped like ``y``: (rows,) for one target, (rows, k) for k."""
+        return self.target_in_units(output if self.multi_output else output[:, 0])
 
 
 @dataclass
@@ -149,9 +170,14 @@ class PreparedData:
             )
         for t in self.tasks:
             if t.dropped_missing_target:
+                which = (
+                    f"target '{t.targets[0]}' is missing"
+                    if not t.multi_output
+                    else f"targets ({', '.join(t.targets)}) miss a value"
+                )
                 out.append(
                     f"{t.name}: dropped {t.dropped_missing_target} row(s) of table "
-                    f"'{t.spec.table}' whose target '{t.spec.target}' is missing."
+                    f"'{t.spec.table}' whose {which}."
                 )
             if t.unused_train_rows:
                 out.append(
@@ -257,7 +283,7 @@ def _task_rows(
 ) -> tuple[dict[str, pd.DataFrame], int]:
     """The task's labelled rows per split, its training rows capped by ``train_rows``,
     and how many labelled training rows the cap left out."""
-    has_target = table[spec.target].notna().to_numpy()
+    has_target = table[list(spec.targets)].notna().all(axis=1).to_numpy()
     parts = {split: table.iloc[idx][has_target[idx]] for split, idx in rows.items()}
     labelled_train = len(parts["train"])
     if spec.train_rows is not None and spec.train_rows < labelled_train:
@@ -268,9 +294,9 @@ def _task_rows(
     if len(parts["train"]) < 2:
         raise DataError(
             f"Task '{spec.name}': only {len(parts['train'])} training row(s) have a value in "
-            f"'{spec.target}'. Add rows or lower data.val_fraction / data.test_fraction.",
+            f"{_quoted(spec.targets)}. Add rows or lower data.val_fraction / data.test_fraction.",
             where=spec.table,
-            column=spec.target,
+            column=spec.targets[0],
         )
     return parts, labelled_train - len(parts["train"])
 
@@ -343,23 +369,26 @@ def _task_data(
     X: dict[str, np.ndarray],
     standardize: bool,
 ) -> TaskData:
-    target = table[spec.target]
+    column = spec.targets[0]  # the one target of a single-output task
     classes: list | None = None
-    mean, std = 0.0, 1.0
-    if spec.kind == "regression":
-        y_raw = {s: p[spec.target].to_numpy(dtype=np.float64) for s, p in parts.items()}
+    mean: float | np.ndarray = 0.0
+    std: float | np.ndarray = 1.0
+    if spec.kind == "regression" and spec.n_outputs > 1:
+        y, mean, std = _multi_output_targets(parts, spec.targets, standardize)
+    elif spec.kind == "regression":
+        y_raw = {s: p[column].to_numpy(dtype=np.float64) for s, p in parts.items()}
         if standardize:
             mean = float(y_raw["train"].mean())
             std = float(y_raw["train"].std()) or 1.0
         y = {s: ((v - mean) / std).astype(np.float32) for s, v in y_raw.items()}
     else:
-        classes = sorted(target.dropna().unique().tolist(), key=str)
+        classes = sorted(table[column].dropna().unique().tolist(), key=str)
         index = {c: i for i, c in enumerate(classes)}
         dtype = np.float32 if spec.kind == "binary" else np.int64
-        y = {s: p[spec.target].map(index).to_numpy(dtype=dtype) for s, p in parts.items()}
+        y = {s: p[column].map(index).to_numpy(dtype=dtype) for s, p in parts.items()}
 
     inputs = list(spec.inputs or ())
-    has_target = target.notna()
+    has_target = table[list(spec.targets)].notna().all(axis=1)
     all_rows = table[has_target]
     imputed = {c: int(all_rows[c].isna().sum()) for c in inputs if all_rows[c].isna().any()}
     names = pre.feature_names() if isinstance(pre, AlignedInputs) else pre.get_feature_names_out()
@@ -375,6 +404,26 @@ def _task_data(
         imputed=imputed,
         preprocessor=pre,
     )
+
+
+def _multi_output_targets(
+    parts: dict[str, pd.DataFrame], targets: Sequence[str], standardize: bool
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """(rows, k) float32 targets per split, standardised per column on the training rows
+    (each output then weighs alike in the mean squared error), with each column's
+    mean and std; a constant training column keeps std 1."""
+    y_raw = {s: p[list(targets)].to_numpy(dtype=np.float64) for s, p in parts.items()}
+    k = len(targets)
+    mean, std = np.zeros(k), np.ones(k)
+    if standardize:
+        mean = y_raw["train"].mean(axis=0)
+        std = y_raw["train"].std(axis=0)
+        std[std == 0] = 1.0
+    return {s: ((v - mean) / std).astype(np.float32) for s, v in y_raw.items()}, mean, std
+
+
+def _quoted(columns: Sequence[str]) -> str:
+    return ", ".join(f"'{c}'" for c in columns)
 
 
 def _owned(a: np.ndarray, dtype) -> np.ndarray:

@@ -1,6 +1,7 @@
 """What a task is, what a dataset is, and the error every data problem raises.
 
-A *task* names a target column in a table, its kind and its input columns. Tasks
+A *task* names a target column in a table (or several numeric ones: a multi-output
+regression task), its kind and its input columns. Tasks
 may come from different tables with different rows and different input columns
 (the houses-vs-apartments case). A *dataset* is a set of named tables plus the
 tasks it defines by default and a short description the UI can show.
@@ -40,6 +41,9 @@ class DataError(ValueError):
 class TaskSpec:
     """One task: predict ``target`` of ``table`` from ``inputs``.
 
+    ``target`` is one column name, or a sequence of names for a multi-output regression
+    task (stored as a tuple; :attr:`targets` gives the names as a tuple either way).
+
     ``kind`` may be ``"auto"``; :func:`detect_task_kind` then decides from the data.
     ``inputs`` of ``None`` means every column of the table that is not the target
     of a task in the same table. ``train_rows`` caps the labelled rows the task
@@ -50,11 +54,25 @@ class TaskSpec:
 
     name: str
     table: str
-    target: str
+    target: str | tuple[str, ...]
     kind: TaskKind | Literal["auto"] = "auto"
     inputs: tuple[str, ...] | None = None
     description: str = ""
     train_rows: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.target, str):  # a list from a config or a page: hashable tuple
+            object.__setattr__(self, "target", tuple(str(c) for c in self.target))
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The target column names, in output order (one name for a single-output task)."""
+        return (self.target,) if isinstance(self.target, str) else self.target
+
+    @property
+    def n_outputs(self) -> int:
+        """Target columns predicted: more than one makes a multi-output regression task."""
+        return len(self.targets)
 
 
 @dataclass

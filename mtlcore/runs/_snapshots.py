@@ -4,9 +4,11 @@ A file holds, per task, the positions of the sampled validation rows
 (``rows_<i>``), their shared representation (``features_<i>``, float32), the
 model's raw outputs (``outputs_<i>``) and each row's true value and decoded
 prediction (``truth_<i>``, ``prediction_<i>``: float64 in the target's units for
-regression, a unicode array of class labels for classification), where ``i``
-indexes the task list in ``meta``: a JSON string with the format, model, epoch,
-seed, task names and the model's mixing state (gate weights and the like). Task
+regression — (rows, k) for a task with k target columns — and a unicode array of
+class labels for classification), where ``i`` indexes the task list in ``meta``: a
+JSON string with the format, model, epoch, seed, task names, the model's mixing
+state (gate weights and the like) and ``targets`` (multi-output task -> its target
+columns, the columns of its truth and prediction; absent in older files). Task
 names stay out of the array names, so any name is safe. Loading uses
 ``allow_pickle=False``. Files of the first format (``mtlcore-snapshot-1``) have
 no truths or predictions and still load, with those dicts empty.
@@ -38,6 +40,8 @@ class StoredSnapshot:
     mixing: dict[str, Any]
     truth: dict[str, np.ndarray] = field(default_factory=dict)  # task -> value or label per row
     prediction: dict[str, np.ndarray] = field(default_factory=dict)  # empty in old files
+    # multi-output task -> its target columns (the columns of its (rows, k) truth)
+    targets: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def has_truth(self) -> bool:
@@ -59,6 +63,7 @@ def save_snapshot(snapshot: Any, path: Path, *, model: str, seed: int) -> Path:
         "seed": int(seed),
         "tasks": tasks,
         "mixing": _jsonable(snapshot.mixing),
+        "targets": {t: list(c) for t, c in (getattr(snapshot, "targets", None) or {}).items()},
     }
     arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(meta))}
     for i, task in enumerate(tasks):
@@ -96,6 +101,7 @@ def load_snapshot(path: str | Path) -> StoredSnapshot:
             prediction={
                 t: npz[f"prediction_{i}"] for i, t in enumerate(tasks) if f"prediction_{i}" in names
             },
+            targets=meta.get("targets") or {},
         )
 
 
