@@ -207,8 +207,19 @@ class WeightingConfig(StrictModel):
         return self
 
 
+DEFAULT_EPOCHS = 30
+
+
 class TrainConfig(StrictModel):
-    """The optimiser, schedule and run-time settings of the one training loop."""
+    """The optimiser, schedule and run-time settings of the one training loop.
+
+    The learning-rate schedule (``schedule``, ``warmup_steps``, ``step_every``,
+    ``step_gamma``) counts optimiser steps and scales every parameter group by the
+    same factor, so a weighting method's own group (its ``weight_lr``) follows it too.
+    ``steps`` trains for that many optimiser steps instead of ``epochs`` (an epoch,
+    for reporting, is still the steps of one epoch; the last may be partial); a
+    config gives one or the other.
+    """
 
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"
     lr: Annotated[float, Field(gt=0.0, le=10.0)] = 1e-2
@@ -216,7 +227,15 @@ class TrainConfig(StrictModel):
     weight_decay: Annotated[float, Field(ge=0.0)] = 0.0  # AdamW's decoupled decay
     regularization: Literal["none", "l1", "l2"] = "none"
     reg_lambda: Annotated[float, Field(ge=0.0)] = 0.0
-    epochs: Annotated[int, Field(ge=1, le=10_000)] = 30
+    # After the warm-up: none keeps lr; cosine anneals it to 0 over the remaining steps;
+    # step multiplies it by step_gamma every step_every steps.
+    schedule: Literal["none", "cosine", "step"] = "none"
+    warmup_steps: Annotated[int, Field(ge=0, le=10_000_000)] = 0  # step k of N uses lr·k/N
+    # step schedule only: steps between drops (None: a third of the steps after the warm-up)
+    step_every: Annotated[int, Field(ge=1)] | None = None
+    step_gamma: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1  # step schedule only
+    epochs: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_EPOCHS
+    steps: Annotated[int, Field(ge=1, le=10_000_000)] | None = None  # instead of epochs
     batch_size: Annotated[int, Field(ge=1, le=65_536)] = 64
     grad_cosine_every: Annotated[int, Field(ge=0)] = 10  # steps; 0 turns it off
     # Steps between lookahead task-affinity measurements (Fifty et al. 2021); 0 = off. One
@@ -227,6 +246,16 @@ class TrainConfig(StrictModel):
     snapshot_rows: Annotated[int, Field(ge=1, le=5000)] = 200  # validation rows per task in each
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: Annotated[int, Field(ge=1, le=64)] = 1
+
+    @model_validator(mode="after")
+    def _steps_or_epochs(self) -> TrainConfig:
+        # A default epochs beside steps is what a dumped config holds, so it must load.
+        if self.steps is not None and self.epochs != DEFAULT_EPOCHS:
+            raise ValueError(
+                f"train.steps: a run trains for train.steps ({self.steps}) or for "
+                f"train.epochs ({self.epochs}), not both; remove one of them"
+            )
+        return self
 
 
 class ExperimentConfig(StrictModel):

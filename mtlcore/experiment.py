@@ -54,6 +54,7 @@ from mtlcore.train import (
     score,
     steps_per_epoch,
     train,
+    training_steps,
 )
 from mtlcore.weighting import Weighting, WeightingTask, build_weighting
 
@@ -160,16 +161,13 @@ def run_experiment(
             check_pairwise(len(data.tasks))
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-    runs_per_seed = (2 if config.baselines else 1) + (
-        pairwise_trainings(len(data.tasks), config.baselines) if pairwise else 0
-    )
-    total_steps = spe * config.train.epochs * runs_per_seed * len(config.seeds)
+    total = total_steps(config, data)
     done_steps = 0
 
     def relay(seed: int) -> Callback:
         def cb(event: TrainEvent) -> Any:
             event.seed = seed
-            event.progress = (done_steps + event.step) / total_steps
+            event.progress = (done_steps + event.step) / total
             return callback(event) if callback else None
 
         return cb
@@ -197,7 +195,7 @@ def run_experiment(
             pairs = train_pairwise(config, data, seed, mtl_metrics=metrics_mtl,
                                    stl_metrics=metrics_stl, device=device, n_steps_per_epoch=spe,
                                    callback=relay(seed))  # fmt: skip
-            done_steps += spe * config.train.epochs * pairs.trainings
+            done_steps += training_steps(config.train, spe) * pairs.trainings
         for row in history + predictions:
             row["seed"] = seed
         runs.append(
@@ -227,6 +225,19 @@ def run_experiment(
         cka=[row for r in runs for row in r.cka],
     ))  # fmt: skip
     return result, runs
+
+
+def total_steps(config: ExperimentConfig, data: PreparedData) -> int:
+    """Optimiser steps the whole experiment takes: every seed's multi-task model, its
+    baselines and (with ``train.pairwise``) its pair models. The denominator of the
+    progress and the ETA, here and in the run store's worker."""
+    n_tasks = len(data.tasks)
+    pairwise = config.train.pairwise and n_tasks > 1
+    runs_per_seed = (2 if config.baselines else 1) + (
+        pairwise_trainings(n_tasks, config.baselines) if pairwise else 0
+    )
+    per_run = training_steps(config.train, steps_per_epoch(data, config.train.batch_size))
+    return per_run * runs_per_seed * len(config.seeds)
 
 
 def evaluate(model: MultiTaskModel, data: PreparedData, device: torch.device, label: str):

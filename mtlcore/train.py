@@ -18,10 +18,20 @@ Both measurements read the step's losses and parameters and leave the training
 itself untouched: the same config gives the same numbers with them on or off.
 Progress goes to a callback, not to stdout. A non-finite loss stops the run with
 :class:`DivergenceError`.
+
+Length and learning rate. A run takes ``train.steps`` optimiser steps, or
+``train.epochs`` epochs of ``steps_per_epoch`` steps (:func:`training_steps`); with
+``train.steps`` an epoch is still that many steps for reporting, and the last one
+may be partial. The learning rate follows ``train.schedule`` after a linear
+warm-up (:func:`make_scheduler`), stepped once per optimiser step. Before the
+first step the loop reports epoch 0: every task's loss on the whole training and
+validation splits of the untrained model, so a curve can be read relative to
+where training started.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -39,7 +49,7 @@ from mtlcore.data.prepare import PreparedData, TaskData
 from mtlcore.metrics import PRIMARY_METRIC, classification_metrics, regression_metrics
 from mtlcore.models.base import MultiTaskModel
 from mtlcore.seeding import derive_seed, numpy_rng
-from mtlcore.weighting.base import StepContext, Weighting
+from mtlcore.weighting.base import LossWeighting, StepContext, Weighting
 from mtlcore.weighting.gradient import task_jacobian
 
 
@@ -55,7 +65,8 @@ class TrainingCancelled(RuntimeError):
 class TrainEvent:
     """One report from the loop.
 
-    ``kind`` is ``"epoch"`` (``rows``: one history row per task and split),
+    ``kind`` is ``"epoch"`` (``rows``: one history row per task and split; epoch 0,
+    before the first step, holds the untrained model's losses),
     ``"grad_cosine"`` (``rows``: one row per pair of tasks), ``"snapshot"``
     (``snapshot``: the shared representation of a fixed sample of validation rows
     and the model's mixing state) or ``"step"`` (progress only, about every 0.2 s).
@@ -177,6 +188,54 @@ def configure_torch(threads: int) -> None:
 
 def steps_per_epoch(data: PreparedData, batch_size: int) -> int:
     return max(1, math.ceil(max(t.n_rows("train") for t in data.tasks) / batch_size))
+
+
+def training_steps(cfg: TrainConfig, n_steps_per_epoch: int) -> int:
+    """Optimiser steps one training takes: ``train.steps``, else epochs × steps per epoch.
+
+    The one place this is computed, so the loop, the progress and the ETA agree.
+    """
+    return cfg.steps if cfg.steps is not None else cfg.epochs * n_steps_per_epoch
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The learning-rate schedule, stepped after every optimiser step; None when the lr
+    stays constant (``schedule: none`` without warm-up), so such runs are untouched.
+
+    The k-th of the first W = ``warmup_steps`` steps uses lr·k/W. The D steps after
+    it follow ``schedule``: ``cosine`` uses lr·(1 + cos(π·i/D))/2 at its i-th step
+    (i from 0; Loshchilov & Hutter 2017, SGDR, without restarts), ``step`` uses
+    lr·γ^⌊i/step_every⌋ (γ = ``step_gamma``; ``step_every`` defaults to ⌈D/3⌉), and
+    ``none`` keeps lr. Every parameter group is scaled by the same factor of its own
+    lr, a weighting method's group (its ``weight_lr``) as well: the weights and the
+    model solve one objective, and a warm-up or decay meant for it should not leave
+    the weights stepping at full rate.
+    """
+    sched = torch.optim.lr_scheduler
+    warm = cfg.warmup_steps
+    decay = max(1, total_steps - warm)
+    ramp = sched.LambdaLR(optimizer, lambda i: min(1.0, (i + 1) / warm)) if warm else None
+    main: sched.LRScheduler | None = None
+    if cfg.schedule == "cosine":
+        main = sched.CosineAnnealingLR(optimizer, T_max=decay)
+    elif cfg.schedule == "step":
+        every = cfg.step_every or math.ceil(decay / 3)
+        main = sched.StepLR(optimizer, step_size=every, gamma=cfg.step_gamma)
+    if ramp is None or main is None:
+        return ramp or main
+    return sched.SequentialLR(optimizer, [ramp, main], milestones=[warm])
+
+
+def initial_weights(weighting: Weighting, losses: Tensor) -> Tensor:
+    """Epoch 0's loss weights: what a loss-weighting method would apply to ``losses``
+    now, asked of a copy so that no state or random stream moves (RLW draws once);
+    1 per task for a gradient method, whose weights need a step's gradients."""
+    if not isinstance(weighting, LossWeighting):
+        return torch.ones(len(losses))
+    with torch.no_grad():
+        return copy.deepcopy(weighting).weights(losses).detach().float().cpu()
 
 
 class BatchStream:
@@ -348,7 +407,8 @@ def train(
     )
     shared = model.shared_parameters()
     spe = n_steps_per_epoch or steps_per_epoch(data, cfg.batch_size)
-    total = spe * cfg.epochs
+    total = training_steps(cfg, spe)
+    scheduler = make_scheduler(optimizer, cfg, total)
     measure_cosine = cfg.grad_cosine_every > 0 and len(tasks) > 1 and bool(shared)
     measure_affinity = cfg.affinity_every > 0 and len(tasks) > 1 and bool(shared)
     stochastic = any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in model.modules())
@@ -367,16 +427,25 @@ def train(
         if snap_rows is not None and epoch % cfg.snapshot_every == 0:
             snap = take_snapshot(model, Xv, snap_rows, epoch, device, tasks)
             snapshots.append(snap)
-            emit(TrainEvent("snapshot", label, epoch, epoch * spe, total, snapshot=snap))
+            emit(TrainEvent("snapshot", label, epoch, step, total, snapshot=snap))
 
-    snapshot(0)
-    started = last_report = time.perf_counter()
     step = 0
-    for epoch in range(1, cfg.epochs + 1):
+    snapshot(0)
+    # Epoch 0: the untrained model on the whole splits (eval mode: no dropout, no update).
+    lr = optimizer.param_groups[0]["lr"]  # the model's: the lr of the step about to run
+    start = _split_losses(model, tasks, X, Y)
+    rows = _epoch_rows(model, data, Xv, Yv, start.cpu(), initial_weights(weighting, start), 0,
+                       label, lr)  # fmt: skip
+    history.extend(rows)
+    emit(TrainEvent("epoch", label, 0, 0, total, rows, weighting.state()))
+    started = last_report = time.perf_counter()
+    for epoch in range(1, math.ceil(total / spe) + 1):
+        n = min(spe, total - step)  # with train.steps the last epoch may be partial
         sums = torch.zeros(len(tasks), device=device)
         weight_sums = torch.zeros(len(tasks), device=device)
-        for _ in range(spe):
+        for _ in range(n):
             step += 1
+            lr = optimizer.param_groups[0]["lr"]  # the model's lr for this step
             idx = {t.name: torch.from_numpy(streams[t.name].next()).to(device) for t in tasks}
             out = model({t.name: X[t.name][idx[t.name]] for t in tasks})
             losses = torch.stack(
@@ -391,7 +460,7 @@ def train(
             if due_affinity:
                 xs = {t.name: X[t.name][idx[t.name]] for t in tasks}
                 ys = {t.name: Y[t.name][idx[t.name]] for t in tasks}
-                Z = lookahead_affinity(model, xs, ys, tasks, G, shared, cfg.lr,
+                Z = lookahead_affinity(model, xs, ys, tasks, G, shared, lr,
                                        seed=derive_seed(seed, "affinity", step),
                                        base=None if stochastic else losses)  # fmt: skip
                 affinities.extend(_affinity_rows(Z, tasks, epoch, step, label))
@@ -406,6 +475,8 @@ def train(
             if extra is not None:
                 extra.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             sums += losses.detach()
             weight_sums += weights.to(device)
             now = time.perf_counter()
@@ -413,9 +484,10 @@ def train(
                 last_report = now
                 emit(TrainEvent("step", label, epoch, step, total))
 
-        train_loss = (sums / spe).cpu()
-        weighting.epoch_end(epoch, train_loss)
-        rows = _epoch_rows(model, data, Xv, Yv, train_loss, (weight_sums / spe).cpu(), epoch, label)
+        train_loss = (sums / n).cpu()
+        weighting.epoch_end(epoch, train_loss)  # never for epoch 0: no step has been taken
+        rows = _epoch_rows(model, data, Xv, Yv, train_loss, (weight_sums / n).cpu(), epoch, label,
+                           lr)  # fmt: skip
         history.extend(rows)
         emit(TrainEvent("epoch", label, epoch, step, total, rows, weighting.state()))
         snapshot(epoch)
@@ -437,7 +509,20 @@ def _extra_loss(model: MultiTaskModel, cfg: TrainConfig) -> Tensor | None:
 
 
 @torch.no_grad()
-def _epoch_rows(model, data, Xv, Yv, train_loss, weights, epoch, label) -> list[dict[str, Any]]:
+def _split_losses(model: MultiTaskModel, tasks: list[TaskData], X, Y) -> Tensor:
+    """Each task's mean loss over every row of a split, in eval mode."""
+    model.eval()
+    out = model(X)
+    model.train()
+    return torch.stack([task_loss(t, out.outputs[t.name], Y[t.name]) for t in tasks])
+
+
+@torch.no_grad()
+def _epoch_rows(
+    model, data, Xv, Yv, train_loss, weights, epoch, label, lr: float
+) -> list[dict[str, Any]]:
+    """A history row per task and split; ``lr`` (the model's learning rate at the epoch's
+    last step, epoch 0: its first) goes on the train rows."""
     model.eval()
     out = model(Xv)
     model.train()
@@ -447,7 +532,7 @@ def _epoch_rows(model, data, Xv, Yv, train_loss, weights, epoch, label) -> list[
         metric = PRIMARY_METRIC[t.kind]
         val_metric = score(t, out.outputs[t.name].float().cpu().numpy(), "val")[metric]
         base = {"model": label, "epoch": epoch, "task": t.name, "weight": float(weights[i])}
-        rows.append({**base, "split": "train", "loss": float(train_loss[i])})
+        rows.append({**base, "split": "train", "loss": float(train_loss[i]), "lr": lr})
         rows.append({**base, "split": "val", "loss": val_loss, metric: val_metric})
     return rows
 

@@ -142,7 +142,8 @@ def test_training_reports_cosines_history_and_weights():
         data, CFG, seed=0, callback=events.append,
     )  # fmt: skip
     epochs = [e for e in events if e.kind == "epoch"]
-    assert [e.epoch for e in epochs] == [1, 2, 3, 4]
+    assert [e.epoch for e in epochs] == [0, 1, 2, 3, 4]  # 0: before the first step
+    assert {r["task"]: r["weight"] for r in epochs[0].rows}["yb"] == 0.5  # the static weight
     rows = epochs[-1].rows
     assert {(r["task"], r["split"]) for r in rows} == {
         (t, s) for t in ("ya", "yb", "ca") for s in ("train", "val")

@@ -47,9 +47,9 @@ def execute_run(
     """
     from mtlcore.config import ConfigError
     from mtlcore.data.spec import DataError
-    from mtlcore.experiment import prepare_data, run_experiment, write_outputs
+    from mtlcore.experiment import prepare_data, run_experiment, total_steps, write_outputs
     from mtlcore.runs._recorder import RunRecorder
-    from mtlcore.train import DivergenceError, TrainingCancelled, steps_per_epoch
+    from mtlcore.train import DivergenceError, TrainingCancelled
 
     recorder: RunRecorder | None = None
 
@@ -63,8 +63,7 @@ def execute_run(
     try:
         config = store.run(run_id).config()
         data = prepare_data(config)
-        spe = steps_per_epoch(data, config.train.batch_size)
-        total = spe * config.train.epochs * (2 if config.baselines else 1) * len(config.seeds)
+        total = total_steps(config, data)
         recorder = RunRecorder(store, run_id, total_steps=total, **recorder_options)
         if store.cancel_requested(run_id):
             raise TrainingCancelled("cancelled before training started")
