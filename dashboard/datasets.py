@@ -157,7 +157,9 @@ def check_tasks(
         if i in problems:
             resolved.append(None)
             continue
-        spec = TaskSpec(name, str(t.get("table")), str(t.get("target")), t.get("kind", "auto"),
+        target = t.get("target")  # one column, or a list of them (a multi-output task)
+        target = tuple(map(str, target)) if isinstance(target, list) else str(target)
+        spec = TaskSpec(name, str(t.get("table")), target, t.get("kind", "auto"),
                         tuple(t["inputs"]) if t.get("inputs") is not None else None)  # fmt: skip
         try:
             resolved.append(resolve_task(dataset, spec))

@@ -543,11 +543,17 @@ def representation_points(
 
     ``truth`` and ``prediction`` come from the snapshot itself (numbers in the target's
     units, or class labels); without them (snapshots saved before they were stored) only
-    ``task`` is known. Regression: the absolute error; classification: right/wrong.
+    ``task`` is known. Regression: the absolute error; classification: right/wrong. A
+    multi-output task's (rows, k) values are coloured by its *first* output (its first
+    target column; :func:`multi_output_note` says so under the chart): one real value
+    in the column's units reads like any other task's, where a norm over outputs on
+    different scales would mostly show the largest one.
     """
     out = pd.DataFrame({"task": [task] * n_rows})
     if truth is None or prediction is None or len(truth) != n_rows:
         return out
+    if truth.ndim == 2:
+        truth, prediction = truth[:, 0], np.asarray(prediction)[:, 0]
     if truth.dtype.kind in "biuf":
         out["target"] = truth.astype(float)
         out["prediction"] = np.asarray(prediction, dtype=float)
@@ -557,3 +563,19 @@ def representation_points(
         out["prediction"] = [str(v) for v in prediction]
         out["error"] = np.where(out["target"] == out["prediction"], "right", "wrong")
     return out
+
+
+def multi_output_note(targets: Mapping[str, Sequence[str]], shown: Sequence[str]) -> str | None:
+    """The caption for the tasks among ``shown`` with several outputs: which one colours."""
+    parts = [
+        f"{md_escape(t)} by its first output, {md_escape(targets[t][0])} (of {len(targets[t])})"
+        for t in shown
+        if len(targets.get(t, ())) > 1
+    ]
+    if not parts:
+        return None
+    return (
+        "True value, prediction and error of a multi-output task show one output: "
+        + "; ".join(parts)
+        + "."
+    )

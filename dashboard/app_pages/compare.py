@@ -96,13 +96,37 @@ def predictions_section(done: list[RunInfo], tasks: list[str], colors: dict[str,
         with tab:
             rows = preds[preds["task"].astype(str) == task]
             if kinds.get(task) == "regression":
+                rows, note = one_output(rows, task)
                 points = rows.assign(truth=pd.to_numeric(rows["truth"], errors="coerce"),
                                      prediction=pd.to_numeric(rows["prediction"], errors="coerce"))  # fmt: skip
                 st.plotly_chart(prediction_scatter(points, colors, task), width="stretch",
                                 key=f"pred_{task}")  # fmt: skip
-                st.caption("Each dot is a test row; on the dashed line the prediction is exact.")
+                st.caption(note or "Each dot is a test row; on the dashed line the prediction "
+                           "is exact.")  # fmt: skip
             else:
                 confusion(rows, task)
+
+
+POOLED = "all outputs, pooled"
+
+
+def one_output(rows: pd.DataFrame, task: str) -> tuple[pd.DataFrame, str | None]:
+    """A multi-output task's rows of the output picked (or all, pooled) and a caption
+    saying what the dots are; other tasks' rows as they are, without a caption."""
+    outputs = list(dict.fromkeys(rows["output"].astype(str))) if "output" in rows else []
+    if len(outputs) < 2:
+        return rows, None
+    picked = st.selectbox(f"Output ({len(outputs)} target columns)", [*outputs, POOLED],
+                          key=f"pred_output_{task}")  # fmt: skip
+    if picked == POOLED:
+        return rows, (
+            f"Each dot is one test row's value of one of the {len(outputs)} outputs, all on "
+            "the same axes (outputs on larger scales spread wider); on the dashed line the "
+            "prediction is exact."
+        )
+    return rows[rows["output"].astype(str) == picked], (
+        f"Each dot is a test row's {md_escape(picked)}; on the dashed line the prediction is exact."
+    )
 
 
 def confusion(rows: pd.DataFrame, task: str) -> None:

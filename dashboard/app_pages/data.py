@@ -21,8 +21,9 @@ def main() -> None:
     st.title("Data")
     st.write(
         "Choose where the tasks come from: a built-in dataset, or your own CSV files. "
-        "A task predicts one column (its *target*) from other columns (its *inputs*); "
-        "tasks may come from different files with different columns."
+        "A task predicts one column (its *target*; a regression task may predict several) "
+        "from other columns (its *inputs*); tasks may come from different files with "
+        "different columns."
     )
     if choose_source() == "builtin":
         builtin_section()
@@ -101,7 +102,7 @@ def builtin_section() -> None:
         ui.error("Pick at least one task.")
     st.dataframe(
         pd.DataFrame(
-            [{"task": t.name, "table": t.table, "target": t.target, "kind": t.kind,
+            [{"task": t.name, "table": t.table, "target": ", ".join(t.targets), "kind": t.kind,
               "inputs": ", ".join(t.inputs or ()), "what": t.description}
              for t in dataset.tasks if t.name in names]
         ),
@@ -224,7 +225,9 @@ def task_section(d: dict[str, Any], tables: dict[str, pd.DataFrame]) -> None:
     st.subheader("Tasks")
     st.caption(
         "Map columns to tasks: each task has a target column, a kind (detected from the "
-        "data; change it if it is wrong) and input columns, from one of your files."
+        "data; change it if it is wrong) and input columns, from one of your files. A "
+        "regression task may predict more numeric columns at once (*more targets*): one "
+        "output each, its metrics pooled over them."
     )
     tasks: list[dict[str, Any]] = d["tasks"]
     if tasks and any(not isinstance(t, dict) for t in tasks):
@@ -244,6 +247,29 @@ def task_section(d: dict[str, Any], tables: dict[str, pd.DataFrame]) -> None:
         )
 
 
+def targets_of(task: dict[str, Any]) -> list[str]:
+    """A draft task's target columns: its ``target`` is one name or a list of names."""
+    target = task.get("target")
+    if target is None:
+        return []
+    return [target] if isinstance(target, str) else [str(c) for c in target]
+
+
+def as_target(columns: list[str]) -> str | list[str]:
+    """The config's ``target`` for these columns: a name for one, a list for several."""
+    return columns[0] if len(columns) == 1 else list(columns)
+
+
+def other_targets(d: dict[str, Any], table: str, skip: int | None = None) -> list[str]:
+    """Every target column of the tasks on ``table`` (but task ``skip``)."""
+    return [
+        c
+        for j, t in enumerate(d["tasks"])
+        if j != skip and t.get("table") == table
+        for c in targets_of(t)
+    ]
+
+
 # The callbacks below run before the page is drawn, so they may set any widget's value.
 
 
@@ -251,7 +277,7 @@ def add_task(tables: dict[str, pd.DataFrame]) -> None:
     d = state.draft()
     table = next(iter(tables))
     prof = cached.profile(tables[table])
-    taken = [t["target"] for t in d["tasks"] if t.get("table") == table]
+    taken = other_targets(d, table)
     target = datasets.pick_target(prof, taken) or str(tables[table].columns[-1])
     name = datasets.unique_task_name(target, [t.get("name", "") for t in d["tasks"]])
     inputs = datasets.default_inputs(tables[table], prof, target, taken)
@@ -267,15 +293,13 @@ def remove_task(i: int) -> None:
 
 
 def drop_from_other_inputs(d: dict[str, Any], i: int) -> None:
-    """A task's target stops being an input of the other tasks of its table (no answer leaks)."""
+    """A task's targets stop being inputs of the other tasks of its table (no answer leaks)."""
     task = d["tasks"][i]
+    targets = set(targets_of(task))
     for j, other in enumerate(d["tasks"]):
-        if (
-            j != i
-            and other.get("table") == task["table"]
-            and task["target"] in (other.get("inputs") or [])
-        ):
-            set_inputs(other, j, [c for c in other["inputs"] if c != task["target"]])
+        inputs = other.get("inputs") or []
+        if j != i and other.get("table") == task["table"] and targets & set(inputs):
+            set_inputs(other, j, [c for c in inputs if c not in targets])
 
 
 def set_inputs(task: dict[str, Any], i: int, inputs: list[str]) -> None:
@@ -289,10 +313,11 @@ def on_table_change(i: int, tables: dict[str, pd.DataFrame]) -> None:
     task = d["tasks"][i]
     table = st.session_state[state.widget_key(("tasks", i, "table"))]
     df, prof = tables[table], cached.profile(tables[table])
-    others = [t["target"] for j, t in enumerate(d["tasks"]) if j != i and t.get("table") == table]
+    others = other_targets(d, table, skip=i)
     task["table"] = table
     task["target"] = datasets.pick_target(prof, others) or str(df.columns[-1])
     st.session_state[state.widget_key(("tasks", i, "target"))] = task["target"]
+    st.session_state[more_targets_key(i)] = []
     set_inputs(task, i, datasets.default_inputs(df, prof, task["target"], others))
     drop_from_other_inputs(d, i)
 
@@ -301,9 +326,28 @@ def on_target_change(i: int) -> None:
     """A new target is no longer an input, of this task or of the others."""
     d = state.draft()
     task = d["tasks"][i]
-    task["target"] = st.session_state[state.widget_key(("tasks", i, "target"))]
-    set_inputs(task, i, [c for c in task.get("inputs") or [] if c != task["target"]])
+    targets = targets_of(task)
+    st.session_state[more_targets_key(i)] = targets[1:]
+    set_inputs(task, i, [c for c in task.get("inputs") or [] if c not in targets])
     drop_from_other_inputs(d, i)
+
+
+def more_targets_key(i: int) -> str:
+    return state.widget_key(("tasks", i, "more_targets"))
+
+
+def on_more_targets_change(i: int) -> None:
+    """The first target plus the picked columns; those stop being anyone's input."""
+    task = state.draft()["tasks"][i]
+    first = targets_of(task)[:1]
+    more = [c for c in st.session_state[more_targets_key(i)] if c not in first]
+    task["target"] = as_target(first + more)
+    on_target_change(i)
+
+
+def with_first_target(task: dict[str, Any], first: str) -> str | list[str]:
+    """The selectbox's new first target, keeping the other targets (but that column)."""
+    return as_target([first, *[c for c in targets_of(task)[1:] if c != first]])
 
 
 def task_editor(
@@ -323,27 +367,52 @@ def task_editor(
         return
     prof = cached.profile(df)
     columns = [str(c) for c in df.columns]
+    task = d["tasks"][i]
     with c3:
-        target = state.control(st.selectbox, "Target (what to predict)", (*path, "target"),
-                               hide_id="tasks", options=columns, on_change=on_target_change,
-                               args=(i,))  # fmt: skip
-    detected = dict(zip(prof["column"], prof["task_kind"])).get(target, "?")
+        state.control(st.selectbox, "Target (what to predict)", (*path, "target"),
+                      hide_id="tasks", options=columns, on_change=on_target_change, args=(i,),
+                      to_widget=lambda v: (targets_of({"target": v}) or [None])[0],
+                      from_widget=lambda v: with_first_target(state.draft()["tasks"][i], v))  # fmt: skip
+    targets = targets_of(task)
+    kinds = dict(zip(prof["column"], prof["task_kind"]))
+    detected = kinds.get(targets[0], "?") if len(targets) == 1 else "regression, several targets"
     with c4:
-        state.control(
+        kind = state.control(
             st.selectbox, "Kind", (*path, "kind"), hide_id="tasks", options=KINDS,
             format_func=lambda k: f"auto (detected: {detected})" if k == "auto" else k,
         )  # fmt: skip
-    if problem is not None and problem.column in (None, target):
+    regression = kind == "regression" or (kind == "auto" and detected.startswith("regression"))
+    if not state.is_hidden("tasks") and (regression or len(targets) > 1):
+        more_targets(i, targets, [c for c in columns if kinds.get(c) == "regression"])
+    if problem is not None and problem.column in (None, *targets):
         ui.error(str(problem))
     state.control(
         st.multiselect, "Inputs (columns the task reads)", (*path, "inputs"), hide_id="tasks",
-        options=[c for c in columns if c != target],
-        to_widget=lambda v: [c for c in (v or []) if c != target],
+        options=[c for c in columns if c not in targets],
+        to_widget=lambda v: [c for c in (v or []) if c not in targets],
     )  # fmt: skip
-    if problem is not None and problem.column not in (None, target):
+    if problem is not None and problem.column not in (None, *targets):
         ui.error(str(problem))
     if not state.is_hidden("tasks"):
         st.button("Remove this task", key=f"remove_task_{i}", on_click=remove_task, args=(i,))
+
+
+def more_targets(i: int, targets: list[str], numeric: list[str]) -> None:
+    """Further target columns of a regression task (a multi-output task), none by default.
+
+    Offered: the table's columns that make a regression target, besides the first target;
+    a picked column that is not among them (kind changed, say) stays so it can be removed.
+    """
+    key = more_targets_key(i)
+    options = [c for c in dict.fromkeys([*numeric, *targets[1:]]) if c != targets[0]]
+    if key not in st.session_state or st.session_state[key] != targets[1:]:
+        st.session_state[key] = targets[1:]
+    st.multiselect(
+        "More targets (multi-output regression: one output per column)", options, key=key,
+        on_change=on_more_targets_change, args=(i,),
+        help="Predict several numeric columns with one task; its RMSE and MAE pool every "
+        "output, R² is their mean, and predictions.csv has a row per output.",
+    )  # fmt: skip
 
 
 main()

@@ -103,6 +103,9 @@ def panel(model, snaps, epoch, color_by, task, method, tasks) -> None:
         frames.append(logic.representation_points(
             name, len(snap.features[name]), snap.truth.get(name), snap.prediction.get(name)))  # fmt: skip
         feats.append(snap.features[name])
+    note = logic.multi_output_note(snap.targets, names)
+    if color_by != "task" and note:
+        st.caption(note)
     if color_by != "task" and not snap.has_truth:
         st.caption("This run's snapshots were saved before they carried true values and "
                    "predictions; colour by task only.")  # fmt: skip
