@@ -20,7 +20,7 @@ def target_corr(options: dict[str, object]) -> float:
 
 
 def test_registry_lists_every_dataset_with_a_description() -> None:
-    assert [d.name for d in list_builtins()] == ["houses", "synthetic", "penguins"]
+    assert [d.name for d in list_builtins()] == ["houses", "synthetic", "penguins", "digits"]
     for entry in list_builtins():
         assert BUILTIN_DATASETS[entry.name] is entry
         assert entry.title and len(entry.description) > 80 and entry.source
@@ -36,7 +36,9 @@ def test_default_tasks_resolve_against_their_tables(name: str) -> None:
 
 
 def test_unknown_name_lists_the_allowed_names() -> None:
-    with pytest.raises(DataError, match="no built-in dataset 'house'.*houses, synthetic, penguins"):
+    with pytest.raises(
+        DataError, match="no built-in dataset 'house'.*houses, synthetic, penguins, digits"
+    ):
         load_builtin("house")
 
 

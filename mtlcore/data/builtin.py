@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -308,6 +308,213 @@ def load_penguins(options: NoOptions) -> Dataset:
     return Dataset("penguins", PENGUINS_DESCRIPTION, {"penguins": table}, tasks, PENGUINS_SOURCE)
 
 
+# --- digits -----------------------------------------------------------------
+
+DIGITS_SIDE = 8  # images are 8 × 8 pixels
+DIGITS_ROWS = 1797  # images in scikit-learn's copy
+DIGITS_TASKS = ("digit", "parity", "five_or_more")
+PARITY_LABELS = ("even", "odd")  # digit % 2 == 0, == 1
+FIVE_OR_MORE_LABELS = ("under 5", "5 or more")  # digit < 5, >= 5
+
+DIGITS_DESCRIPTION = (
+    "1,797 small images of handwritten digits, 8 × 8 pixels each, as 64 pixel columns "
+    "px_<row>_<column> (row 0 at the top) whose values 0..16 say how much ink fell in that "
+    "cell. Three tasks on the same images: which digit it is (ten classes), whether it is "
+    "even or odd, and whether it is 5 or more. Parity and '5 or more' are coarse functions "
+    "of the digit, so their labels carry part of the digit's answer; labelled_rows gives "
+    "a task only a few labelled training images, to see what the others bring. No "
+    "download: the images ship inside scikit-learn."
+)
+DIGITS_SOURCE = (
+    "scikit-learn's load_digits: the test set of the UCI Optical Recognition of "
+    "Handwritten Digits dataset, E. Alpaydin and C. Kaynak (1998), "
+    "https://doi.org/10.24432/C50P49. Licence CC BY 4.0."
+)
+
+
+class DigitsOptions(BaseModel):
+    """Options of the digits dataset (see :func:`load_digits`).
+
+    ``labelled_rows`` takes one value for every task or one per task, in the order
+    digit, parity, five_or_more (as the synthetic dataset's per-task options do).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    labelled_rows: list[LabelledRows | None] | LabelledRows | None = Field(
+        None,
+        description="How many training images of each task have a label (a seeded "
+        "sample; validation and test images stay whole): one number, or one per task in "
+        "the order digit, parity, five_or_more; null for all of them.",
+    )
+    n_rows: int = Field(
+        DIGITS_ROWS,
+        ge=100,
+        le=DIGITS_ROWS,
+        description="Number of images: all 1,797, or a fixed sample of fewer to train faster.",
+    )
+
+    n_tasks: ClassVar[int] = len(DIGITS_TASKS)
+    per_task = SyntheticOptions.per_task  # the same one-value-or-one-per-task reading
+
+    @model_validator(mode="after")
+    def _check_sizes(self) -> DigitsOptions:
+        values = self.labelled_rows
+        if isinstance(values, list) and len(values) != self.n_tasks:
+            raise ValueError(
+                f"labelled_rows has {len(values)} values but digits has {self.n_tasks} "
+                f"tasks ({', '.join(DIGITS_TASKS)}); give one value per task, or a single "
+                "value for all of them."
+            )
+        too_many = [k for k in self.per_task("labelled_rows") if k is not None and k > self.n_rows]
+        if too_many:
+            raise ValueError(
+                f"labelled_rows asks for {max(too_many)} images but n_rows is {self.n_rows}; "
+                "lower labelled_rows or raise n_rows."
+            )
+        return self
+
+
+def digits_table(n_rows: int = DIGITS_ROWS) -> pd.DataFrame:
+    """scikit-learn's digits as one table: 64 pixel columns, then digit, parity and
+    five_or_more; fewer than all rows are a fixed seeded sample, in the original order."""
+    from sklearn.datasets import load_digits as sklearn_digits  # bundled, no download
+
+    bunch = sklearn_digits()
+    pixels = bunch.data.astype(np.int64)
+    digit = bunch.target.astype(np.int64)
+    if n_rows < len(digit):
+        keep = np.sort(np.random.default_rng(0).permutation(len(digit))[:n_rows])
+        pixels, digit = pixels[keep], digit[keep]
+    columns = [f"px_{r}_{c}" for r in range(DIGITS_SIDE) for c in range(DIGITS_SIDE)]
+    table = pd.DataFrame(pixels, columns=columns)
+    table["digit"] = digit
+    table["parity"] = np.array(PARITY_LABELS, dtype=object)[digit % 2]
+    table["five_or_more"] = np.array(FIVE_OR_MORE_LABELS, dtype=object)[(digit >= 5).astype(int)]
+    return table
+
+
+def load_digits(options: DigitsOptions) -> Dataset:
+    """Handwritten digits with three tasks on the same pixels; ``labelled_rows`` becomes
+    each task's :attr:`~mtlcore.data.spec.TaskSpec.train_rows`."""
+    table = digits_table(options.n_rows)
+    pixels = tuple(c for c in table.columns if c.startswith("px_"))
+    labelled = options.per_task("labelled_rows")
+    what = {
+        "digit": ("multiclass", "Which digit, 0 to 9."),
+        "parity": ("binary", "Even or odd."),
+        "five_or_more": ("binary", "5 or more, or under 5."),
+    }
+    tasks = [
+        TaskSpec(
+            name,
+            "digits",
+            name,
+            what[name][0],
+            pixels,
+            what[name][1] + (f" Trains on {k} labelled images." if k is not None else ""),
+            train_rows=k,
+        )
+        for name, k in zip(DIGITS_TASKS, labelled, strict=True)
+    ]
+    description = (
+        f"{DIGITS_DESCRIPTION} Here: {options.n_rows} images, labelled images per task "
+        f"{_one_or_list(['all' if k is None else k for k in labelled])}."
+    )
+    return Dataset("digits", description, {"digits": table}, tasks, DIGITS_SOURCE)
+
+
+# --- gradnorm_toy ---------------------------------------------------------------
+
+GRADNORM_TOY_DESCRIPTION = (
+    "GradNorm's own toy problem (Chen et al., ICML 2018, Sec. 4): T regression tasks "
+    "that share one random tanh map of the inputs, each with a small task-specific "
+    "change of it and its own scale σ_i. Task i predicts 100 outputs at once, "
+    "y_i = σ_i · tanh((B + ε_i) x), from 250 inputs; B is shared by every task, ε_i is "
+    "the task's own. With the scales far apart (1 and 100 by default) and "
+    "data.standardize_targets off, one task's loss is σ² = 10 000 times the other's: "
+    "equal weights train only the large task, and a loss-balancing method has to find "
+    "the weights the scales call for."
+)
+GRADNORM_TOY_SOURCE = (
+    "Generated on the fly after Chen, Badrinarayanan, Lee & Rabinovich, 'GradNorm: "
+    "Gradient Normalization for Adaptive Loss Balancing in Deep Multitask Networks', "
+    "ICML 2018, Sec. 4."
+)
+
+
+class GradNormToyOptions(BaseModel):
+    """Options of the GradNorm toy (see :func:`load_gradnorm_toy`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scales: list[PositiveFloat] = Field(
+        [1.0, 100.0],
+        min_length=2,
+        max_length=10,
+        description="σ_i, the scale of each task's outputs; one per task, so their number "
+        "is the number of tasks (the paper: [1, 100] for two tasks).",
+    )
+    n_rows: int = Field(2000, ge=100, le=100_000, description="Number of rows.")
+    n_inputs: int = Field(250, ge=2, le=1000, description="Input dimension (the paper: 250).")
+    n_outputs: int = Field(100, ge=1, le=200, description="Outputs per task (the paper: 100).")
+    shared_variance: PositiveFloat = Field(
+        10.0, description="Variance of the entries of B, the map every task shares (the paper: 10)."
+    )
+    task_variance: NonNegativeFloat = Field(
+        3.5,
+        description="Variance of the entries of ε_i, each task's own change of the map "
+        "(the paper: 3.5; 0 makes the tasks the same up to scale).",
+    )
+    seed: int = Field(0, description="Random seed; the same seed gives the same table.")
+
+
+def load_gradnorm_toy(options: GradNormToyOptions) -> Dataset:
+    """GradNorm's toy (Chen et al., ICML 2018, Sec. 4): T multi-output regression tasks.
+
+    With B ∈ R^{k×d} (entries N(0, ``shared_variance``)) shared by every task, ε_i
+    ∈ R^{k×d} (entries N(0, ``task_variance``)) task i's own, inputs x ~ N(0, I_d)
+    and σ_i = ``scales[i]``::
+
+        y_i = σ_i · tanh((B + ε_i) x / √d)      (k = ``n_outputs`` outputs per task)
+
+    The paper gives x no distribution; the 1/√d keeps each pre-activation's variance
+    at ``shared_variance + task_variance`` whatever d, so tanh is steep but not a
+    sign function. There is no label noise: a task's loss at the optimum is 0, and
+    its scale alone sets how large its loss and gradients are while it learns.
+    """
+    o = options
+    rng = np.random.default_rng(o.seed)
+    d, k, n_tasks = o.n_inputs, o.n_outputs, len(o.scales)
+    shared = rng.normal(0.0, np.sqrt(o.shared_variance), size=(k, d))
+    own = rng.normal(0.0, np.sqrt(o.task_variance), size=(n_tasks, k, d))
+    x = rng.standard_normal((o.n_rows, d))
+    columns: dict[str, np.ndarray] = {f"x{j}": x[:, j] for j in range(d)}
+    tasks = []
+    for i, scale in enumerate(o.scales):
+        y = scale * np.tanh(x @ (shared + own[i]).T / np.sqrt(d))
+        targets = tuple(f"y{i}_{j}" for j in range(k))
+        columns.update(zip(targets, y.T, strict=True))
+        tasks.append(
+            TaskSpec(
+                f"task{i}",
+                "toy",
+                targets,
+                "regression",
+                tuple(f"x{j}" for j in range(d)),
+                f"Predict the {k} outputs y{i}_0 … y{i}_{k - 1}; scale σ = {scale:g}.",
+            )
+        )
+    description = (
+        f"{GRADNORM_TOY_DESCRIPTION} Here: {n_tasks} tasks with scales "
+        f"{' / '.join(f'{s:g}' for s in o.scales)}, {o.n_rows} rows, {d} inputs, {k} outputs "
+        f"per task, variances {o.shared_variance:g} (shared) and {o.task_variance:g} (own), "
+        f"seed {o.seed}."
+    )
+    table = pd.DataFrame(columns)
+    return Dataset("gradnorm_toy", description, {"toy": table}, tasks, GRADNORM_TOY_SOURCE)
+
+
 # --- registry ---------------------------------------------------------------
 
 BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
@@ -336,6 +543,22 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
             PENGUINS_SOURCE,
             NoOptions,
             load_penguins,
+        ),
+        BuiltinDataset(
+            "digits",
+            "Handwritten digits (8 × 8 pixels)",
+            DIGITS_DESCRIPTION,
+            DIGITS_SOURCE,
+            DigitsOptions,
+            load_digits,
+        ),
+        BuiltinDataset(
+            "gradnorm_toy",
+            "GradNorm's toy: tasks on very different scales",
+            GRADNORM_TOY_DESCRIPTION,
+            GRADNORM_TOY_SOURCE,
+            GradNormToyOptions,
+            load_gradnorm_toy,
         ),
     )
 }
