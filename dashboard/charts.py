@@ -93,15 +93,37 @@ def epoch_ticks(epochs: pd.Series) -> dict[str, Any]:
     return {"tick0": 0, "dtick": max(1, math.ceil(top / 10))}
 
 
+def relative_to_start(history: pd.DataFrame) -> pd.DataFrame:
+    """Each curve (task, model, split) divided by its epoch-0 loss, so every curve starts
+    at 1 and tasks on different scales read alike; curves without an epoch 0 (runs
+    recorded before the engine reported it) are left out."""
+    keys = ["task", "model", "split"]
+    start = history[history["epoch"] == 0].set_index(keys)["loss"].rename("start")
+    out = history.join(start, on=keys, how="inner")
+    return out.assign(loss=out["loss"] / out.pop("start"))
+
+
 def loss_curves(
-    history: pd.DataFrame, colors: Mapping[str, str], *, log_y: bool = False
+    history: pd.DataFrame,
+    colors: Mapping[str, str],
+    *,
+    log_y: bool = False,
+    relative: bool = False,
 ) -> go.Figure:
     """Per-task training (left) and validation (right) loss by epoch; MTL solid, STL dashed.
 
     ``history``: columns model, task, split, epoch, loss (:func:`logic.loss_history`).
+    ``relative``: each curve divided by its epoch-0 loss (:func:`relative_to_start`).
     """
     if history.empty:
         return empty_figure("Waiting for the first epoch…")
+    if relative:
+        history = relative_to_start(history)
+        if history.empty:
+            return empty_figure(
+                "This run has no epoch 0 (it predates it): show the losses as they are."
+            )
+    what = "loss ÷ epoch 0" if relative else "loss"
     traces = []
     for (task, model, split), rows in history.groupby(["task", "model", "split"], sort=False):
         col = 1 if split == "train" else 2
@@ -112,15 +134,15 @@ def loss_curves(
             "showlegend": col == 1,
             "line": {"color": _color(colors, str(task)), "dash": MODEL_DASH.get(model, "dot"),
                      "width": 2.5 if model == "mtl" else 2},
-            "hovertemplate": "epoch %{x}<br>loss %{y:.4g}<extra>%{fullData.name}</extra>",
+            "hovertemplate": f"epoch %{{x}}<br>{what} %{{y:.4g}}<extra>%{{fullData.name}}</extra>",
             **axis_ref(col),
         })  # fmt: skip
     fig = panels(["Training loss", "Validation loss"], height=360)
     fig.add_traces(traces)
     ticks = {"title": {"text": "epoch"}, **epoch_ticks(history["epoch"])}
-    kind = "log" if log_y else "linear"
+    y = {"type": "log" if log_y else "linear", "title": {"text": what if relative else ""}}
     fig.update_layout(
-        xaxis=ticks, xaxis2=ticks, yaxis={"type": kind}, yaxis2={"type": kind},
+        xaxis=ticks, xaxis2=ticks, yaxis=y, yaxis2=y,
         legend={"orientation": "h", "y": -0.2},
     )  # fmt: skip
     return fig

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 import torch
 
@@ -203,3 +204,20 @@ def test_a_step_config_round_trips():
     config = ExperimentConfig.parse({"train": {"steps": 100, "schedule": "cosine"}})
     again = ExperimentConfig.from_text(config.to_yaml())
     assert again.to_yaml() == config.to_yaml() and again.train.steps == 100
+
+
+def test_loss_chart_relative_to_start_divides_each_curve_by_its_epoch_zero():
+    from dashboard import charts
+
+    history = pd.DataFrame({
+        "model": ["mtl"] * 4 + ["stl"] * 2, "task": ["a", "a", "b", "b", "a", "a"],
+        "split": ["train"] * 6, "epoch": [0, 1, 0, 1, 1, 2], "loss": [2.0, 1.0, 8.0, 2.0, 1.0, 0.5],
+    })  # fmt: skip
+    rel = charts.relative_to_start(history)
+    # The baseline curve has no epoch 0 (a run from before it was recorded): left out.
+    assert rel[["task", "model", "epoch", "loss"]].values.tolist() == [
+        ["a", "mtl", 0, 1.0], ["a", "mtl", 1, 0.5], ["b", "mtl", 0, 1.0], ["b", "mtl", 1, 0.25]
+    ]  # fmt: skip
+    fig = charts.loss_curves(history, charts.task_colors(["a", "b"]), relative=True)
+    assert [list(t.y) for t in fig.data] == [[1.0, 0.5], [1.0, 0.25]]
+    assert fig.layout.yaxis.title.text == "loss ÷ epoch 0"

@@ -213,7 +213,7 @@ def test_every_method_trains_and_its_state_is_json(method, strategy, data):
     events = []
     out = train(model, weighting, data, cfg, seed=0, callback=events.append)
     rows = [r for r in out.history if r["split"] == "train"]
-    assert len(rows) == 2 * 3
+    assert len(rows) == (1 + 2) * 3  # epoch 0 (before training), 1 and 2
     assert all(np.isfinite(r["loss"]) and np.isfinite(r["weight"]) for r in rows)
     state = weighting.state()
     assert json.loads(json.dumps(state)) == state

@@ -115,6 +115,9 @@ def watch(exp: int, runs: list[RunInfo]) -> None:
         run = pick_seed(runs)
     with c2:
         log_y = st.toggle("Log scale for losses", key="log_y")
+        relative = st.toggle("Losses relative to their start", key="relative_loss",
+                             help="Each curve divided by its loss before training (epoch 0), "
+                             "so tasks on different scales can be compared.")  # fmt: skip
     with c3:
         if live and st.button("Stop", icon=":material/stop:", key="stop", width="stretch"):
             for r in runs:
@@ -126,7 +129,7 @@ def watch(exp: int, runs: list[RunInfo]) -> None:
     @ui.guarded
     def live_panel() -> None:
         with ui.timed("live_refresh" if live else "final_render"):
-            render_live(exp, run.id, log_y=log_y, was_live=live)
+            render_live(exp, run.id, log_y=log_y, relative=relative, was_live=live)
 
     live_panel()
 
@@ -143,7 +146,7 @@ def pick_seed(runs: list[RunInfo]) -> RunInfo:
     return by_id[rid]
 
 
-def render_live(exp: int, run_id: int, *, log_y: bool, was_live: bool) -> None:
+def render_live(exp: int, run_id: int, *, log_y: bool, relative: bool, was_live: bool) -> None:
     """Progress, curves and (when done) the headline comparison of one experiment."""
     runs = runs_client.experiment_runs(exp)
     for r in runs:
@@ -152,7 +155,8 @@ def render_live(exp: int, run_id: int, *, log_y: bool, was_live: bool) -> None:
     rows = feed(run.id)
     frame = rows.poll()
     tasks = ui.task_order(runs)
-    draw_curves(figures(frame, (run.id, rows.last_id, log_y), tasks, log_y=log_y))
+    draw_curves(figures(frame, (run.id, rows.last_id, log_y, relative), tasks, log_y=log_y,
+                        relative=relative))  # fmt: skip
     live_objective(run, frame, tasks)
     if all(r.is_finished for r in runs):
         if was_live:
@@ -190,7 +194,7 @@ def progress(run: RunInfo) -> None:
 
 
 def figures(
-    frame: pd.DataFrame, version: tuple, tasks: list[str], *, log_y: bool
+    frame: pd.DataFrame, version: tuple, tasks: list[str], *, log_y: bool, relative: bool
 ) -> dict[str, Any]:
     """The live figures, rebuilt only when new metric rows arrived (or the scale changed)."""
     memo = st.session_state.get("live_figures")
@@ -199,7 +203,7 @@ def figures(
     colors = task_colors(logic.task_order(frame, tasks))
     cos = logic.cosine_history(frame)
     figs = {
-        "loss": loss_curves(logic.loss_history(frame), colors, log_y=log_y),
+        "loss": loss_curves(logic.loss_history(frame), colors, log_y=log_y, relative=relative),
         "weights": weight_curves(logic.weight_history(frame), colors),
         "cosine": cosine_heatmap(cos) if not cos.empty else None,
     }
