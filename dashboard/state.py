@@ -10,7 +10,9 @@ hides those controls (classroom mode: the teacher fixes them in the link) and
 Controls ``hide`` can name: a setting's own key (``optimizer``, ``lr``, ``epochs``,
 ``batch_size``, ``regularization``, ``reg_lambda``, ``momentum``, ``weight_decay``,
 ``strategy``, ``hidden``, ``head_hidden``, ``activation``, ``dropout``, ``method``,
-``seeds``, ``baselines``, ``snapshot_every``, ``grad_cosine_every``, ``name``) or a
+``seeds``, ``baselines``, ``snapshot_every``, ``grad_cosine_every``, ``affinity_every``,
+``pairwise``, ``name``; ``epochs`` also hides the epochs/steps choice and ``schedule`` the
+warm-up and γ) or a
 group: ``dataset`` (the data source and dataset), ``dataset_options``, ``tasks``,
 ``upload``, ``strategy_options``, ``weights`` (the weighting method's options); or an
 option's own name (``n_experts``, ``relatedness``).

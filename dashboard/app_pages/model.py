@@ -12,13 +12,15 @@ from dashboard.charts import task_colors
 from dashboard.diagram import describe, network_dot
 from dashboard.logic import format_ints, objective_latex, parse_seeds, parse_widths
 from dashboard.widgets import option_widgets
+from mtlcore.config import TrainConfig
 from mtlcore.models import STRATEGIES
 from mtlcore.weighting import METHODS
 
 LR_GRID = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
 BATCH_GRID = [8, 16, 32, 64, 128, 256, 512]
 LAMBDA_GRID = [0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
-FIXED_WEIGHTS = ("equal", "static")
+DEFAULT_EPOCHS = TrainConfig.model_fields["epochs"].default
+STEPS_DEFAULT = 500  # what the steps field starts from when a user switches to steps
 
 
 def main() -> None:
@@ -156,10 +158,24 @@ def training_section() -> None:
             state.control(st.select_slider, "Weight decay", ("train", "weight_decay"),
                           options=sorted({*LAMBDA_GRID, float(t["weight_decay"])}))  # fmt: skip
     with c2:
-        state.control(st.slider, "Epochs", ("train", "epochs"), min_value=1,
-                      max_value=max(300, int(t["epochs"])))  # fmt: skip
+        length_controls(t)
         state.control(st.select_slider, "Batch size", ("train", "batch_size"),
                       options=sorted({*BATCH_GRID, int(t["batch_size"])}))  # fmt: skip
+        sched = state.control(
+            st.selectbox, "Learning-rate schedule", ("train", "schedule"),
+            options=["none", "cosine", "step"],
+            format_func={"none": "constant", "cosine": "cosine to 0",
+                         "step": "step (× γ at each drop)"}.get,
+            help="After the warm-up: constant, annealed to 0 along a cosine, or multiplied "
+            "by γ at each drop. The Train page draws the rate per epoch.",
+        )  # fmt: skip
+        state.control(st.number_input, "Warm-up steps", ("train", "warmup_steps"),
+                      hide_id="schedule", min_value=0, max_value=100_000, step=10,
+                      help="The learning rate rises linearly from 0 over these steps.")  # fmt: skip
+        if sched == "step":
+            state.control(st.select_slider, "γ (factor at each drop)", ("train", "step_gamma"),
+                          hide_id="schedule", options=sorted({0.1, 0.3, 0.5, 0.7, 0.9,
+                                                              float(t["step_gamma"])}))  # fmt: skip
     with c3:
         reg = state.control(st.selectbox, "Regulariser R(θ)", ("train", "regularization"),
                             options=["none", "l1", "l2"],
@@ -183,6 +199,41 @@ def training_section() -> None:
                       ("train", "snapshot_every"), min_value=0, max_value=1000, step=1)  # fmt: skip
         state.control(st.number_input, "Gradient agreement every N steps (0 = off)",
                       ("train", "grad_cosine_every"), min_value=0, max_value=10_000, step=1)  # fmt: skip
+        state.control(
+            st.number_input, "Task affinity (lookahead, TAG) every N steps (0 = off)",
+            ("train", "affinity_every"), min_value=0, max_value=10_000, step=1,
+            help="Fifty et al. 2021: how much a step on one task's gradient lowers each other "
+            "task's loss. One measurement costs about one training step.",
+        )  # fmt: skip
+        state.control(
+            st.toggle, "Pairwise transfer: also train every pair of tasks", ("train", "pairwise"),
+            help="For up to 5 tasks: the gain each task gets from each partner, as a matrix "
+            "on the Transfer page. Costs one multi-task training per pair and seed.",
+        )  # fmt: skip
+
+
+def length_controls(t: dict[str, Any]) -> None:
+    """Train for a number of epochs, or for a number of optimiser steps (``train.steps``).
+
+    The config allows one of the two: choosing steps puts epochs back to its default."""
+    if state.is_hidden("epochs"):
+        return
+    mode = st.radio("Train for", ["epochs", "steps"], horizontal=True, key="length_mode",
+                    index=int(t.get("steps") is not None))  # fmt: skip
+    if mode == "epochs":
+        if t.get("steps") is not None:
+            state.set_in(state.draft(), ("train", "steps"), None)
+            state.reset_widgets("train.epochs")
+        state.control(st.slider, "Epochs", ("train", "epochs"), min_value=1,
+                      max_value=max(300, int(t["epochs"])))  # fmt: skip
+        return
+    if t.get("steps") is None:
+        state.set_in(state.draft(), ("train", "epochs"), DEFAULT_EPOCHS)
+        state.set_in(state.draft(), ("train", "steps"), STEPS_DEFAULT)
+    state.control(st.number_input, "Optimiser steps", ("train", "steps"), hide_id="epochs",
+                  min_value=1, max_value=1_000_000, step=50,
+                  help="An epoch is still one pass over the largest task, for the curves; "
+                  "the last one may be partial.")  # fmt: skip
 
 
 main()
