@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, datasets, logic, runs_client, state, ui
+from dashboard import cached, datasets, learned_sigma, logic, runs_client, state, ui
 from dashboard.charts import cosine_heatmap, loss_curves, task_colors, weight_curves
 from mtlcore.analysis import combine_results
 from mtlcore.config import ConfigError, ExperimentConfig
@@ -252,6 +252,10 @@ def live_objective(run: RunInfo, frame: pd.DataFrame, tasks: list[str]) -> None:
         f"The objective at epoch {int(weights['epoch'].max())}, with the mean loss weights of "
         "that epoch."
     )
+    sigma = learned_sigma.sigma_table(frame, config)  # uncertainty weighting only
+    if sigma is not None:
+        st.dataframe(sigma.round(3), hide_index=True)
+        st.caption(learned_sigma.CAPTION)
 
 
 def outcome(runs: list[RunInfo]) -> None:
