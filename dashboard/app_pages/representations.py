@@ -1,5 +1,6 @@
 """Representations page: the shared representation of fixed validation rows, projected to 2-D
-(PCA, or t-SNE on demand), epoch by epoch; multi-task beside single-task; how similar the two
+(PCA, or t-SNE on demand), epoch by epoch — or animated over all snapshot epochs in one fixed
+PCA projection (:mod:`dashboard.animation`); multi-task beside single-task; how similar the two
 are over training (linear CKA); gates and α.
 
 True values and predictions come from the snapshots themselves: the page never prepares
@@ -12,6 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cached, logic, runs_client, ui
+from dashboard.animation import (
+    PROJECTION_NOTE,
+    animation_points,
+    cka_by_epoch,
+    representation_animation,
+)
 from dashboard.charts import (
     alpha_heatmap,
     cka_curves,
@@ -23,6 +30,7 @@ from mtlcore.analysis import CKA_MEANING, cka_rows
 from mtlcore.runs import Artifact, RunInfo
 
 COLOR_BY = {"task": "task", "target": "true value", "prediction": "prediction", "error": "error"}
+VIEWS = {"step": "One epoch at a time", "animate": "Animated over training"}
 
 
 def main() -> None:
@@ -43,6 +51,13 @@ def main() -> None:
                 "under *Measurements* on the Model page.")  # fmt: skip
         return
     tasks = ui.task_order(runs)
+    view = st.radio("View", list(VIEWS), format_func=VIEWS.get, key="repr_view", horizontal=True,
+                    help="Animated: every snapshot epoch in one fixed PCA projection, with "
+                    "play and an epoch slider.")  # fmt: skip
+    if view == "animate":
+        animated(run, snaps, tasks)
+        similarity(run, snaps, tasks)
+        return
     epoch, color_by, task, method = controls(snaps["mtl"], tasks)
     cols = st.columns(2 if snaps["stl"] else 1)
     for col, model in zip(cols, ("mtl", "stl")):
@@ -131,6 +146,47 @@ def panel(model, snaps, epoch, color_by, task, method, tasks) -> None:
     elif color_by == "task" and coincide(feats):
         st.caption("Tasks that read the same rows can share one representation: their dots "
                    "coincide (a smaller dot inside a ring).")  # fmt: skip
+
+
+def animated(run: RunInfo, snaps: dict[str, list[Artifact]], tasks: list[str]) -> None:
+    """One task's rows over all snapshot epochs, multi-task beside single-task, in one
+    figure with frames (PCA only: t-SNE has no projection to keep fixed across frames)."""
+    mtl = [cached.snapshot(str(a.path)) for a in snaps["mtl"]]
+    stl = [cached.snapshot(str(a.path)) for a in snaps["stl"]]
+    known = [t for t in tasks if any(t in s.features for s in mtl)] or sorted(
+        {t for s in mtl for t in s.features}
+    )
+    if not known:
+        st.info("This run's snapshots hold no task's rows.")
+        return
+    task = st.selectbox("Task", known, key="repr_anim_task",
+                        help="Its validation rows, coloured by their true value or class.")  # fmt: skip
+    epochs = sorted({int(s.epoch) for s in mtl if task in s.features})
+    if stl:
+        epochs = sorted(set(epochs) & {int(s.epoch) for s in stl if task in s.features})
+    if len(epochs) < 2:
+        st.info("The animation needs snapshots at two epochs or more on both models; set "
+                "*snapshot every* under *Measurements* on the Model page.")  # fmt: skip
+        return
+    models = {"Multi-task (shared)": mtl}
+    if stl:
+        models["Single-task (its own network)"] = stl
+    points = animation_points(models, task, epochs)
+    rows = (cached.result(run.id) or {}).get("cka")
+    if rows is None:  # still training: the CKA from the files
+        rows = cka_from_snapshots(snaps)
+    numeric = pd.api.types.is_numeric_dtype(points["value"])
+    fig = representation_animation(points, task, cka_by_epoch(rows, task) if stl else None,
+                                   value_name="true value" if numeric else "class")  # fmt: skip
+    st.plotly_chart(fig, width="stretch", key="repr_animation")
+    note = logic.multi_output_note(mtl[-1].targets, [task])
+    st.caption(
+        f"{PROJECTION_NOTE} Press ▶ Play to watch {logic.md_escape(task)}'s rows from epoch "
+        f"{epochs[0]} (before training) to {epochs[-1]}, or drag the slider; the title gives the "
+        "linear CKA between the two pictures at that epoch (1 = the shared layers compute what "
+        "the task alone would). Each panel has its own projection, so compare the shapes, not "
+        "the coordinates." + (f" {note}" if note else "")
+    )
 
 
 def similarity(run: RunInfo, snaps: dict[str, list[Artifact]], tasks: list[str]) -> None:
