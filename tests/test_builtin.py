@@ -20,7 +20,8 @@ def target_corr(options: dict[str, object]) -> float:
 
 
 def test_registry_lists_every_dataset_with_a_description() -> None:
-    assert [d.name for d in list_builtins()] == ["houses", "synthetic", "penguins", "digits"]
+    names = ["houses", "synthetic", "penguins", "digits", "gradnorm_toy"]
+    assert [d.name for d in list_builtins()] == names
     for entry in list_builtins():
         assert BUILTIN_DATASETS[entry.name] is entry
         assert entry.title and len(entry.description) > 80 and entry.source
