@@ -101,3 +101,6 @@ def test_gradnorm_on_its_own_toy_weights_inversely_to_scale_and_balances_trainin
     assert statistics.mean(gaps["gradnorm"]) < 0.5 * statistics.mean(gaps["equal"]), gaps
     small = [run(p)[0]["tasks"]["task0"]["mtl_by_seed"] for p in ("toy-gradnorm", "toy-equal")]
     assert all(small[0][s] < small[1][s] for s in small[0]), small  # RMSE, paired by seed
+    # Not reproduced here: the paper's better test errors. Both tasks stay worse than alone.
+    for task in ("task0", "task1"):
+        assert all(g < 0 for g in gains("toy-gradnorm", task).values()), task
