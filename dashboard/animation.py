@@ -122,11 +122,12 @@ def _range(values: pd.Series) -> list[float]:
 
 
 def frame_title(task: str, epoch: int, cka: float | None) -> str:
-    """The title of one frame: the task, the epoch and the CKA between the two pictures."""
+    """The title of one frame: the task, the epoch and the CKA between the two pictures (in
+    bold markup of its own: a frame replaces the title, and with it any theme's font)."""
     head = f"{_t(task)}, epoch {epoch}"
     if cka is None or not math.isfinite(cka):
-        return head
-    return f"{head} · linear CKA multi-task vs single-task: {cka:.2f}"
+        return f"<b>{head}</b>"
+    return f"<b>{head} · linear CKA multi-task vs single-task: {cka:.2f}</b>"
 
 
 def representation_animation(
@@ -210,11 +211,11 @@ def representation_animation(
              "transition": {"duration": 0}}  # fmt: skip
     fig.update_layout(
         title={"text": frame_title(task, last, cka.get(last))},
-        margin={**LAYOUT["margin"], "t": 80, "b": 120},
+        margin={**LAYOUT["margin"], "t": 80, "b": 110},
         legend={"title": {"text": _t(value_name)}, "itemsizing": "constant"},
         updatemenus=[{
             "type": "buttons", "direction": "left", "showactive": False,
-            "x": 0.0, "y": -0.2, "xanchor": "left", "yanchor": "top",
+            "x": 0.0, "y": -0.17, "xanchor": "left", "yanchor": "top",
             "pad": {"r": 10, "t": 10},
             "buttons": [
                 {"label": "▶ Play", "method": "animate", "args": [None, play]},
@@ -222,8 +223,8 @@ def representation_animation(
             ],
         }],
         sliders=[{
-            "active": len(epochs) - 1, "x": 0.16, "len": 0.84, "y": -0.14, "yanchor": "top",
-            "currentvalue": {"prefix": "epoch ", "visible": True},
+            "active": len(epochs) - 1, "x": 0.19, "len": 0.81, "y": -0.17, "yanchor": "top",
+            "currentvalue": {"visible": False},  # the title says the epoch
             "pad": {"t": 10},
             "steps": [{"label": str(e), "method": "animate", "args": [[str(e)], still]}
                       for e in epochs],

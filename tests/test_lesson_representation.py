@@ -217,7 +217,7 @@ def test_classes_get_a_trace_each_and_one_legend() -> None:
     fig = representation_animation(points, "t<b>", {}, value_name="class")
     assert [d.name for d in fig.data] == ["2", "7", "10"] * 2  # numeric labels in number order
     assert [d.showlegend for d in fig.data] == [True] * 3 + [False] * 3
-    assert fig.layout.title.text == "t&lt;b&gt;, epoch 1"  # no CKA, and the name is text
+    assert fig.layout.title.text == "<b>t&lt;b&gt;, epoch 1</b>"  # no CKA; the name is text
     assert all(len(f.data) == 6 for f in fig.frames)
 
 
@@ -244,7 +244,7 @@ def test_the_representations_page_animates_a_finished_run() -> None:
     spec = json.loads(charts[0].proto.spec)
     assert [f["name"] for f in spec["frames"]] == ["0", "1", "2", "3"]
     titles = [f["layout"]["title"]["text"] for f in spec["frames"]]
-    assert titles[0].startswith("task1, epoch 0") and "CKA" in titles[-1]
+    assert titles[0].startswith("<b>task1, epoch 0") and "CKA" in titles[-1]
     assert len(spec["data"]) == 2  # multi-task beside single-task
     assert any(PROJECTION_NOTE in c.value for c in at.caption)
     assert pd.notna(spec["layout"]["xaxis"]["range"][0])
