@@ -492,6 +492,10 @@ def draft_summary(raw: Mapping[str, Any]) -> list[str]:
     """A few short lines describing the experiment being edited (for the sidebar)."""
     data, model, weighting, train = raw["data"], raw["model"], raw["weighting"], raw["train"]
     source = data.get("builtin") or f"your CSV ({len(data.get('csv') or {})} file(s))"
+    if data.get("builtin"):
+        source += dataset_options_text(data["builtin"], data.get("options") or {})
+    if data.get("align_columns") is False:
+        source += "; each table its own input layer"
     tasks = raw.get("tasks")
     names = (
         ["all tasks"]
@@ -504,9 +508,39 @@ def draft_summary(raw: Mapping[str, Any]) -> list[str]:
         f"Tasks: {', '.join(names) or 'none yet'}",
         f"Sharing: {model['strategy']} {format_ints(model['hidden'])}",
         f"Weighting: {weighting['method']}",
-        f"Training: {train['optimizer']}, lr {train['lr']:g}, {train['epochs']} epochs, batch {train['batch_size']}",
+        f"Training: {train['optimizer']}, lr {train['lr']:g}, {training_length(train)}, "
+        f"batch {train['batch_size']}",
         f"Seeds: {format_ints(seeds)}; baselines {'on' if raw.get('baselines', True) else 'off'}",
     ]
+
+
+def training_length(train: Mapping[str, Any]) -> str:
+    """``30 epochs`` or ``500 steps`` (``train.steps`` replaces the epochs)."""
+    steps = train.get("steps")
+    return f"{steps} steps" if steps else f"{train.get('epochs')} epochs"
+
+
+def dataset_options_text(builtin: str, options: Mapping[str, Any]) -> str:
+    """`` (relatedness 0.9, labelled rows all, 30)``: the options that differ from the
+    dataset's defaults, so two experiments on one dataset can be told apart; ``""`` if none."""
+    from mtlcore.data.builtin import BUILTIN_DATASETS
+
+    entry = BUILTIN_DATASETS.get(builtin)
+    if entry is None or not options:
+        return ""
+    defaults = entry.options_model().model_dump(mode="json")
+    changed = [
+        f"{k.replace('_', ' ')} {_option_text(v)}"
+        for k, v in options.items()
+        if defaults.get(k, object()) != v
+    ]
+    return f" ({', '.join(changed)})" if changed else ""
+
+
+def _option_text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float | list | None):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    return format_one_or_list(value) or "all"
 
 
 def config_summary(raw: Mapping[str, Any]) -> dict[str, Any]:

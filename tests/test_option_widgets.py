@@ -47,7 +47,10 @@ def test_parse_one_or_list(text, integer, allow_none, value):
     assert parsed == value
     if value is not None:  # the field shows what it parsed, and reads it back the same
         shown = logic.format_one_or_list(parsed)
-        assert logic.parse_one_or_list(shown, integer=integer, allow_none=allow_none, what="x") == value
+        assert (
+            logic.parse_one_or_list(shown, integer=integer, allow_none=allow_none, what="x")
+            == value
+        )
 
 
 @pytest.mark.parametrize(
@@ -79,3 +82,20 @@ def test_the_few_labels_case_can_be_set_on_the_data_page():
     at.text_input(key="ctl:data.options.noise").set_value("a lot").run()
     assert any("'a' is not valid in noise" in e.value for e in at.error)
     assert at.session_state["draft"]["data"]["options"]["noise"] == [0.1, 0.5]  # last good value
+
+
+def test_the_summary_names_the_dataset_options_that_differ_from_the_defaults():
+    assert logic.dataset_options_text("synthetic", {}) == ""
+    assert logic.dataset_options_text("synthetic", SyntheticOptions().model_dump()) == ""
+    text = logic.dataset_options_text(
+        "synthetic", {**SyntheticOptions().model_dump(), "relatedness": 0.9,
+                      "labelled_rows": [None, 30]}
+    )  # fmt: skip
+    assert text == " (relatedness 0.9, labelled rows all, 30)"
+    raw = {"data": {"builtin": "synthetic", "options": {"relatedness": 0.0}},
+           "model": {"strategy": "hard", "hidden": [8]}, "weighting": {"method": "equal"},
+           "train": {"optimizer": "adam", "lr": 0.01, "epochs": 30, "steps": 200,
+                     "batch_size": 32}}  # fmt: skip
+    lines = logic.draft_summary(raw)
+    assert lines[0] == "Data: synthetic (relatedness 0)"
+    assert "200 steps" in lines[4] and "epochs" not in lines[4]
