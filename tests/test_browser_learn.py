@@ -48,5 +48,6 @@ def test_a_preset_link_opens_train_with_the_preset(open_app):
 
     page = open_app("train?lesson=few-labels&preset=houses-separate", timeout_ms=120_000)
     expect(page.get_by_role("heading", name="Train")).to_be_visible()
-    expect(page.get_by_text("lesson1-houses-separate").first).to_be_attached(timeout=20_000)
+    expect(page.get_by_label("Run name")).to_have_value("lesson1-houses-separate", timeout=20_000)
+    expect(page.get_by_text("each table its own input layer").first).to_be_attached()
     assert "lesson=few-labels" in page.url
