@@ -92,7 +92,14 @@ class Lesson:
 
 
 # Lesson modules, in the order the Learn page lists them; each defines ``LESSON``.
-_MODULES = ("few_labels", "loss_scales", "representation", "learning_to_learn", "vision")
+_MODULES = (
+    "few_labels",
+    "sharing_hurts",
+    "loss_scales",
+    "representation",
+    "learning_to_learn",
+    "vision",
+)
 
 
 def _load() -> dict[str, Lesson]:
