@@ -20,7 +20,7 @@ def target_corr(options: dict[str, object]) -> float:
 
 
 def test_registry_lists_every_dataset_with_a_description() -> None:
-    names = ["houses", "synthetic", "penguins", "digits", "gradnorm_toy"]
+    names = ["houses", "synthetic", "penguins", "digits", "gradnorm_toy", "hierarchy"]
     assert [d.name for d in list_builtins()] == names
     for entry in list_builtins():
         assert BUILTIN_DATASETS[entry.name] is entry

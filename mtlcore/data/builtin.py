@@ -515,6 +515,114 @@ def load_gradnorm_toy(options: GradNormToyOptions) -> Dataset:
     return Dataset("gradnorm_toy", description, {"toy": table}, tasks, GRADNORM_TOY_SOURCE)
 
 
+# --- hierarchy ------------------------------------------------------------------
+
+HIERARCHY_DESCRIPTION = (
+    "A low-level task and a high-level task built on it, after Søgaard & Goldberg (ACL "
+    "2016). The low task predicts k features at once (a multi-output regression): k "
+    "linear projections f_j = u_jᵀx of the inputs, on orthonormal directions, with every "
+    "row labelled. The high task predicts one number that is a nonlinear function of "
+    "those features, f_0·f_1 + f_2·f_3 + … (pairwise products, XOR-like), from only a "
+    "few labelled rows (60 by default). Alone, the high task must find the k directions "
+    "among all the inputs from its few labels; beside the low task it is told them. Try "
+    "the hierarchical strategy with the low task's head on layer 1 "
+    "(model.options.depths: {low: 1}) against hard sharing, which puts both heads on the "
+    "top layer."
+)
+HIERARCHY_SOURCE = (
+    "Generated on the fly; the idea of a low-level task supervised below a high-level "
+    "one is Søgaard & Goldberg, 'Deep multi-task learning with low level tasks supervised "
+    "at lower layers', ACL 2016."
+)
+
+
+class HierarchyOptions(BaseModel):
+    """Options of the hierarchy dataset (see :func:`load_hierarchy`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_features: int = Field(16, ge=2, le=200, description="Input dimension d.")
+    k: int = Field(
+        4,
+        ge=2,
+        le=16,
+        description="Low-level features f_j, the low task's outputs (even: the high task "
+        "multiplies them in pairs).",
+    )
+    high_rows: LabelledRows | None = Field(
+        60,
+        description="Labelled training rows of the high task (null: all); the low task "
+        "keeps all of its own.",
+    )
+    noise: NonNegativeFloat = Field(
+        0.05, description="Standard deviation of the noise on every target."
+    )
+    n_rows: int = Field(1000, ge=50, le=100_000, description="Number of rows.")
+    seed: int = Field(0, description="Random seed; the same seed gives the same table.")
+
+    @model_validator(mode="after")
+    def _k_fits(self) -> HierarchyOptions:
+        if self.k % 2:
+            raise ValueError(f"k must be even (the high task multiplies pairs); got {self.k}")
+        if self.k > self.n_features:
+            raise ValueError(f"k ({self.k}) cannot exceed n_features ({self.n_features})")
+        return self
+
+
+def load_hierarchy(options: HierarchyOptions) -> Dataset:
+    """A low-level task and a high-level task that needs it (after Søgaard & Goldberg 2016).
+
+    With orthonormal u_0 … u_{k−1} ∈ R^d (the QR of a Gaussian matrix) and inputs
+    x ~ N(0, I_d)::
+
+        f_j = u_jᵀx                                   (low: k outputs, + noise)
+        y   = standardise(Σ_i f_{2i} · f_{2i+1})       (high: one output, + noise)
+
+    every target with noise N(0, ``noise``²). The low task has every training row;
+    ``high_rows`` becomes the high task's :attr:`~mtlcore.data.spec.TaskSpec.train_rows`.
+    """
+    o = options
+    rng = np.random.default_rng(o.seed)
+    d, k = o.n_features, o.k
+    u, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    x = rng.standard_normal((o.n_rows, d))
+    f = x @ u[:, :k]
+    y = sum(f[:, 2 * i] * f[:, 2 * i + 1] for i in range(k // 2))
+    y = (y - y.mean()) / (y.std() or 1.0)
+    inputs = tuple(f"x{j}" for j in range(d))
+    table = pd.DataFrame(x, columns=list(inputs))
+    features = tuple(f"f{j}" for j in range(k))
+    for j, name in enumerate(features):
+        table[name] = f[:, j] + o.noise * rng.standard_normal(o.n_rows)
+    table["y"] = y + o.noise * rng.standard_normal(o.n_rows)
+    rows = "all" if o.high_rows is None else str(o.high_rows)
+    tasks = [
+        TaskSpec(
+            "low",
+            "hierarchy",
+            features,
+            "regression",
+            inputs,
+            f"Predict the {k} projections f0 … f{k - 1} of the inputs (every row labelled).",
+        ),
+        TaskSpec(
+            "high",
+            "hierarchy",
+            "y",
+            "regression",
+            inputs,
+            f"Predict y, the sum of pairwise products of the low task's features, from "
+            f"{rows} labelled rows.",
+            train_rows=o.high_rows,
+        ),
+    ]
+    description = (
+        f"{HIERARCHY_DESCRIPTION} Here: {d} inputs, k = {k}, high-task labelled rows "
+        f"{rows}, noise {o.noise:g}, {o.n_rows} rows, seed {o.seed}."
+    )
+    return Dataset("hierarchy", description, {"hierarchy": table}, tasks, HIERARCHY_SOURCE)
+
+
 # --- registry ---------------------------------------------------------------
 
 BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
@@ -559,6 +667,14 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
             GRADNORM_TOY_SOURCE,
             GradNormToyOptions,
             load_gradnorm_toy,
+        ),
+        BuiltinDataset(
+            "hierarchy",
+            "A low-level task and a high-level task built on it",
+            HIERARCHY_DESCRIPTION,
+            HIERARCHY_SOURCE,
+            HierarchyOptions,
+            load_hierarchy,
         ),
     )
 }

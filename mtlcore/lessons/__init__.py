@@ -98,6 +98,7 @@ _MODULES = (
     "loss_scales",
     "representation",
     "learning_to_learn",
+    "hierarchical",
     "vision",
 )
 
