@@ -96,6 +96,7 @@ _MODULES = (
     "few_labels",
     "sharing_hurts",
     "loss_scales",
+    "conflicting_gradients",
     "representation",
     "learning_to_learn",
     "hierarchical",
