@@ -209,3 +209,21 @@ def open_app(browser_page, streamlit_server: str) -> Callable:
         return browser_page
 
     return _open
+
+
+DASHBOARD_APP = str(REPO_ROOT / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def quiet_dashboard(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """For AppTest tests: fresh Streamlit caches, workers only when a test trains, and
+    stopped after it (``pytestmark = pytest.mark.usefixtures("quiet_dashboard")``)."""
+    import streamlit as st
+
+    from dashboard import runs_client
+
+    monkeypatch.setenv(runs_client.EAGER_ENV, "0")
+    st.cache_data.clear()
+    yield
+    runs_client.shutdown()
+    st.cache_data.clear()

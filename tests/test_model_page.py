@@ -3,25 +3,14 @@ schedule and the transfer measurements land in the config the run uses."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import runs_client
 from mtlcore.config import ExperimentConfig
+from tests.conftest import DASHBOARD_APP
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch):
-    monkeypatch.setenv(runs_client.EAGER_ENV, "0")
-    st.cache_data.clear()
-    yield
-    runs_client.shutdown()
-    st.cache_data.clear()
+APP = DASHBOARD_APP
+pytestmark = pytest.mark.usefixtures("quiet_dashboard")
 
 
 def model_page(query: dict[str, str] | None = None) -> AppTest:

@@ -3,25 +3,15 @@ labelled rows) get a text field that lands in the config; bad text says why."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import logic, runs_client
+from dashboard import logic
 from mtlcore.data.builtin import SyntheticOptions
+from tests.conftest import DASHBOARD_APP
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch):
-    monkeypatch.setenv(runs_client.EAGER_ENV, "0")
-    st.cache_data.clear()
-    yield
-    runs_client.shutdown()
-    st.cache_data.clear()
+APP = DASHBOARD_APP
+pytestmark = pytest.mark.usefixtures("quiet_dashboard")
 
 
 def test_one_or_per_task_options_are_recognised():
