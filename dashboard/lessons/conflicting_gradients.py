@@ -231,9 +231,10 @@ def show(lesson: Lesson) -> None:
         f"The papers run Adam at lr {cagrad['lr']:g} for {cagrad['steps']:,} steps (CAGrad; "
         "Nash-MTL 35,000). Through this project's CAGrad and Nash-MTL, which solve a convex "
         "problem at every step, that takes hours, so the page takes 5× the step for "
-        f"{PAGE_STEPS:,} steps. Each path runs in its own process, as many at once as there "
-        f"are cores. The papers' setting: `python -m mtlcore lesson {lesson.key} --options "
-        f"'{published}' --out toy.json`."
+        f"{PAGE_STEPS:,} steps. Even so a CAGrad path takes minutes, a Nash-MTL path up to "
+        "half an hour on a busy 2-core machine (docs/lessons.md has the times); paths run "
+        "in parallel, one process per core. The papers' setting: `python -m mtlcore lesson "
+        f"{lesson.key} --options '{published}' --out toy.json`."
     )
     options = {"methods": methods, "starts": [list(labels[c]) for c in chosen], "steps": steps,
                "lr": lr, "scale": scale}  # fmt: skip
