@@ -1,7 +1,9 @@
 """Command line: ``python -m mtlcore {train,list,inspect,runs}``.
 
 Bad input (a broken config or CSV) exits with status 2 and one clear message on
-stderr, never a traceback.
+stderr, never a traceback. Only the commands that train or load a model import
+torch: ``list``, ``inspect`` and ``runs list/show/cancel`` start in a fraction of a
+second (keep new commands' heavy imports inside their functions).
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from mtlcore.config import ConfigError, ExperimentConfig, format_validation_error
+from mtlcore.config import ConfigError
 from mtlcore.data.spec import DataError
 from mtlcore.runs._cli import add_runs_parser, run_runs_command
-from mtlcore.train import DivergenceError, TrainEvent
+
+if TYPE_CHECKING:  # torch: imported only by the commands that train or predict
+    from mtlcore.config import ExperimentConfig
+    from mtlcore.train import TrainEvent
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -65,12 +69,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except DivergenceError as exc:
+    except Exception as exc:
+        if not _diverged(exc):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
 
 
+def _diverged(exc: BaseException) -> bool:
+    """A DivergenceError, told apart without importing torch (only training raises it)."""
+    train = sys.modules.get("mtlcore.train")
+    return train is not None and isinstance(exc, train.DivergenceError)
+
+
 def _train(args: argparse.Namespace) -> int:
+    from mtlcore.config import ExperimentConfig
+
     config = ExperimentConfig.load(args.config)
     overrides: dict = {}
     if args.seeds:
@@ -152,6 +166,9 @@ def _lesson(args: argparse.Namespace) -> int:
     """List the lessons, print one, train one of its presets or run its study."""
     import json
 
+    from pydantic import ValidationError
+
+    from mtlcore.config import format_validation_error
     from mtlcore.lessons import LESSONS
 
     if args.key is None:
@@ -202,18 +219,17 @@ def _lesson(args: argparse.Namespace) -> int:
 
 def _list() -> int:
     from mtlcore.data.builtin import list_builtins
-    from mtlcore.models import STRATEGIES
-    from mtlcore.weighting import METHODS
+    from mtlcore.listing import METHOD_TITLES, STRATEGY_TITLES  # the registries import torch
 
     print("Built-in datasets:")
     for d in list_builtins():
         print(f"  {d.name:<14} {d.title}")
     print("Sharing strategies:")
-    for e in STRATEGIES.values():
-        print(f"  {e.name:<14} {e.title}")
+    for name, title in STRATEGY_TITLES:
+        print(f"  {name:<14} {title}")
     print("Weighting methods:")
-    for e in METHODS.values():
-        print(f"  {e.name:<14} {e.title}")
+    for name, title in METHOD_TITLES:
+        print(f"  {name:<14} {title}")
     return 0
 
 

@@ -21,6 +21,8 @@ cancelled directly). See the README section "Runs in the background".
 from mtlcore.runs._db import SCHEMA_VERSION, StoreError
 from mtlcore.runs._executor import Executor, LocalExecutor, default_workers
 from mtlcore.runs._home import HOME_ENV, studio_home
+from mtlcore.runs._hygiene import UPLOAD_DAYS, Tidied, tidy
+from mtlcore.runs._liveness import ORPHAN_REASON
 from mtlcore.runs._recorder import RunRecorder, cosine_rows, epoch_rows
 from mtlcore.runs._records import (
     CANCELLED,
@@ -41,7 +43,7 @@ from mtlcore.runs._records import (
     RunStoreError,
 )
 from mtlcore.runs._snapshots import StoredSnapshot, load_snapshot
-from mtlcore.runs._store import ORPHAN_REASON, RunStore, parse_run_id
+from mtlcore.runs._store import RunStore, parse_run_id
 from mtlcore.runs._worker import drain_queue, execute_run
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "QUEUED",
     "RUNNING",
     "SCHEMA_VERSION",
+    "UPLOAD_DAYS",
     "STATUSES",
     "Artifact",
     "Executor",
@@ -70,6 +73,7 @@ __all__ = [
     "RunStoreError",
     "StoreError",
     "StoredSnapshot",
+    "Tidied",
     "cosine_rows",
     "default_workers",
     "drain_queue",
@@ -78,4 +82,5 @@ __all__ = [
     "load_snapshot",
     "parse_run_id",
     "studio_home",
+    "tidy",
 ]

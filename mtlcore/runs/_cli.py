@@ -8,6 +8,14 @@ stderr, so a submitted run always gets executed even with no dashboard running.
 running dashboard may pick them up as well. ``--wait`` (with ``--detach``)
 waits until they finish. A bad run id, or a request the run's state does not
 allow, exits with status 2 and one line on stderr.
+
+The submitting process (foreground) or the background worker (``--detach``)
+*owns* the submitted runs: if it dies (even by SIGKILL) its running run and the
+runs it had not started fail with a reason at the next look at the store (by
+any process, ``--wait`` included), so nothing waits for ever.
+
+Only ``submit`` and ``work`` import torch; ``list``, ``show``, ``cancel``,
+``delete`` and ``export`` start in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from mtlcore.runs._hygiene import logs_dir, prune_logs, tidy
+from mtlcore.runs._liveness import process_token
 from mtlcore.runs._records import DONE, FINISHED, QUEUED, RUNNING, STATUSES, RunInfo, RunStoreError
 from mtlcore.runs._store import RunStore
 
@@ -52,7 +62,9 @@ def add_runs_parser(sub: argparse._SubParsersAction) -> None:
 
     ls = runs.add_parser("list", help="list runs, newest first")
     ls.add_argument("--status", choices=STATUSES, help="only runs with this status")
-    ls.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    ls.add_argument(
+        "--limit", type=int, default=50, help="at most this many, 1 or more (default 50)"
+    )
 
     for name, text in (
         ("show", "a run's status, progress and latest per-task metrics"),
@@ -109,19 +121,27 @@ def _submit(store: RunStore, args: argparse.Namespace) -> int:
     if args.epochs is not None:
         raw["train"]["epochs"] = args.epochs
     config = ExperimentConfig.parse(raw, source="command line")
-    ids = store.submit(config, name=args.name)
+    # In the foreground this process owns the runs; detached, the worker started below.
+    owner = None if args.detach else process_token()
+    ids = store.submit(config, name=args.name, owner_token=owner)
     for run_id in ids:
         print(run_id, flush=True)
     if args.detach:
-        log = start_background_worker(store)
+        worker, log = start_background_worker(store)
+        store.set_owner(ids, process_token(worker.pid))
         if not args.quiet:
-            print(f"queued; a background worker runs them (log: {log})", file=sys.stderr)
-        return _wait(store, ids) if args.wait else 0
+            print(f"queued; a background worker (pid {worker.pid}) runs them (log: {log})",
+                  file=sys.stderr)  # fmt: skip
+        if not args.wait:
+            return 0
+        try:
+            return _wait(store, ids)
+        finally:
+            worker.poll()  # collect it if it has ended (it keeps running otherwise)
     return _run_here(store, ids, quiet=args.quiet)
 
 
 def _run_here(store: RunStore, ids: list[int], *, quiet: bool) -> int:
-    from mtlcore.runs._liveness import process_token
     from mtlcore.runs._worker import execute_run, warm_up
 
     warm_up()
@@ -149,6 +169,8 @@ def _run_here(store: RunStore, ids: list[int], *, quiet: bool) -> int:
 
 
 def _wait(store: RunStore, ids: list[int]) -> int:
+    # Every look at a run also fails the runs of dead workers and owners (RunStore.run),
+    # so this ends even when the process running them is killed.
     while not all(store.run(i).is_finished for i in ids):
         time.sleep(0.2)
     runs = [store.run(i) for i in ids]
@@ -158,28 +180,31 @@ def _wait(store: RunStore, ids: list[int]) -> int:
     return 0 if all(r.status == DONE for r in runs) else EXIT_FAILED
 
 
-def start_background_worker(store: RunStore) -> Path:
-    """Start ``python -m mtlcore runs work`` detached from this terminal; returns its log file."""
+def start_background_worker(store: RunStore) -> tuple[subprocess.Popen, Path]:
+    """Start ``python -m mtlcore runs work`` detached from this terminal; returns the
+    process and its log file (old logs beyond the newest few are deleted first)."""
     import mtlcore
 
-    logs = store.home / "logs"
+    logs = logs_dir(store.home)
     logs.mkdir(exist_ok=True)
+    prune_logs(store.home)
     log_path = logs / f"worker-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
     root = str(Path(mtlcore.__file__).resolve().parents[1])
     env = {**os.environ, "MTL_STUDIO_HOME": str(store.home)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     with log_path.open("ab") as log:
-        subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "mtlcore", "runs", "work"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             env=env, cwd=root, start_new_session=True,
         )  # fmt: skip
-    return log_path
+    return process, log_path
 
 
 def _work(store: RunStore) -> int:
     from mtlcore.runs._worker import drain_queue
 
+    tidy(store)
     for run_id, status in drain_queue(store):
         print(f"run {run_id}: {status}", flush=True)
     return 0
@@ -189,6 +214,10 @@ def _work(store: RunStore) -> int:
 
 
 def _list(store: RunStore, status: str | None, limit: int) -> int:
+    if limit < 1:
+        print(f"error: runs list --limit: give a whole number of 1 or more (got {limit})",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
     runs = store.runs(status=status, limit=limit)
     if not runs:
         print("no runs yet (`python -m mtlcore runs submit CONFIG` adds one)")

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from mtlcore.runs._records import RunStoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+WAL_LIMIT_BYTES = 16 * 1024 * 1024  # after a checkpoint, the WAL shrinks back to this
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -79,6 +80,9 @@ MIGRATIONS: dict[int, list[str]] = {
         )""",
         "CREATE INDEX artifacts_by_run ON artifacts(run_id, kind)",
     ],
+    # The process that is to run a queued run (a foreground `runs submit`, or the
+    # background `runs work` it started); if it dies first, readers fail the run.
+    2: ["ALTER TABLE runs ADD COLUMN owner_token TEXT"],
 }
 
 
@@ -94,6 +98,7 @@ def connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"), busy_timeout_s)
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL keeps the file consistent on a crash
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")  # truncate the WAL
         conn.execute("PRAGMA foreign_keys = ON")
         _migrate(conn, path)
     except sqlite3.DatabaseError as exc:

@@ -16,7 +16,8 @@ wait. A supervisor thread (it only watches; training never runs in the server
 process) waits on the workers' process sentinels: when a worker dies, even by
 SIGKILL, its run is marked failed with the reason and a new worker takes its
 place. On start, runs left ``running`` by a process that no longer exists are
-marked failed ("the worker stopped (server restart?)").
+marked failed (any process that reads the store does that too, see ``_store``),
+and the home folder is tidied (``_hygiene``: old unused uploads, old logs, WAL).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import contextlib
 import logging
 import multiprocessing as mp
 import os
-import signal
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_for_sentinels
 from typing import TYPE_CHECKING, Any
 
-from mtlcore.runs._liveness import process_token
+from mtlcore.runs._hygiene import tidy
+from mtlcore.runs._liveness import process_token, worker_death_reason
 from mtlcore.runs._records import RUNNING, RunInfo
 from mtlcore.runs._store import RunStore
 from mtlcore.runs._worker import worker_main
@@ -182,6 +183,10 @@ class LocalExecutor(Executor):
 
     def _start(self) -> None:
         self.orphans_failed = self.store.fail_orphaned_runs()
+        try:
+            tidy(self.store)
+        except OSError:  # housekeeping must never keep the workers from starting
+            log.exception("tidying %s failed", self.store.home)
         with self._lock:
             for _ in range(self.n_workers):
                 self._workers.append(self._spawn())
@@ -236,15 +241,3 @@ class LocalExecutor(Executor):
     def _atexit(self) -> None:
         with contextlib.suppress(Exception):  # interpreter teardown; nothing more to save
             self.shutdown(timeout=5.0)
-
-
-def worker_death_reason(exitcode: int | None) -> str:
-    """A readable reason for a run whose worker process ended under it."""
-    if exitcode is not None and exitcode < 0:
-        try:
-            how = f"was killed by {signal.Signals(-exitcode).name}"
-        except ValueError:
-            how = f"was killed by signal {-exitcode}"
-        hint = " (out of memory, or stopped from outside)" if -exitcode == signal.SIGKILL else ""
-        return f"the worker process {how}{hint}; the metrics so far are kept"
-    return f"the worker process exited with code {exitcode} during the run"

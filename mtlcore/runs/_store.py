@@ -13,6 +13,12 @@ claim queued runs, write metric rows in batches and finish them::
     [run_id] = store.submit(ExperimentConfig.load("examples/houses.yaml"))
     store.run(run_id).status        # 'queued' until a worker claims it
     rows = store.metrics(run_id)    # long rows; poll with after=rows[-1].id
+
+No run is left hanging when its process dies: reading runs (:meth:`RunStore.run`,
+:meth:`RunStore.runs`) first fails, at most once a second per store object, every
+run whose process is gone (see :meth:`RunStore.fail_orphaned_runs`): a running
+run whose worker exited, and a queued run whose *owner* (the foreground
+``runs submit``, or the background worker it started) exited before starting it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import json
 import math
 import os
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -29,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from mtlcore.runs import _db
 from mtlcore.runs._home import studio_home
-from mtlcore.runs._liveness import token_alive
+from mtlcore.runs._liveness import death_reason, token_alive, token_pid
 from mtlcore.runs._records import (
     CANCELLED,
     DONE,
@@ -56,8 +63,8 @@ if TYPE_CHECKING:
 # (step, epoch, model, task, split, name, value): a metric row as a worker writes it.
 MetricTuple = tuple[int, int, str, str, str, str, float | None]
 
-ORPHAN_REASON = "the worker stopped (server restart?)"
 REQUIRED_OUTPUTS = ("result", "config", "weights")  # what write_outputs writes, at least
+SWEEP_SECONDS = 1.0  # how often one store object looks for runs of dead processes
 
 
 class RunStore:
@@ -68,6 +75,7 @@ class RunStore:
         self.busy_timeout_s = busy_timeout_s
         self.db_path = self.home / "runs.sqlite3"
         self._local = threading.local()
+        self._last_sweep = -math.inf
         self.home.mkdir(parents=True, exist_ok=True)
         self._conn()  # create or migrate now, so a broken store fails here
 
@@ -107,10 +115,13 @@ class RunStore:
         *,
         name: str | None = None,
         max_queued: int | None = None,
+        owner_token: str | None = None,
     ) -> list[int]:
         """Queue ``config``: one experiment, one run per seed. Returns the run ids.
 
-        Raises :class:`QueueFull` when more than ``max_queued`` runs would be waiting.
+        ``owner_token``: the process that will run them (see :meth:`set_owner`); None
+        leaves them to any worker. Raises :class:`QueueFull` when more than
+        ``max_queued`` runs would be waiting.
         """
         from mtlcore.config import ExperimentConfig
 
@@ -136,8 +147,8 @@ class RunStore:
             ids = [
                 c.execute(
                     "INSERT INTO runs (experiment_id, name, seed, config, status, created, "
-                    "updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (exp, name, seed, text, QUEUED, now, now),
+                    "updated, owner_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (exp, name, seed, text, QUEUED, now, now, owner_token),
                 ).lastrowid
                 for seed, text in zip(config.seeds, per_seed, strict=True)
             ]
@@ -148,6 +159,7 @@ class RunStore:
     def run(self, run_id: int | str) -> RunInfo:
         """The run with this id; :class:`RunNotFound` if there is none."""
         rid = parse_run_id(run_id)
+        self._sweep()
         row = self._conn().execute("SELECT * FROM runs WHERE id = ?", (rid,)).fetchone()
         if row is None:
             raise RunNotFound(f"no run with id {rid} (`python -m mtlcore runs list` shows them)")
@@ -161,6 +173,8 @@ class RunStore:
         limit: int | None = None,
     ) -> list[RunInfo]:
         """Runs, newest first, optionally only those with the given status(es) or experiment."""
+        _check_limit(limit)
+        self._sweep()
         where, args = [], []
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
@@ -194,6 +208,7 @@ class RunStore:
         )
 
     def experiments(self, *, limit: int | None = None) -> list[ExperimentInfo]:
+        _check_limit(limit)
         sql = "SELECT id FROM experiments ORDER BY id DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -451,15 +466,90 @@ class RunStore:
         ).fetchall()]  # fmt: skip
         return [i for i in ids if self.finish(i, FAILED, error=reason)]
 
-    def fail_orphaned_runs(self, reason: str = ORPHAN_REASON) -> list[int]:
-        """Mark failed the runs left running by a process that no longer exists."""
-        rows = (
-            self._conn()
-            .execute("SELECT id, worker_token FROM runs WHERE status = ?", (RUNNING,))
-            .fetchall()
+    def set_owner(self, run_ids: Iterable[int], owner_token: str) -> None:
+        """Name the process that is to run these runs (those still queued): if it exits
+        before it starts one, the run fails instead of waiting for ever."""
+        with _db.write(self._conn()) as c:
+            c.executemany(
+                "UPDATE runs SET owner_token = ? WHERE id = ? AND status = ?",
+                [(owner_token, int(i), QUEUED) for i in run_ids],
+            )
+
+    def fail_orphaned_runs(self, reason: str | None = None) -> list[int]:
+        """Fail the runs of processes that no longer exist; their ids.
+
+        A running run whose worker is gone fails with ``reason`` or, by default, why
+        the worker ended (e.g. "killed by SIGKILL", where its exit status is still
+        readable, else ``ORPHAN_REASON``); a queued run whose owner is gone fails
+        with a reason that says so. Cheap when nothing died: one indexed query.
+        """
+        rows = self._conn().execute(
+            "SELECT id, status, worker_token, owner_token FROM runs WHERE status IN (?, ?)",
+            (RUNNING, QUEUED),
+        ).fetchall()  # fmt: skip
+        alive: dict[str, bool] = {}
+
+        def dead(token: str | None) -> bool:
+            if token not in alive:
+                alive[token] = token_alive(token)
+            return not alive[token]
+
+        failed = []
+        for rid, status, worker, owner in rows:
+            if status == RUNNING and dead(worker):
+                ended = self.finish(rid, FAILED, error=reason or death_reason(worker))
+            elif status == QUEUED and owner is not None and dead(owner):
+                ended = self._fail_queued(rid, owner)
+            else:
+                ended = False
+            if ended:
+                failed.append(rid)
+        return failed
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        if now - self._last_sweep >= SWEEP_SECONDS:
+            self._last_sweep = now
+            self.fail_orphaned_runs()
+
+    def _fail_queued(self, run_id: int, owner: str) -> bool:
+        pid = token_pid(owner)
+        error = (
+            f"the process that was to run it{f' (pid {pid})' if pid else ''} ended before it "
+            "started; submit it again"
         )
-        return [r[0] for r in rows
-                if not token_alive(r[1]) and self.finish(r[0], FAILED, error=reason)]  # fmt: skip
+        now = time.time()
+        with _db.write(self._conn()) as c:
+            changed = c.execute(
+                "UPDATE runs SET status = ?, finished = ?, updated = ?, error = ? "
+                "WHERE id = ? AND status = ? AND owner_token = ?",
+                (FAILED, now, now, error, run_id, QUEUED, owner),
+            ).rowcount
+        return changed == 1
+
+    # --- housekeeping (see mtlcore.runs._hygiene) ----------------------------------
+
+    def names_file(self, filename: str) -> bool:
+        """Whether any stored run or experiment config mentions ``filename`` (an upload's)."""
+        c = self._conn()
+        return any(
+            c.execute(f"SELECT 1 FROM {table} WHERE instr(config, ?) > 0 LIMIT 1", (filename,))
+            .fetchone()
+            for table in ("runs", "experiments")
+        )  # fmt: skip
+
+    def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the database and truncate it, without waiting:
+        True when done, False when another process was reading or writing just then."""
+        c = self._conn()
+        c.execute("PRAGMA busy_timeout = 0")
+        try:
+            busy = c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.OperationalError:
+            busy = 1
+        finally:
+            c.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+        return busy == 0
 
     def _add_artifacts(self, c, run_id: int, artifacts, now: float) -> None:
         rows = []
@@ -487,6 +577,11 @@ def parse_run_id(run_id: int | str) -> int:
             "(`python -m mtlcore runs list` shows them)"
         )
     return int(text)
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and (isinstance(limit, bool) or int(limit) < 0):
+        raise ValueError(f"limit must be a whole number of 0 or more (or None), got {limit!r}")
 
 
 def _finite(value: float | None) -> float | None:
