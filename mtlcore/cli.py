@@ -1,4 +1,4 @@
-"""Command line: ``python -m mtlcore {train,list,inspect,runs}``.
+"""Command line: ``python -m mtlcore {train,list,inspect,lesson,runs,export,predict}``.
 
 Bad input (a broken config or CSV) exits with status 2 and one clear message on
 stderr, never a traceback. Only the commands that train or load a model import
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from mtlcore.config import ConfigError
 from mtlcore.data.spec import DataError
+from mtlcore.runs import RunStoreError
 from mtlcore.runs._cli import add_runs_parser, run_runs_command
 
 if TYPE_CHECKING:  # torch: imported only by the commands that train or predict
@@ -55,6 +56,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     add_runs_parser(sub)
 
+    p_export = sub.add_parser(
+        "export", help="one zip of an experiment: config, result, metrics, predictions, weights"
+    )
+    p_export.add_argument("source", help="a `train --out` folder, or an experiment id "
+                          "(the 'exp' column of `runs list`)")  # fmt: skip
+    p_export.add_argument("--out", required=True, help="the zip file to write")
+
+    p_predict = sub.add_parser(
+        "predict", help="predict on new rows with a trained experiment's multi-task model"
+    )
+    p_predict.add_argument("source", help="a `train --out` folder, an unzipped export, or an "
+                           "experiment id (the 'exp' column of `runs list`)")  # fmt: skip
+    p_predict.add_argument("csv", help="CSV file with the input columns the tasks read")
+    p_predict.add_argument("--out", required=True, help="the CSV file to write")
+    p_predict.add_argument(
+        "--seed", type=int, help="whose model predicts (default: the first seed)"
+    )
+
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
@@ -65,8 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_runs_command(args)
         if args.command == "lesson":
             return _lesson(args)
+        if args.command == "export":
+            return _export(args)
+        if args.command == "predict":
+            return _predict(args)
         return _inspect(args.csv)
-    except (ConfigError, DataError) as exc:
+    except (ConfigError, DataError, RunStoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:
@@ -230,6 +253,27 @@ def _list() -> int:
     print("Weighting methods:")
     for name, title in METHOD_TITLES:
         print(f"  {name:<14} {title}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mtlcore.export import export_experiment
+
+    data = export_experiment(args.source, args.out)
+    print(f"wrote {args.out} ({len(data) / 1e6:.2f} MB)")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from mtlcore.csv_safe import write_csv
+    from mtlcore.predict import predict
+
+    result = predict(args.source, args.csv, seed=args.seed)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    write_csv(result.frame, args.out)
+    print(f"wrote {args.out}: {len(result.frame)} rows, {', '.join(result.columns)} "
+          f"(seed {result.seed}'s multi-task model)")  # fmt: skip
     return 0
 
 

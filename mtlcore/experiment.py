@@ -16,6 +16,7 @@ batches (see ``train.py``). Δm uses them as the baseline, not epoch 0.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import platform
@@ -30,6 +31,7 @@ import torch
 from safetensors.torch import save_file
 
 import mtlcore
+from mtlcore import saved_preprocessing
 from mtlcore.analysis.comparison import compare, trivial_metrics
 from mtlcore.analysis.transfer import (
     PairwiseSeed,
@@ -40,6 +42,7 @@ from mtlcore.analysis.transfer import (
     transfer_summary,
 )
 from mtlcore.config import ConfigError, ExperimentConfig
+from mtlcore.csv_safe import write_csv
 from mtlcore.data.builtin import load_builtin
 from mtlcore.data.ingest import read_csv_table
 from mtlcore.data.prepare import PreparedData, TaskData, prepare
@@ -142,6 +145,7 @@ class SeedRun:
     affinity: list[dict[str, Any]] = field(default_factory=list)  # lookahead Z_{i→j} rows
     cka: list[dict[str, Any]] = field(default_factory=list)  # MTL-vs-STL CKA per task, epoch
     pairwise: PairwiseSeed | None = None  # every pair of tasks trained (train.pairwise)
+    data: PreparedData | None = None  # what it trained on; its fitted preprocessing is saved
 
 
 def run_experiment(
@@ -213,6 +217,7 @@ def run_experiment(
                 affinity=[{**r, "seed": seed} for r in mtl.affinity],
                 cka=cka_rows(mtl.snapshots, stl.snapshots, seed=seed) if stl else [],
                 pairwise=pairs,
+                data=data,
             )  # fmt: skip
         )
     result = summarize(config, data, runs, device, time.perf_counter() - started)
@@ -377,7 +382,9 @@ def _mean_state(states: list[Any]) -> Any:
 def write_outputs(
     out_dir: str | Path, config: ExperimentConfig, result: dict[str, Any], runs: list[SeedRun]
 ) -> dict[str, Path]:
-    """Write result.json, config.yaml, weights.safetensors and predictions.csv (test rows)."""
+    """Write result.json, config.yaml, weights.safetensors, predictions.csv (test rows) and
+    preprocessing.json (the preprocessing fitted at training, to predict on new rows; left
+    out when a fitted step cannot be saved, see ``mtlcore.saved_preprocessing``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -389,9 +396,14 @@ def write_outputs(
     paths["result"].write_text(json.dumps(_json_safe(result), indent=2) + "\n", encoding="utf-8")
     config.save(paths["config"])
     columns = ["seed", "model", "task", "row", "truth", "prediction", "output"]
-    pd.DataFrame([p for r in runs for p in r.predictions], columns=columns).to_csv(
-        paths["predictions"], index=False
-    )
+    write_csv(pd.DataFrame([p for r in runs for p in r.predictions], columns=columns),
+              paths["predictions"])  # fmt: skip
+    data = next((r.data for r in runs if r.data is not None), None)
+    if data is not None:
+        with contextlib.suppress(saved_preprocessing.UnsupportedPreprocessing):
+            paths["preprocessing"] = saved_preprocessing.save(
+                data, out / saved_preprocessing.FILENAME
+            )
     tensors: dict[str, torch.Tensor] = {}
     for r in runs:
         parts = {"mtl": r.model, "weighting": r.weighting, "stl": r.baselines}
