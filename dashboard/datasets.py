@@ -113,17 +113,29 @@ def csv_task_views(tasks: Sequence[Mapping[str, Any]]) -> list[TaskView]:
 def default_inputs(
     table: pd.DataFrame, profile: pd.DataFrame, target: str, other_targets: Sequence[str]
 ) -> list[str]:
-    """Every usable input column of the table except the targets."""
+    """Every default input column of the table except the targets: not an identifier,
+    free text, constant or empty (the profile's ``note`` says why a column is left out)."""
     usable = set(profile.loc[profile["usable_as_input"], "column"])
     skip = {target, *other_targets}
     return [str(c) for c in table.columns if str(c) in usable and str(c) not in skip]
 
 
+# A column missing in more than this share of rows is a default target only if no other is.
+MOSTLY_MISSING_PCT = 50.0
+
+
 def pick_target(profile: pd.DataFrame, taken: Sequence[str]) -> str | None:
-    """A sensible target for a new task: the last column that can be one and is free."""
+    """A sensible target for a new task: the last free column that can be a default
+    target (a number or category, not an identifier, free text or date), preferring one
+    with a value in most rows; else the last column that can be a target at all."""
     ok = profile[~profile["task_kind"].str.startswith("unusable")]
-    free = [c for c in ok["column"] if c not in taken]
-    return free[-1] if free else (list(ok["column"])[-1] if len(ok) else None)
+    default = ok[ok["default_target"]]
+    filled = default[default["pct_missing"] <= MOSTLY_MISSING_PCT]
+    for candidates in (filled, default, ok):
+        free = [c for c in candidates["column"] if c not in taken]
+        if free:
+            return free[-1]
+    return list(ok["column"])[-1] if len(ok) else None
 
 
 def unique_task_name(base: str, taken: Sequence[str]) -> str:
@@ -131,6 +143,14 @@ def unique_task_name(base: str, taken: Sequence[str]) -> str:
     while name in taken:
         name, n = f"{base[:56]}_{n}", n + 1
     return name
+
+
+def is_default_task_name(name: str, columns: Sequence[str]) -> bool:
+    """Whether ``name`` is one :func:`unique_task_name` makes from a column of the table
+    (``price``, ``price_2``): a name the page gave, which follows the task's target."""
+    stems = {str(c)[:60] for c in columns} | {str(c)[:56] for c in columns}
+    stem, _, number = name.rpartition("_")
+    return name in stems or (number.isdigit() and stem in stems)
 
 
 def check_tasks(

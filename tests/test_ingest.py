@@ -151,7 +151,7 @@ def test_profile_table_describes_every_column() -> None:
             "id": [f"id{i}" for i in range(n)],  # more distinct values than MAX_CLASSES
             "empty": [np.nan] * n,
             "const": [7] * n,
-            "size": [np.nan] * 6 + list(range(n - 6)),
+            "size": [np.nan] * 6 + [(7 * i) % 23 for i in range(n - 6)],  # not a row counter
         }
     )
     prof = profile_table(df).set_index("column")
@@ -215,8 +215,8 @@ def test_resolve_auto_kind_and_default_inputs() -> None:
     task = resolve_task(ds, ds.task("price"))
     assert task.kind == "regression"
     # Targets of other tasks on the same table are not inputs; 'other' is another table.
-    # and the entirely missing column 'empty' is skipped.
-    assert task.inputs == ("size", "rooms", "city", "label", "const")
+    # The entirely missing column 'empty' and the constant 'const' are not default inputs.
+    assert task.inputs == ("size", "rooms", "city", "label")
     assert resolve_task(ds, ds.task("grade")).kind == "multiclass"
     assert resolve_task(ds, TaskSpec("city", "homes", "city", inputs=("size",))).kind == "binary"
 

@@ -11,10 +11,16 @@ from dashboard import cached, datasets, state, ui
 from dashboard.logic import md_escape
 from dashboard.widgets import option_widgets
 from mtlcore.data.builtin import BUILTIN_DATASETS
-from mtlcore.data.spec import TASK_KINDS, DataError
+from mtlcore.data.ingest import missing_target_count
+from mtlcore.data.prepare import describe_inputs
+from mtlcore.data.spec import TASK_KINDS, DataError, TaskSpec
 
 SOURCE_KEY = state.WIDGET_PREFIX + "source"
 KINDS = ["auto", *TASK_KINDS]
+# Fixed labels: a label that changed with the target (the detected kind) came back from
+# the browser as a value ("auto (detected: multiclass)"), so the detected kind is a caption.
+KIND_LABELS = {"auto": "auto (from the data)"}
+TYPED_NAMES_KEY = "typed_task_names"  # task names the user typed: they never follow the target
 
 
 def main() -> None:
@@ -213,7 +219,10 @@ def preview(tables: dict[str, pd.DataFrame]) -> None:
     rows, prof = st.tabs(["First rows", "Column profile"])
     rows.dataframe(df.head(50), width="stretch", hide_index=True)
     prof.caption(
-        "What each column would make as a target (task kind) and whether it can be an input."
+        "What each column would make as a target (task kind), its role and whether a new "
+        "task reads it as an input; *note* says why a column is left out (an identifier, "
+        "free text, a single value) or how a date is read: its year, and its month, day of "
+        "year and day of week as cycles (sine and cosine)."
     )
     prof.dataframe(cached.profile(df), width="stretch", hide_index=True)
 
@@ -232,7 +241,7 @@ def task_section(d: dict[str, Any], tables: dict[str, pd.DataFrame]) -> None:
     tasks: list[dict[str, Any]] = d["tasks"]
     if tasks and any(not isinstance(t, dict) for t in tasks):
         d["tasks"] = tasks = [t for t in tasks if isinstance(t, dict)]
-    _, problems = datasets.check_tasks(tables, tasks)
+    resolved, problems = datasets.check_tasks(tables, tasks)
     if tasks:
         if problems:
             ui.error(f"{len(problems)} task(s) need attention before training; see below.")
@@ -241,6 +250,8 @@ def task_section(d: dict[str, Any], tables: dict[str, pd.DataFrame]) -> None:
     for i in range(len(tasks)):
         with st.container(border=True):
             task_editor(d, i, tables, problems.get(i))
+            if resolved[i] is not None:
+                preprocessing_summary(tables[resolved[i].table], resolved[i])
     if not state.is_hidden("tasks"):
         st.button(
             "Add a task", icon=":material/add:", key="add_task", on_click=add_task, args=(tables,)
@@ -320,29 +331,52 @@ def on_table_change(i: int, tables: dict[str, pd.DataFrame]) -> None:
     st.session_state[more_targets_key(i)] = []
     set_inputs(task, i, datasets.default_inputs(df, prof, task["target"], others))
     drop_from_other_inputs(d, i)
+    name_after_target(d, i, tables)
 
 
-def on_target_change(i: int) -> None:
-    """A new target is no longer an input, of this task or of the others."""
+def on_target_change(i: int, tables: dict[str, pd.DataFrame]) -> None:
+    """A new target is no longer an input, of this task or of the others; a task named
+    after its target by the page is renamed after the new one."""
     d = state.draft()
     task = d["tasks"][i]
     targets = targets_of(task)
     st.session_state[more_targets_key(i)] = targets[1:]
     set_inputs(task, i, [c for c in task.get("inputs") or [] if c not in targets])
     drop_from_other_inputs(d, i)
+    name_after_target(d, i, tables)
+
+
+def name_after_target(d: dict[str, Any], i: int, tables: dict[str, pd.DataFrame]) -> None:
+    """A name the page gave (a column name, perhaps with _2) follows the first target, so
+    results and downloads say what the task predicts; a name the user typed stays."""
+    task = d["tasks"][i]
+    name, targets = str(task.get("name") or ""), targets_of(task)
+    columns = [str(c) for df in tables.values() for c in df.columns]
+    typed = st.session_state.setdefault(TYPED_NAMES_KEY, set())
+    if not targets or name in typed or not datasets.is_default_task_name(name, columns):
+        return
+    others = [t.get("name", "") for j, t in enumerate(d["tasks"]) if j != i]
+    task["name"] = datasets.unique_task_name(targets[0], others)
+    st.session_state[state.widget_key(("tasks", i, "name"))] = task["name"]
+
+
+def on_name_change(i: int) -> None:
+    """The user typed this name: it no longer follows the target."""
+    name = str(state.draft()["tasks"][i].get("name") or "")
+    st.session_state.setdefault(TYPED_NAMES_KEY, set()).add(name)
 
 
 def more_targets_key(i: int) -> str:
     return state.widget_key(("tasks", i, "more_targets"))
 
 
-def on_more_targets_change(i: int) -> None:
+def on_more_targets_change(i: int, tables: dict[str, pd.DataFrame]) -> None:
     """The first target plus the picked columns; those stop being anyone's input."""
     task = state.draft()["tasks"][i]
     first = targets_of(task)[:1]
     more = [c for c in st.session_state[more_targets_key(i)] if c not in first]
     task["target"] = as_target(first + more)
-    on_target_change(i)
+    on_target_change(i, tables)
 
 
 def with_first_target(task: dict[str, Any], first: str) -> str | list[str]:
@@ -356,7 +390,8 @@ def task_editor(
     path = ("tasks", i)
     c1, c2, c3, c4 = st.columns([3, 2, 3, 3])
     with c1:
-        state.control(st.text_input, "Task name", (*path, "name"), hide_id="tasks", max_chars=64)
+        state.control(st.text_input, "Task name", (*path, "name"), hide_id="tasks", max_chars=64,
+                      on_change=on_name_change, args=(i,))  # fmt: skip
     with c2:
         table = state.control(st.selectbox, "File", (*path, "table"), hide_id="tasks",
                               options=list(tables), on_change=on_table_change, args=(i, tables))  # fmt: skip
@@ -370,7 +405,8 @@ def task_editor(
     task = d["tasks"][i]
     with c3:
         state.control(st.selectbox, "Target (what to predict)", (*path, "target"),
-                      hide_id="tasks", options=columns, on_change=on_target_change, args=(i,),
+                      hide_id="tasks", options=columns, on_change=on_target_change,
+                      args=(i, tables),
                       to_widget=lambda v: (targets_of({"target": v}) or [None])[0],
                       from_widget=lambda v: with_first_target(state.draft()["tasks"][i], v))  # fmt: skip
     targets = targets_of(task)
@@ -379,11 +415,12 @@ def task_editor(
     with c4:
         kind = state.control(
             st.selectbox, "Kind", (*path, "kind"), hide_id="tasks", options=KINDS,
-            format_func=lambda k: f"auto (detected: {detected})" if k == "auto" else k,
+            format_func=lambda k: KIND_LABELS.get(k, k),
         )  # fmt: skip
+        st.caption(f"Detected from the data: {md_escape(detected)}")
     regression = kind == "regression" or (kind == "auto" and detected.startswith("regression"))
     if not state.is_hidden("tasks") and (regression or len(targets) > 1):
-        more_targets(i, targets, [c for c in columns if kinds.get(c) == "regression"])
+        more_targets(i, targets, [c for c in columns if kinds.get(c) == "regression"], tables)
     if problem is not None and problem.column in (None, *targets):
         ui.error(str(problem))
     state.control(
@@ -397,7 +434,9 @@ def task_editor(
         st.button("Remove this task", key=f"remove_task_{i}", on_click=remove_task, args=(i,))
 
 
-def more_targets(i: int, targets: list[str], numeric: list[str]) -> None:
+def more_targets(
+    i: int, targets: list[str], numeric: list[str], tables: dict[str, pd.DataFrame]
+) -> None:
     """Further target columns of a regression task (a multi-output task), none by default.
 
     Offered: the table's columns that make a regression target, besides the first target;
@@ -409,10 +448,24 @@ def more_targets(i: int, targets: list[str], numeric: list[str]) -> None:
         st.session_state[key] = targets[1:]
     st.multiselect(
         "More targets (multi-output regression: one output per column)", options, key=key,
-        on_change=on_more_targets_change, args=(i,),
+        on_change=on_more_targets_change, args=(i, tables),
         help="Predict several numeric columns with one task; its RMSE and MAE pool every "
         "output, R² is their mean, and predictions.csv has a row per output.",
     )  # fmt: skip
+
+
+def preprocessing_summary(df: pd.DataFrame, spec: TaskSpec) -> None:
+    """What training will do to this task's rows: dropped rows, encodings, filled values."""
+    dropped = missing_target_count(df, spec.targets)
+    which = "whose target is missing" if spec.n_outputs == 1 else "that miss a target value"
+    with st.expander("What preprocessing does to this task's data"):
+        st.caption(
+            f"Drops {dropped} row(s) of this file {which}"
+            + (" (for this task only)." if dropped else ".")
+            + " Each input is read as below; a missing input value is filled in (numbers and "
+            "dates: the median of the training rows; text: the most frequent value)."
+        )
+        st.dataframe(describe_inputs(df, spec), hide_index=True, width="stretch")
 
 
 main()

@@ -16,10 +16,15 @@ import difflib
 import io
 import math
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
+import numpy as np
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 from mtlcore.data.spec import (
     MAX_CLASSES,
@@ -75,29 +80,191 @@ def read_csv_table(
             where=name,
         ) from None
     df.columns = header
+    return parse_dates(df)
+
+
+# --- dates ------------------------------------------------------------------
+
+# Formats tried besides the one pandas guesses from the values: two-digit years, which
+# pandas does not guess, and day-first variants. Month first wins a tie (pandas' default).
+_DATE_FORMATS = (
+    "%m/%d/%y", "%d/%m/%y", "%d.%m.%y", "%d-%m-%y", "%y-%m-%d",
+    "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y",
+)  # fmt: skip
+
+DATE_FORMATS_ATTR = "date_formats"  # DataFrame.attrs key: column -> strptime format
+
+
+def date_format(values: pd.Series) -> str | None:
+    """The strptime format every non-missing value of a text column is written in, if
+    it is a calendar date (year, month and day, perhaps with a time); else None.
+
+    Numeric columns are never dates (20240131 stays a number). A format is accepted
+    only when it reads *every* value, so a column of codes or a mix of formats stays text.
+    """
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None
+    text = values.dropna().astype(str).str.strip()
+    if text.empty or not text.str.contains(r"\d", regex=True).all():
+        return None
+    first = text.iloc[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        guesses = [guess_datetime_format(first), guess_datetime_format(first, dayfirst=True)]
+    for fmt in dict.fromkeys(g for g in (*guesses, *_DATE_FORMATS) if g):
+        if not _is_calendar_date(fmt):
+            continue
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        if parsed.notna().all():
+            return fmt
+    return None
+
+
+def _is_calendar_date(fmt: str) -> bool:
+    has = lambda *codes: any(c in fmt for c in codes)  # noqa: E731
+    return has("%Y", "%y") and has("%m", "%b", "%B") and has("%d")
+
+
+def parse_dates(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns that hold calendar dates become datetime columns (in place, and
+    returned); their formats go into ``df.attrs["date_formats"]`` so new rows written the
+    same way are read the same way (:class:`~mtlcore.data.prepare.DateFeatures`)."""
+    formats = dict(df.attrs.get(DATE_FORMATS_ATTR, {}))
+    for column in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[column]):
+            continue
+        fmt = date_format(df[column])
+        if fmt is not None:
+            df[column] = to_dates(df[column], fmt)
+            formats[str(column)] = fmt
+    df.attrs[DATE_FORMATS_ATTR] = formats
     return df
 
 
+def to_dates(values: pd.Series, fmt: str | None) -> pd.Series:
+    """``values`` as datetimes, read with ``fmt`` (pandas' own inference when None);
+    a value that is not such a date becomes missing (NaT)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    text = values.astype(str).str.strip().where(values.notna())
+    return pd.to_datetime(text, format=fmt, errors="coerce")
+
+
+# --- column roles -----------------------------------------------------------
+
+ColumnRole = Literal["number", "category", "date", "identifier", "free text", "empty", "constant"]
+
+# Share of row-to-row steps of +1 that makes a whole-number column a counter (an ID).
+_COUNTER_STEPS = 0.9
+# Free text: values of at least this many words (median) ...
+_FREE_TEXT_WORDS = 3
+# ... with at least this share of distinct values among the non-missing ones.
+_FREE_TEXT_DISTINCT = 0.1
+
+
+@dataclass(frozen=True)
+class ColumnUse:
+    """What a column is (its role) and what the defaults do with it.
+
+    ``target`` and ``input``: whether a new task picks it as its target or reads it as
+    an input by default (a user may still choose any column). ``note`` says why a column
+    is left out, or how it is read.
+    """
+
+    role: ColumnRole
+    target: bool
+    input: bool
+    note: str
+
+
+def column_use(series: pd.Series) -> ColumnUse:
+    """The role of a column and whether it is a default target or input.
+
+    * empty (no values) and constant (one value): neither target nor input;
+    * date (a datetime column, see :func:`parse_dates`): an input, read as its year and
+      the cycles of month, day of year and day of week; not a target;
+    * identifier: text with a different value in every row, text codes with more than
+      ``MAX_CLASSES`` distinct single-word values, or whole numbers that number the rows
+      (every value distinct and together a run of consecutive numbers, or rising by 1
+      from row to row in at least 90% of rows): neither a default target nor input;
+    * free text: text whose values are sentences (a median of 3 words or more) and
+      varied (distinct values at least 10% of the non-missing ones, or more than
+      ``MAX_CLASSES``), or multi-word text with more than ``MAX_CLASSES`` values:
+      neither a default target nor input;
+    * number and category: the rest; a default target and input.
+    """
+    values = series.dropna()
+    n_values, n_unique = len(values), int(values.nunique())
+    if n_values == 0:
+        return ColumnUse("empty", False, False, "left out: no values")
+    if n_unique < 2:
+        return ColumnUse("constant", False, False, "left out: the same value in every row")
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return ColumnUse(
+            "date", False, True,
+            "date: read as its year and the cycles of month, day of year and day of week",
+        )  # fmt: skip
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        if _numbers_rows(values, n_unique):
+            return ColumnUse(
+                "identifier", False, False,
+                "left out: whole numbers that count the rows, like an ID (add it as an "
+                "input if it means something, such as a year)",
+            )  # fmt: skip
+        return ColumnUse("number", True, True, "")
+    text = values.astype(str)
+    words = float(text.str.split().str.len().median())
+    if (
+        n_unique > MAX_CLASSES
+        and words >= 2
+        or (words >= _FREE_TEXT_WORDS and n_unique >= max(3, _FREE_TEXT_DISTINCT * n_values))
+    ):
+        return ColumnUse(
+            "free text", False, False,
+            f"left out: free text ({n_unique} different values), not categories to learn",
+        )  # fmt: skip
+    if n_unique > MAX_CLASSES or (n_unique == n_values and n_values >= MIN_ROWS):
+        return ColumnUse(
+            "identifier", False, False,
+            f"left out: {n_unique} different codes"
+            + (", one per row" if n_unique == n_values else "")
+            + ", like an ID",
+        )  # fmt: skip
+    return ColumnUse("category", True, True, "")
+
+
+def _numbers_rows(values: pd.Series, n_unique: int) -> bool:
+    """Whole numbers that number the rows: all distinct and consecutive, or a counter."""
+    numbers = values.to_numpy(dtype=float)
+    if len(numbers) < MIN_ROWS or not np.all(numbers % 1 == 0):
+        return False
+    if n_unique == len(numbers) and numbers.max() - numbers.min() + 1 == n_unique:
+        return True
+    return bool(np.mean(np.diff(numbers) == 1) >= _COUNTER_STEPS)
+
+
 def profile_table(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per column of ``df``: its type, missing values, distinct values,
-    a few example values, the task it would make as a target and whether it can
-    serve as an input.
+    """One row per column of ``df``: its type, role, missing values, distinct values, a
+    few example values, the task it would make as a target, whether a new task reads it
+    as an input by default, and a note on why a column is left out (or how a date is read).
 
     ``task_kind`` is ``"regression"``, ``"binary"`` or ``"multiclass"``, or
-    ``"unusable: <reason>"``. A column is usable as an input unless it is
-    entirely missing, holds a single value, or is text with more than
-    ``MAX_CLASSES`` distinct values (an identifier or free text).
+    ``"unusable: <reason>"``. ``role`` and ``usable_as_input`` come from
+    :func:`column_use`: identifiers, free text, dates (as targets), empty and constant
+    columns are never picked by default.
     """
     rows = []
     for column in df.columns:
         series = df[column]
         values = series.dropna()
         n_unique = int(values.nunique())
-        is_number = pd.api.types.is_numeric_dtype(series)
+        use = column_use(series)
         try:
             task_kind = str(detect_task_kind(series))
         except DataError:
-            if len(values) == 0:
+            if use.role == "date":
+                task_kind = "unusable: a date (an input, not a target)"
+            elif len(values) == 0:
                 task_kind = "unusable: all values missing"
             elif n_unique < 2:
                 task_kind = "unusable: a single value"
@@ -106,16 +273,25 @@ def profile_table(df: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "column": str(column),
-                "dtype": "number" if is_number else "text",
+                "dtype": _dtype(series),
+                "role": use.role,
                 "n_missing": int(series.isna().sum()),
                 "pct_missing": round(100 * float(series.isna().mean()), 1) if len(df) else 0.0,
                 "n_unique": n_unique,
                 "examples": ", ".join(_show(v) for v in values.unique()[:3]),
                 "task_kind": task_kind,
-                "usable_as_input": n_unique >= 2 and (is_number or n_unique <= MAX_CLASSES),
+                "default_target": use.target and not task_kind.startswith("unusable"),
+                "usable_as_input": use.input,
+                "note": use.note,
             }
         )
     return pd.DataFrame(rows)
+
+
+def _dtype(series: pd.Series) -> str:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "date"
+    return "number" if pd.api.types.is_numeric_dtype(series) else "text"
 
 
 def missing_target_count(df: pd.DataFrame, target: str | Sequence[str]) -> int:
@@ -130,9 +306,9 @@ def resolve_task(dataset: Dataset, spec: TaskSpec) -> TaskSpec:
 
     ``kind="auto"`` becomes the kind :func:`detect_task_kind` finds; several target
     columns make a multi-output regression task, so each must be numeric.
-    ``inputs=None`` becomes every column of the table except this task's targets, the
-    targets of the other tasks of ``dataset`` on the same table and entirely missing
-    columns. Raises :class:`DataError` when the task cannot be trained as asked.
+    ``inputs=None`` becomes every default input column of the table (see
+    :func:`column_use`: not empty, constant, an identifier or free text) except this
+    task's targets and the targets of the other tasks of ``dataset`` on the same table. Raises :class:`DataError` when the task cannot be trained as asked.
     """
     task, table = spec.name, spec.table
     if table not in dataset.tables:
@@ -169,7 +345,7 @@ def resolve_task(dataset: Dataset, spec: TaskSpec) -> TaskSpec:
 
     if spec.inputs is None:
         taken = {c for t in dataset.tasks if t.table == table for c in t.targets} | set(targets)
-        inputs = [c for c in columns if c not in taken and df[c].notna().any()]
+        inputs = [c for c in columns if c not in taken and column_use(df[c]).input]
     else:
         inputs = list(dict.fromkeys(spec.inputs))
         unknown = [c for c in inputs if c not in columns]
@@ -408,9 +584,11 @@ def _as_number(value: object) -> float | None:
 
 
 def _show(value: object) -> str:
-    """A value as a user would write it: 181 rather than 181.0."""
+    """A value as a user would write it: 181 rather than 181.0, a date without 00:00:00."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return str(value.date())
     return str(value)
 
 

@@ -3,7 +3,11 @@
 Splits are made per *table* (so tasks of one table share their test rows) from a
 seeded permutation. Preprocessing is learned on each task's training rows only,
 with scikit-learn: numbers are imputed with the median and standardised, text is
-imputed with the most frequent value and one-hot encoded. Rows whose target is
+imputed with the most frequent value and one-hot encoded, and a date column becomes
+seven numbers (:class:`DateFeatures`: its year, and the sine and cosine of its month,
+day of year and day of week), imputed with the median and standardised like numbers.
+The date features live inside the fitted preprocessor, so :func:`transform_new_rows`
+reads new rows exactly as the training rows were read. Rows whose target is
 missing (any of its targets, for a multi-output task) are dropped for that task only,
 and counted; imputed input values are
 counted too, so the UI can report both.
@@ -25,16 +29,76 @@ from functools import reduce
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from mtlcore.data.ingest import resolve_task
+from mtlcore.data.ingest import DATE_FORMATS_ATTR, resolve_task, to_dates
 from mtlcore.data.spec import DataError, Dataset, TaskSpec
 from mtlcore.seeding import numpy_rng
 
 SPLITS = ("train", "val", "test")
+# Predictions are written with the decimals their target's training values have, at most this.
+MAX_DECIMALS = 6
+
+# The features a date column becomes, in order (see DateFeatures).
+DATE_FEATURES = (
+    "year", "month_sin", "month_cos", "day_of_year_sin", "day_of_year_cos",
+    "day_of_week_sin", "day_of_week_cos",
+)  # fmt: skip
+
+
+def date_features(values: pd.Series, fmt: str | None = None) -> np.ndarray:
+    """(rows, 7) float64: a date column's :data:`DATE_FEATURES`; NaN where a date is missing.
+
+    The year stays a number (a trend); month, day of year and day of week are cycles, so
+    each becomes a point on a circle, (sin, cos) of 2π·position/period, with periods 12
+    months, 365.25 days and 7 days: 31 December sits next to 1 January and Sunday next to
+    Monday, which plain numbers (12 vs 1, 6 vs 0) would put far apart. Strings are read
+    with ``fmt`` (the format :func:`~mtlcore.data.ingest.parse_dates` found at training).
+    """
+    dates = to_dates(values, fmt)
+    dt = pd.DatetimeIndex(dates)
+    cycles = [
+        (dt.month.to_numpy(dtype=float) - 1, 12.0),
+        (dt.day_of_year.to_numpy(dtype=float) - 1, 365.25),
+        (dt.day_of_week.to_numpy(dtype=float), 7.0),
+    ]
+    columns = [dt.year.to_numpy(dtype=float)]
+    for position, period in cycles:
+        angle = 2 * np.pi * position / period
+        columns += [np.sin(angle), np.cos(angle)]
+    return np.column_stack(columns)
+
+
+class DateFeatures(TransformerMixin, BaseEstimator):
+    """Date columns -> :data:`DATE_FEATURES` per column (see :func:`date_features`).
+
+    ``formats`` maps a column to the format its strings are written in (from
+    ``DataFrame.attrs["date_formats"]``, set by :func:`~mtlcore.data.ingest.parse_dates`),
+    so new rows given as text are read as the training file was. Missing dates give NaN,
+    for the imputer that follows.
+    """
+
+    def __init__(self, formats: dict[str, str] | None = None):
+        self.formats = formats
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> DateFeatures:
+        self.feature_names_in_ = np.array([str(c) for c in X.columns], dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        formats = self.formats or {}
+        blocks = [date_features(X[c], formats.get(c)) for c in self.feature_names_in_]
+        return np.hstack(blocks) if blocks else np.zeros((len(X), 0))
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return np.array(
+            [f"{c}_{f}" for c in self.feature_names_in_ for f in DATE_FEATURES], dtype=object
+        )
 
 
 @dataclass
@@ -42,7 +106,8 @@ class AlignedInputs:
     """One feature space for tasks of several tables that read same-named columns.
 
     ``columns`` maps each column name to its own fitted preprocessor (numbers:
-    median imputer + standardiser; text: most-frequent imputer + one-hot), fitted on
+    median imputer + standardiser; text: most-frequent imputer + one-hot; dates:
+    :class:`DateFeatures` + median imputer + standardiser), fitted on
     the union of the aligned tasks' training rows that have the column. ``tables``
     are the tables of those tasks, in order: one 0/1 indicator column each.
     """
@@ -58,14 +123,18 @@ class AlignedInputs:
         return names + [f"table_{t}" for t in self.tables]
 
     def numeric(self, column: str) -> bool:
-        return isinstance(self.columns[column][-1], StandardScaler)
+        return isinstance(self.columns[column][-1], StandardScaler) and not self.date(column)
+
+    def date(self, column: str) -> bool:
+        return isinstance(self.columns[column][0], DateFeatures)
 
     def transform(self, rows: pd.DataFrame, table: str, inputs: Sequence[str] | None) -> np.ndarray:
         """Rows of ``table`` read through ``inputs``; every other column is neutral (zeros)."""
         read = [c for c in self.columns if c in (inputs or ())]
-        frame = _inputs_frame(
-            rows, [c for c in read if self.numeric(c)], [c for c in read if not self.numeric(c)]
-        )
+        dates = [c for c in read if self.date(c)]
+        numeric = [c for c in read if self.numeric(c)]
+        text = [c for c in read if c not in numeric and c not in dates]
+        frame = _inputs_frame(rows, numeric, text, dates)
         blocks = [
             self.columns[c].transform(frame[[c]])
             if c in read
@@ -92,6 +161,9 @@ class TaskData:
     # arrays (one entry per target column) for k targets.
     target_mean: float | np.ndarray = 0.0
     target_std: float | np.ndarray = 1.0
+    # Decimals each regression target's training values are written with (capped at
+    # MAX_DECIMALS): predictions are written with as many, in target order.
+    target_decimals: tuple[int, ...] = ()
     dropped_missing_target: int = 0
     unused_train_rows: int = 0  # labelled training rows left out by the task's train_rows cap
     imputed: dict[str, int] = field(default_factory=dict)  # input column -> values imputed
@@ -185,12 +257,27 @@ class PreparedData:
                     f"{t.n_rows('train') + t.unused_train_rows} labelled training rows "
                     f"(train_rows); validation and test rows are kept whole."
                 )
+            dates = [c for c in t.spec.inputs or () if c in _date_inputs(t)]
+            if dates:
+                out.append(
+                    f"{t.name}: read date column(s) {', '.join(dates)} as year and sin/cos of "
+                    "month, day of year and day of week."
+                )
             for col, n in t.imputed.items():
                 out.append(
                     f"{t.name}: filled {n} missing value(s) in '{col}' "
                     "(median of the training rows for numbers, most frequent value for text)."
                 )
         return out
+
+
+def _date_inputs(task: TaskData) -> list[str]:
+    pre = task.preprocessor
+    if isinstance(pre, AlignedInputs):
+        return [c for c in pre.columns if pre.date(c)]
+    if isinstance(pre, ColumnTransformer):
+        return [c for name, _, cols in pre.transformers_ if name == "date" for c in cols]
+    return []
 
 
 def split_rows(n: int, val_fraction: float, test_fraction: float, seed: int, table: str):
@@ -301,15 +388,24 @@ def _task_rows(
     return parts, labelled_train - len(parts["train"])
 
 
-def _kinds(table: pd.DataFrame, spec: TaskSpec) -> tuple[list[str], list[str]]:
-    """The task's inputs split into numeric and text columns."""
+def _kinds(table: pd.DataFrame, spec: TaskSpec) -> tuple[list[str], list[str], list[str]]:
+    """The task's inputs split into numeric, text and date columns."""
     inputs = list(spec.inputs or ())
-    numeric = [c for c in inputs if pd.api.types.is_numeric_dtype(table[c])]
-    return numeric, [c for c in inputs if c not in numeric]
+    dates = [c for c in inputs if pd.api.types.is_datetime64_any_dtype(table[c])]
+    numeric = [c for c in inputs if c not in dates and pd.api.types.is_numeric_dtype(table[c])]
+    return numeric, [c for c in inputs if c not in numeric and c not in dates], dates
 
 
 def _number_pipeline() -> Pipeline:
     return make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+
+
+def _date_pipeline(formats: dict[str, str]) -> Pipeline:
+    return make_pipeline(DateFeatures(formats), SimpleImputer(strategy="median"), StandardScaler())
+
+
+def _date_formats(table: pd.DataFrame) -> dict[str, str]:
+    return dict(table.attrs.get(DATE_FORMATS_ATTR, {}))
 
 
 def _text_pipeline() -> Pipeline:
@@ -323,15 +419,17 @@ def _own_features(
     table: pd.DataFrame, spec: TaskSpec, parts: dict[str, pd.DataFrame]
 ) -> tuple[ColumnTransformer, dict[str, np.ndarray]]:
     """The task's own preprocessor, fitted on its training rows, and its arrays."""
-    numeric, text = _kinds(table, spec)
+    numeric, text, dates = _kinds(table, spec)
     transformers = []
     if numeric:
         transformers.append(("num", _number_pipeline(), numeric))
     if text:
         transformers.append(("cat", _text_pipeline(), text))
+    if dates:
+        transformers.append(("date", _date_pipeline(_date_formats(table)), dates))
     pre = ColumnTransformer(transformers, verbose_feature_names_out=False)
     # Text columns go through as object strings so missing values are np.nan for the imputer.
-    frames = {s: _inputs_frame(p, numeric, text) for s, p in parts.items()}
+    frames = {s: _inputs_frame(p, numeric, text, dates) for s, p in parts.items()}
     pre.fit(frames["train"])
     return pre, {s: pre.transform(f) for s, f in frames.items()}
 
@@ -342,21 +440,28 @@ def _fit_aligned(
     """One preprocessor per column name, fitted on the union of the group's training rows.
 
     A row of a table counts once however many tasks of that table train on it. A
-    column that is text in any table is read as text everywhere.
+    column that is text in any table is read as text everywhere; a column that is a
+    date in every table is read as a date.
     """
     tables = list(dict.fromkeys(s.table for s in group))
     columns = list(dict.fromkeys(c for s in group for c in s.inputs or ()))
     pipelines: dict[str, Pipeline] = {}
     for c in columns:
         readers = [s for s in group if c in (s.inputs or ())]
-        numeric = all(pd.api.types.is_numeric_dtype(dataset.tables[s.table][c]) for s in readers)
+        frames = [dataset.tables[s.table] for s in readers]
+        date = all(pd.api.types.is_datetime64_any_dtype(f[c]) for f in frames)
+        numeric = not date and all(pd.api.types.is_numeric_dtype(f[c]) for f in frames)
+        kind = "date" if date else "numeric" if numeric else "text"
         values = []
         for t in tables:
             index = [parts[s.name]["train"].index for s in readers if s.table == t]
             if index:
                 rows = dataset.tables[t].loc[reduce(pd.Index.union, index)]
-                values.append(_inputs_frame(rows, [c] if numeric else [], [] if numeric else [c]))
-        pipe = _number_pipeline() if numeric else _text_pipeline()
+                values.append(_inputs_frame(rows, *_one_kind(c, kind)))
+        formats = next(({c: _date_formats(f)[c]} for f in frames if c in _date_formats(f)), {})
+        pipe = (
+            _date_pipeline(formats) if date else _number_pipeline() if numeric else _text_pipeline()
+        )
         pipelines[c] = pipe.fit(pd.concat(values, ignore_index=True))
     return AlignedInputs(pipelines, tables)
 
@@ -371,8 +476,13 @@ def _task_data(
 ) -> TaskData:
     column = spec.targets[0]  # the one target of a single-output task
     classes: list | None = None
+    decimals: tuple[int, ...] = ()
     mean: float | np.ndarray = 0.0
     std: float | np.ndarray = 1.0
+    if spec.kind == "regression":
+        decimals = tuple(
+            decimals_of(parts["train"][c].to_numpy(dtype=np.float64)) for c in spec.targets
+        )
     if spec.kind == "regression" and spec.n_outputs > 1:
         y, mean, std = _multi_output_targets(parts, spec.targets, standardize)
     elif spec.kind == "regression":
@@ -382,15 +492,12 @@ def _task_data(
             std = float(y_raw["train"].std()) or 1.0
         y = {s: ((v - mean) / std).astype(np.float32) for s, v in y_raw.items()}
     else:
-        classes = sorted(table[column].dropna().unique().tolist(), key=str)
+        classes = sorted(map(_label, table[column].dropna().unique().tolist()), key=str)
         index = {c: i for i, c in enumerate(classes)}
         dtype = np.float32 if spec.kind == "binary" else np.int64
         y = {s: p[column].map(index).to_numpy(dtype=dtype) for s, p in parts.items()}
 
-    inputs = list(spec.inputs or ())
     has_target = table[list(spec.targets)].notna().all(axis=1)
-    all_rows = table[has_target]
-    imputed = {c: int(all_rows[c].isna().sum()) for c in inputs if all_rows[c].isna().any()}
     names = pre.feature_names() if isinstance(pre, AlignedInputs) else pre.get_feature_names_out()
     return TaskData(
         spec=spec,
@@ -400,8 +507,9 @@ def _task_data(
         y={s: _owned(v, v.dtype) for s, v in y.items()},
         target_mean=mean,
         target_std=std,
+        target_decimals=decimals,
         dropped_missing_target=int((~has_target).sum()),
-        imputed=imputed,
+        imputed=imputed_counts(table, spec),
         preprocessor=pre,
     )
 
@@ -422,6 +530,24 @@ def _multi_output_targets(
     return {s: ((v - mean) / std).astype(np.float32) for s, v in y_raw.items()}, mean, std
 
 
+def decimals_of(values: np.ndarray, cap: int = MAX_DECIMALS) -> int:
+    """The fewest decimals that write every finite value exactly (3.5 -> 1, 1200 -> 0),
+    at most ``cap``."""
+    v = values[np.isfinite(values)]
+    for d in range(cap + 1):
+        if np.all(np.abs(np.round(v, d) - v) <= 1e-9 * np.maximum(1.0, np.abs(v))):
+            return d
+    return cap
+
+
+def _label(value: object) -> object:
+    """A class label as the file wrote it: 4 rather than 4.0 (a whole-number column with a
+    missing value is read as floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _quoted(columns: Sequence[str]) -> str:
     return ", ".join(f"'{c}'" for c in columns)
 
@@ -431,11 +557,103 @@ def _owned(a: np.ndarray, dtype) -> np.ndarray:
     return np.array(a, dtype=dtype, order="C", copy=True)
 
 
-def _inputs_frame(part: pd.DataFrame, numeric: list[str], text: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame(index=part.index)
-    for c in numeric:
-        frame[c] = part[c].astype("float64")
+def _one_kind(column: str, kind: str) -> tuple[list[str], list[str], list[str]]:
+    """``column`` as the numeric, text or date list of :func:`_inputs_frame`'s arguments."""
+    return tuple([column] if kind == k else [] for k in ("numeric", "text", "date"))  # type: ignore[return-value]
+
+
+def _inputs_frame(
+    part: pd.DataFrame, numeric: list[str], text: list[str], dates: Sequence[str] = ()
+) -> pd.DataFrame:
+    """The input columns as the preprocessors read them: numbers as float64, text as
+    object strings (missing as NaN), dates as they are. Built at once: a column-by-column
+    build fragments a wide frame (a PerformanceWarning per column)."""
+    columns: dict[str, pd.Series] = {c: part[c].astype("float64") for c in numeric}
     for c in text:
         col = part[c]
-        frame[c] = col.astype(str).astype(object).where(col.notna(), np.nan)
-    return frame
+        columns[c] = col.astype(str).astype(object).where(col.notna(), np.nan)
+    columns.update({c: part[c] for c in dates})
+    order = [c for c in part.columns if c in columns]
+    return pd.DataFrame({c: columns[c] for c in order}, index=part.index)
+
+
+# --- what preprocessing does, and new rows -------------------------------------------------
+
+
+def imputed_counts(table: pd.DataFrame, spec: TaskSpec) -> dict[str, int]:
+    """Input column -> missing values filled in, over the rows that have the task's target
+    (the rows the task trains, validates and tests on)."""
+    rows = table[table[list(spec.targets)].notna().all(axis=1)]
+    missing = rows[list(spec.inputs or ())].isna().sum()
+    return {str(c): int(n) for c, n in missing.items() if n}
+
+
+def describe_inputs(table: pd.DataFrame, spec: TaskSpec) -> pd.DataFrame:
+    """What preprocessing does to each input of a resolved task, without fitting anything:
+    one row per input column with ``column``, ``read_as`` (how it is encoded), ``features``
+    (how many model inputs it becomes) and ``filled`` (missing values imputed, and how).
+    :func:`missing_target_count` gives the rows the task drops."""
+    numeric, text, dates = _kinds(table, spec)
+    filled = imputed_counts(table, spec)
+    labelled = table[table[list(spec.targets)].notna().all(axis=1)]
+    rows = []
+    for c in spec.inputs or ():
+        if c in dates:
+            read_as, n = "date: year, and sin/cos of month, day of year, day of week", 7
+            how = "median date feature"
+        elif c in numeric:
+            read_as, n, how = "number, standardised", 1, "median"
+        else:
+            n = int(labelled[c].nunique())
+            read_as, how = f"category, one-hot ({n} values)", "most frequent value"
+        k = filled.get(c, 0)
+        rows.append({"column": c, "read_as": read_as, "features": n,
+                     "filled": f"{k} ({how})" if k else "0"})  # fmt: skip
+    return pd.DataFrame(rows, columns=["column", "read_as", "features", "filled"])
+
+
+def transform_new_rows(task: TaskData, rows: pd.DataFrame) -> np.ndarray:
+    """New rows (a DataFrame with the task's input columns, e.g. read from a CSV) as the
+    float32 model inputs the task was trained on, through its fitted preprocessor.
+
+    Numbers may come as text ("3.5"); dates as text in the training file's format or as
+    datetimes; missing values are filled as at training; a category never seen in
+    training gives all-zero one-hot columns. Raises :class:`DataError` naming a missing
+    input column or a value that should be a number.
+    """
+    pre = task.preprocessor
+    if pre is None:
+        raise ValueError(f"Task '{task.name}' has no fitted preprocessor.")
+    inputs = list(task.spec.inputs or ())
+    missing = [c for c in inputs if c not in rows.columns]
+    if missing:
+        raise DataError(
+            f"Task '{task.name}': the new rows lack input column(s) {_quoted(missing)}. Add "
+            f"them (the task reads {_quoted(inputs)}).",
+            column=missing[0],
+        )
+    numeric = _numeric_inputs(pre, inputs)
+    frame = rows.copy()
+    for c in numeric:
+        converted = pd.to_numeric(frame[c], errors="coerce")
+        bad = frame[c][converted.isna() & frame[c].notna()]
+        if len(bad):
+            raise DataError(
+                f"Task '{task.name}': input column '{c}' must hold numbers, but a new row "
+                f"holds {str(bad.iloc[0])!r}. Write a number there or leave it empty.",
+                column=c,
+            )
+        frame[c] = converted
+    if isinstance(pre, AlignedInputs):
+        X = pre.transform(frame, task.spec.table, inputs)
+    else:
+        dates = [c for name, _, cols in pre.transformers_ if name == "date" for c in cols]
+        text = [c for c in inputs if c not in numeric and c not in dates]
+        X = pre.transform(_inputs_frame(frame, numeric, text, dates))
+    return _owned(X, np.float32)
+
+
+def _numeric_inputs(pre: ColumnTransformer | AlignedInputs, inputs: list[str]) -> list[str]:
+    if isinstance(pre, AlignedInputs):
+        return [c for c in inputs if c in pre.columns and pre.numeric(c)]
+    return [c for name, _, cols in pre.transformers_ if name == "num" for c in cols]

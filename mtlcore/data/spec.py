@@ -102,10 +102,16 @@ def detect_task_kind(target: pd.Series) -> TaskKind:
     Two distinct values make a binary task; a text column or a whole-number column
     with few distinct values makes a multiclass task; any other numeric column
     makes a regression task. Raises :class:`DataError` when the column cannot be
-    a target at all (empty, one class, too many text classes).
+    a target at all (empty, one class, too many text classes, dates).
     """
     values = target.dropna()
     name = str(target.name)
+    if pd.api.types.is_datetime64_any_dtype(target):
+        raise DataError(
+            f"Column '{name}' holds dates, which can be an input (read as year, month, day "
+            "of year and day of week) but not a target. Pick another target column.",
+            column=name,
+        )
     n_unique = values.nunique()
     if len(values) == 0:
         raise DataError(
