@@ -43,8 +43,9 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def csv_text(frame: pd.DataFrame) -> str:
-    """``frame`` as CSV text (no index), formula cells neutralised."""
-    return safe_frame(frame).to_csv(index=False, lineterminator="\n")
+    """``frame`` as CSV text (no index, CRLF line ends as RFC 4180 has them, so a cell
+    holding a line break is quoted), formula cells neutralised."""
+    return safe_frame(frame).to_csv(index=False, lineterminator="\r\n")
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -12,7 +12,8 @@ Format ``mtlcore-preprocessing-1``::
 
     {"format": "mtlcore-preprocessing-1",
      "tasks": [{"name", "kind", "table", "inputs", "targets", "classes",
-                "target_mean", "target_std", "input_group", "n_features", "out_dim",
+                "target_mean", "target_std", "target_decimals", "input_group",
+                "n_features", "out_dim",
                 "feature_names",
                 "columns": [{"name", "type": "number", "fill", "mean", "scale"}
                             | {"name", "type": "text", "fill", "categories"}],
@@ -88,6 +89,9 @@ def _task(task: TaskData) -> dict[str, Any]:
         "classes": _plain(task.classes),
         "target_mean": _plain(task.target_mean),
         "target_std": _plain(task.target_std),
+        # decimals of each target's training values, to round predictions like the run's own
+        # (null where the data layer does not tell)
+        "target_decimals": _plain(getattr(task, "target_decimals", None)),
         "input_group": task.input_group,
         "n_features": int(task.X["train"].shape[1]),
         "out_dim": task.out_dim,
@@ -163,6 +167,7 @@ class SavedTask:
     classes: list | None
     target_mean: float | list[float]
     target_std: float | list[float]
+    target_decimals: list[int] | None
     input_group: str
     n_features: int
     out_dim: int
@@ -174,7 +179,8 @@ class SavedTask:
         return cls(
             name=d["name"], kind=d["kind"], table=d["table"], inputs=tuple(d["inputs"]),
             targets=tuple(d["targets"]), classes=d["classes"], target_mean=d["target_mean"],
-            target_std=d["target_std"], input_group=d["input_group"],
+            target_std=d["target_std"], target_decimals=d.get("target_decimals"),
+            input_group=d["input_group"],
             n_features=int(d["n_features"]), out_dim=int(d["out_dim"]),
             columns=tuple(d["columns"]), tables=tuple(d["tables"]) if d["tables"] else None,
         )  # fmt: skip
@@ -204,7 +210,11 @@ class SavedTask:
         if self.kind == "regression":
             mean, std = np.asarray(self.target_mean), np.asarray(self.target_std)
             values = output[:, : len(self.targets)].astype(np.float64) * std + mean
-            return {t: values[:, i].tolist() for i, t in enumerate(self.targets)}
+            decimals = self.target_decimals or [None] * len(self.targets)
+            return {
+                t: [_rounded(v, decimals[i]) for v in values[:, i].tolist()]
+                for i, t in enumerate(self.targets)
+            }
         classes = self.classes or []
         idx = (output[:, 0] > 0).astype(int) if self.kind == "binary" else output.argmax(axis=1)
         return {self.targets[0]: [classes[int(i)] for i in idx]}
@@ -227,6 +237,13 @@ def _column(c: dict[str, Any], values: pd.Series | None, n: int) -> np.ndarray:
         if v in index:  # unknown categories read as all zeros, as at training
             out[row, index[v]] = 1.0
     return out
+
+
+def _rounded(x: float, decimals: int | None) -> float | int:
+    """``x`` with the decimals of the target's training values (a whole number for 0)."""
+    if decimals is None or not np.isfinite(x):
+        return x
+    return int(round(x)) if decimals == 0 else round(x, decimals)
 
 
 def load(path: str | Path) -> list[SavedTask]:
