@@ -30,6 +30,7 @@ def main() -> None:
         st.Page("app_pages/model.py", title="Model", icon=":material/hub:"),
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("app_pages/compare.py", title="Compare", icon=":material/balance:"),
+        st.Page("app_pages/predict.py", title="Predict", icon=":material/online_prediction:"),
         st.Page("app_pages/transfer.py", title="Transfer", icon=":material/share:"),
         st.Page(
             "app_pages/representations.py", title="Representations", icon=":material/scatter_plot:"

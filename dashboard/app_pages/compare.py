@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, logic, runs_client, ui
+from dashboard import cached, downloads, logic, runs_client, ui
 from dashboard.charts import (
     confusion_heatmap,
     gain_bars,
@@ -67,6 +67,8 @@ def headline(done: list[RunInfo], colors: dict[str, str]) -> None:
     c2.markdown(first)
     c2.caption("  \n".join(rest))
     ui.comparison_table(comparison)
+    downloads.csv_button("Comparison table (CSV)", cmp,
+                         f"experiment{done[0].experiment_id}-comparison.csv", key="dl_comparison")  # fmt: skip
     left, right = st.columns(2)
     left.plotly_chart(metric_bars(cmp, colors), width="stretch", key="metric_bars")
     left.caption("Solid: multi-task. Hatched: single-task. Whiskers: ± std over seeds. "

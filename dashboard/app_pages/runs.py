@@ -9,7 +9,9 @@ import streamlit as st
 import yaml
 
 from dashboard import cached, logic, runs_client, state, ui
+from dashboard.downloads import experiment_zip
 from dashboard.logic import md_escape
+from mtlcore.csv_safe import csv_text
 from mtlcore.runs import RunInfo
 
 
@@ -98,7 +100,7 @@ def downloads(run: RunInfo) -> None:
     stem = f"run{run.id}"
     st.download_button("Config (YAML)", run.config_yaml, f"{stem}-config.yaml", "application/x-yaml",
                        key="dl_config", on_click="ignore")  # fmt: skip
-    st.download_button("Metrics (CSV)", lambda: runs_client.metrics(run.id).to_csv(index=False),
+    st.download_button("Metrics (CSV)", lambda: csv_text(runs_client.metrics(run.id)),
                        f"{stem}-metrics.csv", "text/csv", key="dl_metrics", on_click="ignore")  # fmt: skip
     files = runs_client.artifact_paths(run.id)
     for kind, label, mime in (("result", "Result (JSON)", "application/json"),
@@ -110,6 +112,8 @@ def downloads(run: RunInfo) -> None:
                                f"{stem}-{path.name}", mime, key=f"dl_{kind}", on_click="ignore")  # fmt: skip
     if not files:
         st.caption(md_escape(f"Result files appear when the run is done (it is {run.status})."))
+    if any(r.status == "done" for r in runs_client.experiment_runs(run.experiment_id)):
+        experiment_zip(run.experiment_id, key="dl_experiment")
 
 
 main()

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, datasets, learned_sigma, logic, runs_client, state, ui
+from dashboard import cached, datasets, downloads, learned_sigma, logic, runs_client, state, ui
 from dashboard.charts import cosine_heatmap, loss_curves, task_colors, weight_curves
 from mtlcore.analysis import combine_results
 from mtlcore.config import ConfigError, ExperimentConfig
@@ -269,7 +269,12 @@ def outcome(runs: list[RunInfo]) -> None:
     ui.comparison_table(comparison)
     if rest:
         st.caption("  \n".join(rest))
-    st.page_link("app_pages/compare.py", label="Compare in detail", icon=":material/balance:")
+    c1, c2, c3 = st.columns(3, vertical_alignment="center")
+    c1.page_link("app_pages/compare.py", label="Compare in detail", icon=":material/balance:")
+    c2.page_link("app_pages/predict.py", label="Predict on new rows",
+                 icon=":material/online_prediction:")  # fmt: skip
+    with c3:
+        downloads.experiment_zip(runs[0].experiment_id, key="train_zip")
 
 
 main()
