@@ -166,6 +166,56 @@ def weight_curves(weights: pd.DataFrame, colors: Mapping[str, str]) -> go.Figure
     return fig
 
 
+# What each weighting method's curves mean, for the caption under the weight chart: a
+# rising or wiggling line can puzzle (uncertainty weights grow as the tasks are learnt).
+WEIGHT_MEANING = {
+    "equal": "Equal weights: every task's weight stays 1.",
+    "static": "Your fixed weights: flat lines at the values set on the Model page.",
+    "uncertainty": (
+        "Uncertainty weighting sets a regression task's weight to 1/(2σ²) (a classification "
+        "task's to 1/σ²), with σ learned beside the model. σ² chases the task's training loss "
+        "down and lags behind it, so while the loss falls the weight keeps rising: a rising "
+        "line means the task is being fitted, not that it has become more important."
+    ),
+    "dwa": (
+        "DWA: after each epoch the task whose loss fell least over the last two epochs gets "
+        "the larger weight; the weights sum to the number of tasks, so one rises as another "
+        "falls."
+    ),
+    "gradnorm": (
+        "GradNorm learns the weights so that a task whose loss falls slower than the others' "
+        "gets a larger gradient on the shared layers; the weights sum to the number of "
+        "tasks, so one rises as another falls."
+    ),
+    "rlw": (
+        "RLW draws new random weights at every step; each point is an epoch's mean, so the "
+        "lines hover near 1 and their wiggle is chance, not a signal."
+    ),
+    "famo": (
+        "FAMO moves weight towards the tasks whose loss fell least over the last steps, so "
+        "that every loss falls by about the same fraction; the weights sum to the number "
+        "of tasks."
+    ),
+}
+GRADIENT_WEIGHT_MEANING = (
+    "{title} combines the tasks' gradients on the shared layers, so the line is an "
+    "effective weight: the step taken is Σ w_i·g_i, and w_i is how much of task i's gradient "
+    "went into it."
+)
+
+
+def weight_caption(method: str, title: str, gradient_method: bool) -> str:
+    """What the weight chart of a run with this weighting method shows, in words."""
+    text = WEIGHT_MEANING.get(method) or (
+        GRADIENT_WEIGHT_MEANING.format(title=title)
+        if gradient_method
+        else f"{title} sets the weights as training goes."
+    )
+    return (
+        text + " Each point is the mean weight over an epoch's steps; epoch 0 is before training."
+    )
+
+
 def cosine_heatmap(cosines: pd.DataFrame) -> go.Figure:
     """Mean gradient cosine per task pair and epoch: blue = tasks agree, red = they conflict.
 

@@ -260,11 +260,13 @@ def objective_latex(
     gradient_method: bool,
     regularization: str,
     reg_lambda: float,
+    terms_per_line: int = 2,
 ) -> str:
     """The joint objective Σ w_i L_i + λR(θ) with the user's values plugged in.
 
     ``weights`` are fixed weights (equal or static); ``None`` means the method sets
-    them during training, shown as w_i(t).
+    them during training, shown as w_i(t). An ``aligned`` block of ``terms_per_line``
+    terms per line; a gradient method's name on the last line.
     """
     terms = []
     for i, name in enumerate(tasks, start=1):
@@ -273,14 +275,17 @@ def objective_latex(
             terms.append(rf"w_{{{i}}}(t)\,{loss}")
         else:
             terms.append(rf"{_num(weights.get(name, 1.0))}\cdot {loss}")
-    body = " + ".join(terms) if terms else r"\dots"
     if regularization != "none" and reg_lambda > 0:
         norm = r"\lVert\theta\rVert_1" if regularization == "l1" else r"\lVert\theta\rVert_2^2"
-        body += rf" + {_num(reg_lambda)}\,{norm}"
-    text = rf"\min_{{\theta}} \; {body}"
+        terms.append(rf"{_num(reg_lambda)}\,{norm}")
+    # KaTeX never wraps a formula and a page column clips it: a few terms per line, and the
+    # gradient method's note on a line of its own, keep it whole in a narrow column.
+    rows = [terms[i : i + terms_per_line] for i in range(0, len(terms), terms_per_line)]
+    lines = [" + ".join(r) for r in rows] or [r"\dots"]
+    text = rf"\min_{{\theta}} \; & {lines[0]}" + "".join(rf" \\ & + {ln}" for ln in lines[1:])
     if gradient_method:
-        text += rf"\quad\text{{(gradients combined by {latex_escape(method_title, 40)})}}"
-    return text
+        text += rf" \\ & \text{{(gradients combined by {latex_escape(method_title, 40)})}}"
+    return rf"\begin{{aligned}} {text} \end{{aligned}}"
 
 
 def is_gradient_method(method: str) -> bool:
@@ -521,7 +526,7 @@ def training_length(train: Mapping[str, Any]) -> str:
 
 
 def dataset_options_text(builtin: str, options: Mapping[str, Any]) -> str:
-    """`` (relatedness 0.9, labelled rows all, 30)``: the options that differ from the
+    """`` (relatedness 0.9, labelled rows all / 30)``: the options that differ from the
     dataset's defaults, so two experiments on one dataset can be told apart; ``""`` if none."""
     from mtlcore.data.builtin import BUILTIN_DATASETS
 
@@ -540,7 +545,9 @@ def dataset_options_text(builtin: str, options: Mapping[str, Any]) -> str:
 def _option_text(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float | list | None):
         return str(value).lower() if isinstance(value, bool) else str(value)
-    return format_one_or_list(value) or "all"
+    # one value per task reads "all / 30", as the datasets' descriptions write it: commas
+    # already separate the options
+    return format_one_or_list(value).replace(", ", " / ") or "all"
 
 
 def config_summary(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -554,8 +561,12 @@ def config_summary(raw: Mapping[str, Any]) -> dict[str, Any]:
         if tasks is None
         else ", ".join(t if isinstance(t, str) else str(t.get("name")) for t in tasks)
     )
+    builtin = data.get("builtin")
     return {
-        "dataset": data.get("builtin") or "csv: " + ", ".join(data.get("csv") or {}),
+        # with the options that differ from the dataset's defaults: two synthetic runs apart
+        "dataset": builtin + dataset_options_text(builtin, data.get("options") or {})
+        if builtin
+        else "csv: " + ", ".join(data.get("csv") or {}),
         "tasks": names,
         "strategy": model.get("strategy"),
         "weighting": weighting.get("method"),

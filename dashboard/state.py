@@ -48,6 +48,29 @@ UPLOAD_PREFIX = "upload:"
 SECTION_ORDER = ("name", "data", "tasks", "model", "weighting", "train", "baselines", "seeds")
 
 
+# The controls ``?hide=`` can name besides the options of the registries (see the module
+# docstring); :func:`hide_ids` adds those.
+HIDE_CONTROLS = (
+    "optimizer", "lr", "epochs", "batch_size", "regularization", "reg_lambda", "momentum",
+    "weight_decay", "schedule", "strategy", "hidden", "head_hidden", "activation", "dropout",
+    "method", "seeds", "baselines", "snapshot_every", "grad_cosine_every", "affinity_every",
+    "pairwise", "name",
+)  # fmt: skip
+HIDE_GROUPS = ("dataset", "dataset_options", "tasks", "upload", "strategy_options", "weights")
+
+
+def hide_ids() -> set[str]:
+    """Every name ``?hide=`` understands: controls, groups, and every option of a sharing
+    strategy, weighting method or built-in dataset."""
+    from mtlcore.data.builtin import BUILTIN_DATASETS
+    from mtlcore.models import STRATEGIES
+    from mtlcore.weighting import METHODS
+
+    models = [e.options_model for e in (*STRATEGIES.values(), *METHODS.values())]
+    models += [d.options_model for d in BUILTIN_DATASETS.values()]
+    return {*HIDE_CONTROLS, *HIDE_GROUPS, *(f for m in models for f in m.model_fields)}
+
+
 # Three seeds by default: one seed cannot tell a gain from noise, so a first run should
 # already carry a verdict. Each seed is one run; free workers take them side by side.
 DEFAULT_SEEDS = [0, 1, 2]
@@ -171,6 +194,16 @@ def decode_query(
     draft = default_draft()
     problems: list[str] = []
     hide = {h.strip() for h in params.get("hide", "").split(",") if h.strip()}
+    unknown = sorted(hide - hide_ids())
+    if unknown:
+        hide -= set(unknown)
+        problems.append(
+            f"hide={','.join(unknown)}: no setting is called "
+            f"{'that' if len(unknown) == 1 else 'so'}, so nothing was hidden for "
+            f"{'it' if len(unknown) == 1 else 'them'}. hide takes the settings "
+            f"{', '.join(HIDE_CONTROLS)}; the groups {', '.join(HIDE_GROUPS)}; or an "
+            "option's own name (n_experts, relatedness, …)."
+        )
     exp = None
     if params.get("exp"):
         if str(params["exp"]).isdigit():
@@ -276,8 +309,30 @@ def start_session() -> None:
     st.session_state[LESSON_KEY] = lesson
     problems += lesson_problems
     st.session_state[HIDE_KEY] = hide
+    if exp is not None and not experiment_exists(exp):
+        problems.append(
+            f"exp={exp}: there is no experiment #{exp} on this server (it was deleted, or the "
+            "link comes from another server). The pages show the experiment picked in their "
+            "history box instead."
+        )
+        exp = None
     st.session_state[EXP_KEY] = exp
     st.session_state[PROBLEMS_KEY] = problems
+
+
+def experiment_exists(exp: int) -> bool:
+    """Whether the run store holds experiment ``exp`` (a store that cannot be read says so
+    on the pages that read it)."""
+    from dashboard import runs_client
+    from mtlcore.runs import RunNotFound, RunStoreError
+
+    try:
+        runs_client.experiment(exp)
+    except RunNotFound:
+        return False
+    except RunStoreError:
+        return True
+    return True
 
 
 def draft() -> dict[str, Any]:

@@ -18,6 +18,7 @@ import streamlit as st
 from dashboard import datasets, logic, runs_client, state
 from dashboard.charts import verdict_color
 from dashboard.logic import md_escape
+from dashboard.sidebar import show_experiment
 from mtlcore.analysis import FINDINGS, verdict_label
 from mtlcore.config import ConfigError
 from mtlcore.data.spec import DataError
@@ -74,8 +75,19 @@ def when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%d %b %H:%M:%S") if ts else "—"
 
 
+def data_options(run: RunInfo) -> str:
+    """`` (relatedness 0.9, noise 0.5)``: the run's dataset options that differ from the
+    dataset's defaults (``""`` for none, or CSV data), so two runs named
+    ``synthetic-hard-equal`` can be told apart."""
+    from dashboard import cached
+
+    data = cached.run_config(run.config_yaml).get("data") or {}
+    builtin = data.get("builtin")
+    return logic.dataset_options_text(builtin, data.get("options") or {}) if builtin else ""
+
+
 def run_label(run: RunInfo) -> str:
-    return f"#{run.id} {run.name} (seed {run.seed}) · {run.status}"
+    return f"#{run.id} {run.name}{data_options(run)} (seed {run.seed}) · {run.status}"
 
 
 def experiment_label(runs: Sequence[RunInfo]) -> str:
@@ -84,8 +96,8 @@ def experiment_label(runs: Sequence[RunInfo]) -> str:
     seeds = ", ".join(str(r.seed) for r in runs)
     # No status here: a label that changes while the box is open confuses the widget.
     return (
-        f"#{first.experiment_id} {first.name}{mine} · seed{'s' if len(runs) > 1 else ''} {seeds}"
-        f" · {when(first.created)}"
+        f"#{first.experiment_id} {first.name}{data_options(first)}{mine} · "
+        f"seed{'s' if len(runs) > 1 else ''} {seeds} · {when(first.created)}"
     )
 
 
@@ -126,6 +138,8 @@ def pick_experiment(
         on_change=lambda: state.set_current_experiment(st.session_state[key]),
     )  # fmt: skip
     state.set_current_experiment(exp)
+    if exp is not None:  # the sidebar describes what this page shows, not the draft
+        show_experiment(exp, groups[exp])
     return exp, groups[exp] if exp is not None else []
 
 

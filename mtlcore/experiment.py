@@ -349,6 +349,12 @@ def _task_entry(task: TaskData, runs: list[SeedRun], comparison: dict[str, Any])
         "targets": list(task.targets),
         "inputs": list(task.spec.inputs or ()),
         "classes": task.classes,
+        # per target column, the std its values were divided by for training (1 without
+        # data.standardize_targets): what turns a loss-scale number (a learned σ) into the
+        # target's units; null for classification
+        "target_scale": [float(v) for v in np.atleast_1d(task.target_std)]
+        if task.kind == "regression"
+        else None,
         "rows": {s: task.n_rows(s) for s in ("train", "val", "test")},
         "metrics_mtl": _mean_dict([r.metrics_mtl[task.name] for r in runs]),
         "metrics_trivial": trivial,

@@ -11,7 +11,15 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import runs_client
-from dashboard.learned_sigma import CAPTION, sigma_table, true_noise
+from dashboard.learned_sigma import (
+    AS_TRAINED,
+    IN_UNITS,
+    RATIO,
+    TRUE_NOISE,
+    caption,
+    sigma_table,
+    true_noise,
+)
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 
@@ -37,20 +45,22 @@ def test_latest_sigma_per_task_beside_scale_times_noise():
     ])  # fmt: skip
     table = sigma_table(frame, SYNTHETIC)
     assert table["task"].tolist() == ["task0", "task1"]
-    assert table["learned σ"].tolist() == [0.33, 6.0]
-    assert table["true noise σ"].tolist() == pytest.approx([0.3, 3.0])
-    assert table["learned / true"].tolist() == pytest.approx([1.1, 2.0])
+    assert table[IN_UNITS].tolist() == [0.33, 6.0]  # not standardised: σ is in target units
+    assert AS_TRAINED not in table.columns
+    assert table[TRUE_NOISE].tolist() == pytest.approx([0.3, 3.0])
+    assert table[RATIO].tolist() == pytest.approx([1.1, 2.0])
 
 
-def test_no_truth_when_standardised_or_not_synthetic_and_no_table_without_sigma():
+def test_no_truth_without_target_units_or_not_synthetic_and_no_table_without_sigma():
     standardised = {"data": {**SYNTHETIC["data"], "standardize_targets": True}}
-    assert true_noise(standardised, ["task0"]) == {}
+    assert true_noise(standardised, ["task0"]) == {"task0": pytest.approx(0.3)}
     assert true_noise({"data": {"builtin": "houses"}}, ["house_price"]) == {}
     assert true_noise({"data": {"builtin": "synthetic", "standardize_targets": False,
                                 "options": {"noise": 0.5}}}, ["task0", "task1"]) == {
         "task0": 0.5, "task1": 0.5}  # fmt: skip
     frame = metrics([(1, "mtl", "task0", "state", "sigma", 0.5)])
-    assert "true noise σ" not in sigma_table(frame, standardised).columns
+    table = sigma_table(frame, standardised)  # a live run: no target scales yet
+    assert table.columns.tolist() == ["task", AS_TRAINED]
     weights_only = metrics([(1, "mtl", "task0", "train", "weight", 1.0)])
     assert sigma_table(weights_only, SYNTHETIC) is None
     assert sigma_table(metrics([]), SYNTHETIC) is None
@@ -73,11 +83,12 @@ def test_the_train_page_shows_learned_sigma_of_the_lesson_preset(monkeypatch):
             time.sleep(0.3)
         at.run()
         assert not at.exception, [e.value for e in at.exception]
-        tables = [d.value for d in at.dataframe if "learned σ" in d.value.columns]
+        tables = [d.value for d in at.dataframe if IN_UNITS in d.value.columns]
         assert len(tables) == 1, [d.value.columns for d in at.dataframe]
-        assert tables[0]["true noise σ"].tolist() == pytest.approx([0.3, 3.0])
-        assert (tables[0]["learned σ"] > 0).all()
-        assert any(c.value == CAPTION for c in at.caption)
+        assert tables[0][TRUE_NOISE].tolist() == pytest.approx([0.3, 3.0])
+        assert (tables[0][IN_UNITS] > 0).all()
+        text = caption(standardised=False, scales_known=True)
+        assert any(c.value == text for c in at.caption)
     finally:
         runs_client.shutdown()
         st.cache_data.clear()

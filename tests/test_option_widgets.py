@@ -81,7 +81,7 @@ def test_the_summary_names_the_dataset_options_that_differ_from_the_defaults():
         "synthetic", {**SyntheticOptions().model_dump(), "relatedness": 0.9,
                       "labelled_rows": [None, 30]}
     )  # fmt: skip
-    assert text == " (relatedness 0.9, labelled rows all, 30)"
+    assert text == " (relatedness 0.9, labelled rows all / 30)"
     raw = {"data": {"builtin": "synthetic", "options": {"relatedness": 0.0}},
            "model": {"strategy": "hard", "hidden": [8]}, "weighting": {"method": "equal"},
            "train": {"optimizer": "adam", "lr": 0.01, "epochs": 30, "steps": 200,

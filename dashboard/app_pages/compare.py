@@ -145,6 +145,23 @@ def confusion(rows: pd.DataFrame, task: str) -> None:
                          width="stretch", key=f"cm_{task}_{model}")  # fmt: skip
 
 
+def same_tasks(
+    exp: int, groups: dict[int, list[RunInfo]], tasks: list[str]
+) -> tuple[list[int], int]:
+    """The other finished experiments on the same tasks as ``exp`` (any order), and how
+    many were left out for having other tasks."""
+    others = [k for k in groups if k != exp]
+    same = [k for k in others if set(ui.task_order(groups[k])) == set(tasks)]
+    return same, len(others) - len(same)
+
+
+def other_tasks_note(n: int) -> str:
+    if not n:
+        return ""
+    return (f" {n} finished experiment{'s are' if n > 1 else ' is'} on other tasks and "
+            f"{'are' if n > 1 else 'is'} not offered.")  # fmt: skip
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def finished_metrics(run_id: int) -> pd.DataFrame:
     return logic.val_metric_history(runs_client.metrics(run_id))
@@ -153,13 +170,20 @@ def finished_metrics(run_id: int) -> pd.DataFrame:
 def overlay_section(exp: int, tasks: list[str], colors: dict[str, str]) -> None:
     groups = {k: v for k, v in ui.experiments_in_history().items()
               if any(r.status == "done" for r in v)}  # fmt: skip
-    others = [k for k in groups if k != exp]
+    others, elsewhere = same_tasks(exp, groups, tasks)
     if not others:
-        st.caption("Train another experiment (say, another strategy) to overlay it here.")
+        st.caption(
+            "Train another experiment on the same tasks (say, with another strategy) to "
+            "overlay it here." + other_tasks_note(elsewhere)
+        )
         return
     labels = {k: ui.experiment_label(v) for k, v in groups.items()}
     picked = st.multiselect("Add runs from the history", others, key="overlay",
-                            format_func=labels.__getitem__)  # fmt: skip
+                            format_func=labels.__getitem__,
+                            help="Only experiments on the same tasks: their curves share "
+                            "the panels, one per task.")  # fmt: skip
+    if elsewhere:
+        st.caption(other_tasks_note(elsewhere).strip())
     chosen = [exp, *picked]
     curves, rows = {}, []
     for k in chosen:
@@ -167,7 +191,8 @@ def overlay_section(exp: int, tasks: list[str], colors: dict[str, str]) -> None:
         curves[f"#{k} {done[0].name}"] = finished_metrics(done[0].id)
         summary = cached.config_summary(done[0].config_yaml)
         c = combine_results([r.result for r in done if r.result])
-        rows.append({"experiment": f"#{k}", "name": done[0].name, "strategy": summary["strategy"],
+        rows.append({"experiment": f"#{k}", "name": done[0].name, "dataset": summary["dataset"],
+                     "strategy": summary["strategy"],
                      "weighting": summary["weighting"], "Δm %": c["delta_m"],
                      "interval": interval_text(c["delta_m_low"], c["delta_m_high"]),
                      "verdict": verdict_label(c["delta_m_verdict"]), "seeds": c["n_seeds"]})  # fmt: skip

@@ -3,6 +3,8 @@ and the joint objective with the current values."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import streamlit as st
@@ -10,7 +12,7 @@ import streamlit as st
 from dashboard import logic, state, ui
 from dashboard.charts import task_colors
 from dashboard.diagram import describe, network_dot
-from dashboard.logic import format_ints, objective_latex, parse_seeds, parse_widths
+from dashboard.logic import format_ints, md_escape, objective_latex, parse_seeds, parse_widths
 from dashboard.widgets import option_widgets
 from mtlcore.config import TrainConfig
 from mtlcore.models import STRATEGIES
@@ -33,19 +35,50 @@ def main() -> None:
     names = [t.name for t in tasks]
     if not names:
         st.info("No tasks yet: choose or map some on the Data page.")
+    d = state.draft()
+    has_options = {
+        "strategy_options": bool(STRATEGIES[d["model"]["strategy"]].options_model.model_fields),
+        "weights": bool(METHODS[d["weighting"]["method"]].options_model.model_fields),
+    }
+    side_by_side(strategy_section, diagram, names, tasks,
+                 [c for c in STRATEGY_CONTROLS if has_options.get(c, True)])  # fmt: skip
+    st.divider()
+    side_by_side(weighting_section, objective, names, names,
+                 [c for c in WEIGHTING_CONTROLS if has_options.get(c, True)])  # fmt: skip
+    if visible(TRAINING_CONTROLS):
+        st.divider()
+        training_section()
+
+
+# What ?hide= can name in each section: a section whose controls are all hidden (classroom
+# mode) is left out, and its drawing takes the whole width.
+STRATEGY_CONTROLS = ("strategy", "hidden", "head_hidden", "activation", "dropout",
+                     "strategy_options")  # fmt: skip
+WEIGHTING_CONTROLS = ("method", "weights")
+OPTIMISER_CONTROLS = ("optimizer", "lr", "momentum", "weight_decay")
+LENGTH_CONTROLS = ("epochs", "batch_size", "schedule")
+REGULARISER_CONTROLS = ("regularization", "reg_lambda")
+RUNS_CONTROLS = ("seeds", "baselines")
+MEASUREMENT_CONTROLS = ("snapshot_every", "grad_cosine_every", "affinity_every", "pairwise")
+TRAINING_CONTROLS = (*OPTIMISER_CONTROLS, *LENGTH_CONTROLS, *REGULARISER_CONTROLS,
+                     *RUNS_CONTROLS, *MEASUREMENT_CONTROLS)  # fmt: skip
+
+
+def visible(controls: Sequence[str]) -> bool:
+    """Whether any of these controls is shown (not all hidden by the link)."""
+    return not all(state.is_hidden(c) for c in controls)
+
+
+def side_by_side(controls_fn, drawing_fn, controls_arg, drawing_arg, ids) -> None:
+    """The controls left, what they build right; the drawing alone when they are hidden."""
+    if not visible(ids):
+        drawing_fn(drawing_arg)
+        return
     left, right = st.columns([5, 6], gap="large")
     with left:
-        strategy_section(names)
+        controls_fn(controls_arg)
     with right:
-        diagram(tasks)
-    st.divider()
-    left, right = st.columns([5, 6], gap="large")
-    with left:
-        weighting_section(names)
-    with right:
-        objective(names)
-    st.divider()
-    training_section()
+        drawing_fn(drawing_arg)
 
 
 def strategy_section(tasks: list[str]) -> None:
@@ -56,7 +89,7 @@ def strategy_section(tasks: list[str]) -> None:
         format_func=lambda n: STRATEGIES[n].title, on_change=clear_options, args=("model",),
     )  # fmt: skip
     entry = STRATEGIES[strategy]
-    ui.explain(entry)
+    explain_unless_hidden(entry, "strategy")
     state.control(
         st.text_input, "Hidden layer widths", ("model", "hidden"), hide_id="hidden",
         help="The trunk: the first layer reads each table's columns; under hard sharing the "
@@ -69,19 +102,36 @@ def strategy_section(tasks: list[str]) -> None:
         to_widget=format_ints,
         from_widget=lambda s: parse_widths(s, what="head layer widths", allow_empty=True),
     )  # fmt: skip
-    c1, c2 = st.columns(2)
-    with c1:
+    activation, dropout = visible_columns(("activation", "dropout"))
+    with activation or nullcontext():  # hidden: control() draws nothing
         state.control(
             st.selectbox, "Activation", ("model", "activation"), options=["relu", "tanh", "gelu"]
         )
-    with c2:
+    with dropout or nullcontext():
         state.control(
             st.slider, "Dropout", ("model", "dropout"), min_value=0.0, max_value=0.9, step=0.05
         )
-    if entry.options_model.model_fields:
+    if entry.options_model.model_fields and not state.is_hidden("strategy_options"):
         st.markdown(f"**{entry.title} options**")
         option_widgets(entry.options_model, ("model", "options"), tasks=tasks,
                        hide_id="strategy_options", depth_limit=len(d["model"]["hidden"]))  # fmt: skip
+
+
+def explain_unless_hidden(entry: Any, control: str) -> None:
+    """The choice's description; when the link fixes the choice, one line naming it (its
+    description would explain a control the student does not see)."""
+    if state.is_hidden(control):
+        st.caption(f"{md_escape(entry.title)}, fixed by this link.")
+    else:
+        ui.explain(entry)
+
+
+def visible_columns(groups: Sequence[str | Sequence[str]]) -> list[Any]:
+    """One column per group of controls with something shown, None for a group the link
+    hides entirely (no empty columns). A group is a control or a tuple of them."""
+    shown = [visible((g,) if isinstance(g, str) else g) for g in groups]
+    cols = iter(st.columns(sum(shown)) if any(shown) else [])
+    return [next(cols) if s else None for s in shown]
 
 
 def clear_options(section: str) -> None:
@@ -109,7 +159,7 @@ def weighting_section(tasks: list[str]) -> None:
         format_func=lambda n: METHODS[n].title, on_change=clear_options, args=("weighting",),
     )  # fmt: skip
     entry = METHODS[method]
-    ui.explain(entry)
+    explain_unless_hidden(entry, "method")
     if entry.options_model.model_fields:
         option_widgets(
             entry.options_model, ("weighting", "options"), tasks=tasks, hide_id="weights"
@@ -145,8 +195,12 @@ def training_section() -> None:
     st.subheader("Training")
     d = state.draft()
     t = d["train"]
-    c1, c2, c3, c4 = st.columns(4)
-    with c1:
+    opt = t["optimizer"]
+    optimiser = ("optimizer", "lr", *(("momentum",) if opt == "sgd" else ()),
+                 *(("weight_decay",) if opt == "adamw" else ()))  # fmt: skip
+    regulariser = ("regularization", *(("reg_lambda",) if t["regularization"] != "none" else ()))
+    c1, c2, c3, c4 = visible_columns([optimiser, LENGTH_CONTROLS, regulariser, RUNS_CONTROLS])
+    with c1 or nullcontext():
         opt = state.control(st.selectbox, "Optimiser", ("train", "optimizer"),
                             options=["adam", "adamw", "sgd"], hide_id="optimizer")  # fmt: skip
         state.control(st.select_slider, "Learning rate", ("train", "lr"), hide_id="lr",
@@ -157,7 +211,7 @@ def training_section() -> None:
         if opt == "adamw":
             state.control(st.select_slider, "Weight decay", ("train", "weight_decay"),
                           options=sorted({*LAMBDA_GRID, float(t["weight_decay"])}))  # fmt: skip
-    with c2:
+    with c2 or nullcontext():
         length_controls(t)
         state.control(st.select_slider, "Batch size", ("train", "batch_size"),
                       options=sorted({*BATCH_GRID, int(t["batch_size"])}))  # fmt: skip
@@ -176,14 +230,14 @@ def training_section() -> None:
             state.control(st.select_slider, "γ (factor at each drop)", ("train", "step_gamma"),
                           hide_id="schedule", options=sorted({0.1, 0.3, 0.5, 0.7, 0.9,
                                                               float(t["step_gamma"])}))  # fmt: skip
-    with c3:
+    with c3 or nullcontext():
         reg = state.control(st.selectbox, "Regulariser R(θ)", ("train", "regularization"),
                             options=["none", "l1", "l2"],
                             format_func={"none": "none", "l1": "L1: Σ|θ|", "l2": "L2: Σθ²"}.get)  # fmt: skip
         if reg != "none":
             state.control(st.select_slider, "λ (regulariser strength)", ("train", "reg_lambda"),
                           options=sorted({*LAMBDA_GRID, float(t["reg_lambda"])}))  # fmt: skip
-    with c4:
+    with c4 or nullcontext():
         state.control(
             st.text_input, "Seeds", ("seeds",),
             help="One run per seed; with several, results show mean ± spread. E.g. 0, 1, 2.",
@@ -194,6 +248,8 @@ def training_section() -> None:
             help="Also train each task alone (same network, optimiser, epochs, seed and "
             "batches) to compare with.",
         )  # fmt: skip
+    if not visible(MEASUREMENT_CONTROLS):
+        return
     with st.expander("Measurements"):
         state.control(st.number_input, "Representation snapshot every N epochs (0 = off)",
                       ("train", "snapshot_every"), min_value=0, max_value=1000, step=1)  # fmt: skip

@@ -14,7 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cached, datasets, downloads, learned_sigma, logic, runs_client, state, ui
-from dashboard.charts import cosine_heatmap, loss_curves, task_colors, weight_curves
+from dashboard.charts import (
+    cosine_heatmap,
+    loss_curves,
+    task_colors,
+    weight_caption,
+    weight_curves,
+)
 from mtlcore.analysis import combine_results
 from mtlcore.config import ConfigError, ExperimentConfig
 from mtlcore.data.spec import DataError
@@ -155,8 +161,9 @@ def render_live(exp: int, run_id: int, *, log_y: bool, relative: bool, was_live:
     rows = feed(run.id)
     frame = rows.poll()
     tasks = ui.task_order(runs)
+    method = cached.run_config(run.config_yaml)["weighting"]["method"]
     draw_curves(figures(frame, (run.id, rows.last_id, log_y, relative), tasks, log_y=log_y,
-                        relative=relative))  # fmt: skip
+                        relative=relative), method)  # fmt: skip
     live_objective(run, frame, tasks)
     if all(r.is_finished for r in runs):
         if was_live:
@@ -211,12 +218,14 @@ def figures(
     return figs
 
 
-def draw_curves(figs: dict[str, Any]) -> None:
+def draw_curves(figs: dict[str, Any], method: str) -> None:
     st.plotly_chart(figs["loss"], width="stretch", key="loss_curves")
     st.caption("Solid: the multi-task model. Dashed: each task trained alone. One colour per task.")
     left, right = st.columns(2)
     with left:
         st.plotly_chart(figs["weights"], width="stretch", key="weight_curves")
+        st.caption(weight_caption(method, METHODS[method].title,
+                                  logic.is_gradient_method(method)))  # fmt: skip
     with right:
         if figs["cosine"] is None:
             st.caption(
@@ -252,10 +261,14 @@ def live_objective(run: RunInfo, frame: pd.DataFrame, tasks: list[str]) -> None:
         f"The objective at epoch {int(weights['epoch'].max())}, with the mean loss weights of "
         "that epoch."
     )
-    sigma = learned_sigma.sigma_table(frame, config)  # uncertainty weighting only
+    result = cached.result(run.id) if run.status == "done" else None  # its target scales
+    sigma = learned_sigma.sigma_table(frame, config, result)  # uncertainty weighting only
     if sigma is not None:
         st.dataframe(sigma.round(3), hide_index=True)
-        st.caption(learned_sigma.CAPTION)
+        st.caption(learned_sigma.caption(
+            standardised=config["data"].get("standardize_targets", True),
+            scales_known=learned_sigma.IN_UNITS in sigma.columns,
+        ))  # fmt: skip
 
 
 def outcome(runs: list[RunInfo]) -> None:
