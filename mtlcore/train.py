@@ -107,6 +107,23 @@ class Snapshot:
     targets: dict[str, list[str]] = field(default_factory=dict)
 
 
+# At most this many snapshots per model and run: 10,000 epochs with a snapshot every
+# epoch would otherwise mean 10,000 files (and as many kept in memory for CKA).
+MAX_SNAPSHOTS = 50
+
+
+def snapshot_epochs(epochs: int, every: int, limit: int = MAX_SNAPSHOTS) -> list[int]:
+    """The epochs that get a snapshot: every ``every``-th from 0 to ``epochs``, and when
+    that is more than ``limit``, ``limit`` of them spread evenly (the first and last kept)."""
+    if every <= 0:
+        return []
+    due = list(range(0, epochs + 1, every))
+    if len(due) <= limit:
+        return due
+    picks = np.linspace(0, len(due) - 1, limit).round().astype(int)
+    return [due[i] for i in picks]
+
+
 def snapshot_rows(data: PreparedData, n: int, seed: int) -> dict[str, np.ndarray]:
     """A fixed, seeded sample of at most n validation rows per task (the same at every epoch)."""
     out = {}
@@ -422,9 +439,10 @@ def train(
     affinities: list[dict[str, Any]] = []
     snapshots: list[Snapshot] = []
     snap_rows = snapshot_rows(data, cfg.snapshot_rows, seed) if cfg.snapshot_every else None
+    snap_at = set(snapshot_epochs(math.ceil(total / spe), cfg.snapshot_every))
 
     def snapshot(epoch: int) -> None:
-        if snap_rows is not None and epoch % cfg.snapshot_every == 0:
+        if snap_rows is not None and epoch in snap_at:
             snap = take_snapshot(model, Xv, snap_rows, epoch, device, tasks)
             snapshots.append(snap)
             emit(TrainEvent("snapshot", label, epoch, step, total, snapshot=snap))
