@@ -45,7 +45,7 @@ from mtlcore.config import ConfigError, ExperimentConfig
 from mtlcore.csv_safe import write_csv
 from mtlcore.data.builtin import load_builtin
 from mtlcore.data.ingest import read_csv_table
-from mtlcore.data.prepare import PreparedData, TaskData, prepare
+from mtlcore.data.prepare import MAX_DECIMALS, PreparedData, TaskData, prepare
 from mtlcore.data.spec import Dataset, TaskSpec
 from mtlcore.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC
 from mtlcore.models import Architecture, ModelTask, MultiTaskModel, build_model
@@ -265,13 +265,15 @@ def readable_predictions(task: TaskData, output: np.ndarray) -> list[tuple[int, 
     order, a multi-output task's outputs in target order within each row."""
     y = task.y["test"]
     if task.kind == "regression":
-        # (rows, k) either way, so one loop yields row × output in target order
+        # (rows, k) either way, so one loop yields row × output in target order; numbers
+        # written with the decimals of the target's training values (14, not 13.999999046)
         truth = task.target_in_units(y).reshape(len(y), -1).tolist()
         pred = task.predictions_in_units(output).reshape(len(y), -1).tolist()
+        decimals = task.target_decimals or (MAX_DECIMALS,) * len(task.targets)
         return [
-            (i, column, a, b)
+            (i, column, in_precision(a, d), in_precision(b, d))
             for i, (row_truth, row_pred) in enumerate(zip(truth, pred, strict=True))
-            for column, a, b in zip(task.targets, row_truth, row_pred, strict=True)
+            for column, a, b, d in zip(task.targets, row_truth, row_pred, decimals, strict=True)
         ]
     classes = task.classes or []
     column = task.targets[0]
@@ -280,6 +282,13 @@ def readable_predictions(task: TaskData, output: np.ndarray) -> list[tuple[int, 
         (i, column, classes[int(a)], classes[int(b)])
         for i, (a, b) in enumerate(zip(y, idx, strict=True))
     ]
+
+
+def in_precision(x: float, decimals: int) -> float | int:
+    """``x`` rounded to ``decimals`` (a whole number for 0); NaN and inf stay as they are."""
+    if not math.isfinite(x):
+        return x
+    return int(round(x)) if decimals == 0 else round(x, decimals)
 
 
 def summarize(
@@ -402,8 +411,14 @@ def write_outputs(
     paths["result"].write_text(json.dumps(_json_safe(result), indent=2) + "\n", encoding="utf-8")
     config.save(paths["config"])
     columns = ["seed", "model", "task", "row", "truth", "prediction", "output"]
-    write_csv(pd.DataFrame([p for r in runs for p in r.predictions], columns=columns),
-              paths["predictions"])  # fmt: skip
+    # truth and prediction as the text they were rounded to (readable_predictions): a
+    # whole-number target's 3124 and a class 4 stay so (a float64 column writes 3124.0)
+    rows = [
+        {**p, "truth": _as_written(p["truth"]), "prediction": _as_written(p["prediction"])}
+        for r in runs
+        for p in r.predictions
+    ]
+    write_csv(pd.DataFrame(rows, columns=columns), paths["predictions"])
     data = next((r.data for r in runs if r.data is not None), None)
     if data is not None:
         with contextlib.suppress(saved_preprocessing.UnsupportedPreprocessing):
@@ -421,6 +436,13 @@ def write_outputs(
     metadata = {"config": config.to_yaml(), "format": "mtlcore-weights-1"}
     save_file(tensors, str(paths["weights"]), metadata=metadata)
     return paths
+
+
+def _as_written(value: Any) -> str | None:
+    """A truth or prediction as predictions.csv writes it: its text, empty when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value)
 
 
 def _json_safe(x: Any) -> Any:

@@ -217,7 +217,12 @@ def preview(tables: dict[str, pd.DataFrame]) -> None:
     table = st.selectbox("Table", names, key="preview_table") if len(names) > 1 else names[0]
     df = tables[table]
     rows, prof = st.tabs(["First rows", "Column profile"])
-    rows.dataframe(df.head(50), width="stretch", hide_index=True)
+    dates = {  # a date column read from the file shows as a date, not midnight of it
+        str(c): st.column_config.DateColumn(format="YYYY-MM-DD")
+        for c in df.columns
+        if pd.api.types.is_datetime64_any_dtype(df[c])
+    }
+    rows.dataframe(df.head(50), width="stretch", hide_index=True, column_config=dates)
     prof.caption(
         "What each column would make as a target (task kind), its role and whether a new "
         "task reads it as an input; *note* says why a column is left out (an identifier, "
