@@ -2,8 +2,8 @@
 
 Bad input (a broken config or CSV) exits with status 2 and one clear message on
 stderr, never a traceback. Only the commands that train or load a model import
-torch: ``list``, ``inspect`` and ``runs list/show/cancel`` start in a fraction of a
-second (keep new commands' heavy imports inside their functions).
+torch: ``list``, ``inspect`` and ``runs list/show/cancel`` never do, so they start
+quickly and light (keep new commands' heavy imports inside their functions).
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ The submitting process (foreground) or the background worker (``--detach``)
 runs it had not started fail with a reason at the next look at the store (by
 any process, ``--wait`` included), so nothing waits for ever.
 
-Only ``submit`` and ``work`` import torch; ``list``, ``show``, ``cancel``,
-``delete`` and ``export`` start in a fraction of a second.
+Only ``submit`` (its config check) and ``work`` import torch; ``list``, ``show``,
+``cancel``, ``delete`` and ``export`` never do, so they start quickly and light.
 """
 
 from __future__ import annotations
