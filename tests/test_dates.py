@@ -28,6 +28,7 @@ from tests.messy_csv import penguins_raw_csv, weather_csv, weather_frame
         (["2012-01-01", "2012-01-02", None], "%Y-%m-%d"),
         (["11/11/07", "11/16/07", "12/01/08"], "%m/%d/%y"),  # two-digit years (penguins)
         (["21/11/2007", "03/12/2008"], "%d/%m/%Y"),  # day first: 21 cannot be a month
+        (["01/02/2012", "03/04/2012"], "%m/%d/%Y"),  # both readings fit: month first
         (["2012-01-01 10:00:00", "2012-01-02 11:30:00"], "%Y-%m-%d %H:%M:%S"),
         (["5 May 2012", "17 June 2013"], "%d %B %Y"),
     ],
