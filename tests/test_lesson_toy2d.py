@@ -4,20 +4,17 @@
   (nothing on a fine grid dominates it) and Pareto-stationary; the average loss's
   minimum; the point a method steps.
 - *Our methods take the papers' steps*: paths of the study (``run_path``: the project's
-  equal weights, PCGrad, MGDA and CAGrad, with Adam) follow, step for step, a reference
-  written from the papers' update rules (CAGrad's ``toy.py``: mean gradient, PCGrad,
-  MGDA's two-task min-norm point, CAGrad's one-dimensional dual; the closed forms below,
-  numpy, float64). Nash-MTL's solver (torchjd's port of the authors' CCCP iteration) does
-  not converge to the same scale in its 20 iterations, so its paths are not compared step
-  for step; its direction is: for two tasks the bargaining solution has α₁‖g₁‖ = α₂‖g₂‖,
-  a step along the bisector of the two unit gradients.
+  equal weights, PCGrad, MGDA, CAGrad and Nash-MTL, with Adam) follow, step for step, a
+  reference written from the papers' update rules (CAGrad's ``toy.py``: mean gradient,
+  PCGrad, MGDA's two-task min-norm point, CAGrad's one-dimensional dual; Nash-MTL's
+  two-task bargaining solution, clipped; numpy, float64). Moving several points
+  together (``run_paths_together``, what the study does) gives each the path it has
+  alone.
 - *The claims*, in the papers' own settings (``PUBLISHED``: CAGrad's three starts, Adam
   lr 0.001, 100 000 steps; Nash-MTL's five starts, 35 000 steps, L₁ × 0.1) with the
-  papers' rules (the reference: a few minutes), and at the page's setting through our
-  methods for equal weights (a minute). Through our methods for every method — what the
-  page runs — the page's setting takes about an hour of CPU here and the published ones
-  several hours (CAGrad and Nash-MTL solve a cvxpy problem per step): set
-  ``MTL_STUDIO_PUBLISHED_TOY=1`` to run those (``docs/lessons.md`` has their numbers).
+  papers' rules (the reference), and at the page's setting both with the papers' rules
+  and through our methods — what the page runs, about a minute of CPU
+  (``bench/bench_toy2d.py`` runs our methods in the papers' settings).
 
 "Over seeds" means over starts: the toy has no data and no noise, and a path is a
 function of its start (checked below; PCGrad's seeded order has no effect with two
@@ -28,7 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -63,6 +59,7 @@ from mtlcore.lessons.toy2d import (
     pareto_y,
     run,
     run_path,
+    run_paths_together,
     toy_losses,
 )
 from mtlcore.weighting import WeightingTask, build_weighting
@@ -75,12 +72,6 @@ ALL_STARTS = tuple(dict.fromkeys(CAGRAD_STARTS + NASH_STARTS))
 FIVE = tuple(s for s in ALL_STARTS if s != (0.0, 0.0))
 STALLING = ((-8.5, 7.5), (9.0, 9.0))  # equal weights' valley starts in CAGrad's Fig. 1
 TINY = {"steps": 12, "points": 10, "starts": [(-8.5, 7.5), (9.0, -1.0)], "workers": 1}
-LONG = os.environ.get("MTL_STUDIO_PUBLISHED_TOY", "") == "1"
-needs_long = pytest.mark.skipif(
-    not LONG,
-    reason="hours of CPU through our CAGrad and Nash-MTL (a cvxpy solve per step); "
-    "set MTL_STUDIO_PUBLISHED_TOY=1",
-)
 
 
 # --- the papers' update rules (the reference) ----------------------------------------------
@@ -184,15 +175,17 @@ def ref_direction(
         n = math.hypot(gax, gay)
         return (g0x + k / n * gax, g0y + k / n * gay) if n > 0 else (g0x, g0y)
     if method == "nash_mtl":
-        # α solving Ĝα = 1/α on the Gramian scaled to unit Frobenius norm: for two tasks
-        # α₂/α₁ = ‖g₁‖/‖g₂‖ and α₁ = 1/√(ĝ₁₁ + ĝ₁₂‖g₁‖/‖g₂‖); the step clipped to norm 1.
-        norm = math.sqrt(g11 * g11 + 2 * g12 * g12 + g22 * g22)
-        h11, h12, h22 = g11 / norm, g12 / norm, g22 / norm
-        ratio = math.sqrt(h11 / h22)
-        a1 = 1 / math.sqrt(max(h11 + h12 * ratio, 1e-300))
-        dx, dy = a1 * g1x + a1 * ratio * g2x, a1 * g1y + a1 * ratio * g2y
+        # α solving Gα = 1/α (the paper's; torchjd's and the authors' solver converge to it
+        # on J Jᵀ itself): for two tasks αᵢ = 1/(‖gᵢ‖√(1 + cos)), an update along the bisector
+        # of the unit gradients of norm √2, clipped to max_norm 1 — so a unit step along the
+        # bisector. Without one (a zero gradient) the first α, (1, 1), clipped.
+        n1, n2 = math.sqrt(g11), math.sqrt(g22)
+        if n1 > 0 and n2 > 0:
+            dx, dy = g1x / n1 + g2x / n2, g1y / n1 + g2y / n2
+        else:
+            dx, dy = g1x + g2x, g1y + g2y
         n = math.hypot(dx, dy)
-        return (dx / n, dy / n) if n > 1 else (dx, dy)
+        return (dx / n, dy / n) if n > 1 or (n1 > 0 and n2 > 0 and n > 0) else (dx, dy)
     raise ValueError(method)
 
 
@@ -340,50 +333,54 @@ def test_kept_steps_are_even_and_end_at_the_last_step():
 # --- our methods take the papers' steps ----------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["equal", "pcgrad", "mgda", "cagrad"])
+@pytest.mark.parametrize("method", ["equal", "pcgrad", "mgda", "cagrad", "nash_mtl"])
 def test_our_methods_take_the_papers_steps(method):
     """200 steps at lr 0.005 (the point moves about a unit) from each of the papers' starts:
     the same points as the papers' rule, to the 5 decimals the study keeps (float32 vs
     float64 differ by less)."""
     options = Toy2DOptions(steps=200, points=200, lr=0.005, workers=1)
-    for start in ALL_STARTS:
-        path = run_path(method, start, options)
+    paths = run_paths_together([method], list(ALL_STARTS), options)
+    for start, path in zip(ALL_STARTS, paths, strict=True):
         ours = np.stack([path["x"], path["y"]], 1)
         ref = ref_path(method, start, 200, 0.005, every=1)
-        if start == (0.0, 0.0) and method == "cagrad":
-            # On the axis of symmetry the rule's x-step is exactly 0, ours (a cvxpy solve in
-            # float32) about 1e-7, and Adam, which divides by its running size, turns that
+        if start == (0.0, 0.0) and method in ("cagrad", "nash_mtl"):
+            # On the axis of symmetry the rule's x-step is exactly 0, ours (from float32
+            # gradients) about 1e-7, and Adam, which divides by its running size, turns that
             # into x-steps of up to lr: only y is the rule's, x stays within 2·lr of 0.
             assert np.abs(ours[:, 0]).max() <= 2 * options.lr
             ours, ref = ours[:, 1], ref[:, 1]
         np.testing.assert_allclose(ours, ref, atol=1e-4, rtol=0)
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")  # cvxpy: "not DPP", "may be inaccurate"
+def test_points_moved_together_take_the_paths_they_take_alone():
+    """The study moves every method's points from every start as one (N, 2) parameter
+    with one Adam; each path is the one its point takes alone."""
+    options = Toy2DOptions(steps=150, points=50, lr=0.01, workers=1)
+    together = run_paths_together(list(view.METHODS), list(ALL_STARTS), options)
+    assert [(p["method"], tuple(p["start"])) for p in together] == [
+        (m, s) for m in view.METHODS for s in ALL_STARTS
+    ]
+    for path in together[:: len(ALL_STARTS) - 1]:
+        alone = run_path(path["method"], path["start"], options)
+        assert alone["x"] == path["x"] and alone["y"] == path["y"], path["method"]
+        assert alone["last_weights"] == path["last_weights"]
+
+
 def test_nash_mtl_steps_along_the_bisector_of_the_unit_gradients():
-    """Our Nash-MTL's weights at 40 points (a first solve each, from α = (1, 1)): α₁‖g₁‖ =
-    α₂‖g₂‖ (its bargaining solution for two tasks), so its step bisects the two unit
-    gradients and does not care which loss is larger, and it improves both losses. Where
-    the solver fails (ECOS raises and the iteration keeps its start, as the authors' code
-    does: 2 of these 80 solves) the weights stay (1, 1)."""
-    tasks = [WeightingTask(n, "regression") for n in TASKS]
+    """Our Nash-MTL's weights at 40 points of each toy: α₁‖g₁‖ = α₂‖g₂‖ (its bargaining
+    solution for two tasks), so its step bisects the two unit gradients and does not
+    care which loss is larger; it improves both losses and has the clip's norm, 1."""
     rng = np.random.default_rng(1)
     points = rng.uniform(-10, 10, (40, 2))
-    failed = 0
     for scale in (1.0, 0.1):
         _, jac = ref_losses_and_grads(points, scale)
-        for j in jac:
-            nash = build_weighting("nash_mtl", tasks, {"max_norm": 0.0})
-            w = nash.aggregator.weighting(torch.tensor(j, dtype=torch.float32)).double().numpy()
-            norms = np.linalg.norm(j, axis=1)
-            cos = j[0] @ j[1] / (norms[0] * norms[1])
-            if cos < -1 + 1e-6 or (w == 1.0).all():
-                failed += 1
-                continue
-            assert w[0] * norms[0] == pytest.approx(w[1] * norms[1], rel=1e-3)
-            step = w @ j
-            assert (j @ step > 0).all()
-    assert failed <= 4
+        nash = build_weighting("nash_mtl", [WeightingTask(n, "regression") for n in TASKS])
+        w, step, _ = nash.combine_batch(torch.tensor(jac))
+        norms = np.linalg.norm(jac, axis=2)
+        w = w.numpy()
+        np.testing.assert_allclose(w[:, 0] * norms[:, 0], w[:, 1] * norms[:, 1], rtol=1e-9)
+        np.testing.assert_allclose(step.norm(dim=1).numpy(), 1.0, rtol=1e-9)
+        assert (np.einsum("ntc,nc->nt", jac, step.numpy()) > 0).all()
 
 
 # --- the study -----------------------------------------------------------------------------
@@ -623,48 +620,16 @@ def test_the_pages_setting_shows_the_page_claims_with_the_papers_rules(starts):
     check_nash_toy(scaled, list(starts))
 
 
-@pytest.mark.claim
-def test_at_the_pages_setting_equal_weights_stall_through_our_method():
-    """The page's 8 000 steps at lr 0.005, our equal weights: in the valley (above the
-    axis, far from the Pareto set) from CAGrad's two valley starts."""
-    o = Toy2DOptions()
-    for start in STALLING:
-        path = run_path("equal", start, o)
-        assert path["end"][1] > 0 and path["distance"] > 9, start
-
-
 def _as_paths(result: dict) -> dict:
     return {(p["method"], tuple(p["start"])): np.array([p["end"]]) for p in result["paths"]}
 
 
-@needs_long
 @pytest.mark.claim
-@pytest.mark.slow
 def test_the_pages_setting_shows_the_page_claims_through_our_methods():
-    check_page(_as_paths(run(Toy2DOptions(starts=list(FIVE)))), list(FIVE))
-    scaled = run(Toy2DOptions(methods=["nash_mtl", "equal", "pcgrad", "cagrad"], scale=0.1))
+    """What the page runs, through our methods: every method from the five starts (the
+    page's three and Nash-MTL's two others) at scale 1, and with L₁ × 0.1 from the
+    page's starts."""
+    check_page(_as_paths(run(Toy2DOptions(starts=list(FIVE), workers=1))), list(FIVE))
+    scaled = run(Toy2DOptions(methods=["nash_mtl", "equal", "pcgrad", "cagrad"], scale=0.1,
+                              workers=1))  # fmt: skip
     check_nash_toy(_as_paths(scaled), list(PAGE_STARTS))
-
-
-@needs_long
-@pytest.mark.claim
-@pytest.mark.slow
-def test_cagrad_figure_1_in_its_own_setting_through_our_methods():
-    o = PUBLISHED["cagrad"]
-    result = run(Toy2DOptions(
-        methods=["equal", "pcgrad", "mgda", "cagrad"], starts=list(o["starts"]),
-        steps=o["steps"], lr=o["lr"], points=200,
-    ))  # fmt: skip
-    check_cagrad_figure_1(_as_paths(result), CAGRAD_STARTS)
-
-
-@needs_long
-@pytest.mark.claim
-@pytest.mark.slow
-def test_nash_mtls_toy_in_its_own_setting_through_our_methods():
-    o = PUBLISHED["nash_mtl"]
-    result = run(Toy2DOptions(
-        methods=["nash_mtl", "equal", "pcgrad", "cagrad"], starts=list(o["starts"]),
-        steps=o["steps"], lr=o["lr"], scale=o["scale"], points=200,
-    ))  # fmt: skip
-    check_nash_toy(_as_paths(result), NASH_STARTS)

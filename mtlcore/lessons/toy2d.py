@@ -52,7 +52,8 @@ from torch import Tensor, nn
 from mtlcore.lessons.conflicting_gradients import METHODS, PARETO_TOLERANCE, Toy2DOptions
 from mtlcore.models.base import Architecture, ModelOutput, ModelTask, MultiTaskModel
 from mtlcore.weighting import METHODS as WEIGHTING_METHODS
-from mtlcore.weighting import StepContext, WeightingTask, build_weighting
+from mtlcore.weighting import LossWeighting, Weighting, WeightingTask, build_weighting
+from mtlcore.weighting.gradient import GradientWeighting
 
 LOWER = 5e-6  # the papers' floor under |a_i| inside the log: the valleys' depth
 TASKS = ("loss1", "loss2")
@@ -86,21 +87,23 @@ def toy_losses_np(x: np.ndarray, y: np.ndarray, scale: float = 1.0) -> np.ndarra
 class ToyPoint(MultiTaskModel):
     """The point (x, y) as the one parameter both tasks share; no task-specific parameters.
 
+    ``start`` is one point (x, y) or a list of N points: then ``xy`` is (N, 2) and each
+    loss has N values, one per point (independent copies of the toy, moved together).
     What a weighting method asks of a model: ``shared_parameters()``,
     ``task_parameters()`` and ``seed``.
     """
 
-    def __init__(self, start: Sequence[float], seed: int = 0):
+    def __init__(self, start: Sequence[float] | Sequence[Sequence[float]], seed: int = 0):
         tasks = [ModelTask(name, input_group="xy", in_dim=2, out_dim=1) for name in TASKS]
         super().__init__(tasks, Architecture(hidden=()), seed)
-        self.xy = nn.Parameter(torch.tensor([float(start[0]), float(start[1])]))
+        self.xy = nn.Parameter(torch.tensor(start, dtype=torch.float32))
         self.scale = 1.0
 
     def forward(self, xs: Any = None) -> ModelOutput:
         losses = toy_losses(self.xy, self.scale)
         return ModelOutput(
-            outputs={name: losses[i].reshape(1, 1) for i, name in enumerate(TASKS)},
-            features={name: self.xy.reshape(1, 2) for name in TASKS},
+            outputs={name: losses[..., i].reshape(-1, 1) for i, name in enumerate(TASKS)},
+            features={name: self.xy.reshape(-1, 2) for name in TASKS},
         )
 
     def shared_parameters(self) -> list[nn.Parameter]:
@@ -186,39 +189,106 @@ def kept_steps(steps: int, points: int) -> list[int]:
     return kept
 
 
-def run_path(method: str, start: Sequence[float], options: Toy2DOptions) -> dict[str, Any]:
-    """One path: ``options.steps`` Adam steps from ``start``, combined by ``method``."""
+def build_method(method: str, options: Toy2DOptions) -> Weighting:
+    """The project's weighting ``method`` for the toy's two tasks, with the papers' options."""
+    tasks = [WeightingTask(name, "regression") for name in TASKS]
+    return build_weighting(method, tasks, method_options(method, options))
+
+
+def combine_points(
+    weighting: Weighting, jacobians: Tensor, losses: Tensor, seed: int, step: int
+) -> tuple[Tensor, Tensor]:
+    """(w, d) for S points: their task Jacobians (S, 2, 2) combined by ``weighting`` as its
+    ``backward`` combines a model's. A gradient method's
+    :meth:`~mtlcore.weighting.gradient.GradientWeighting.combine_batch` takes the stack; a
+    loss weighting's d is Σ w_i ∇L_i with its weights for each point's losses (S, 2), what
+    backpropagating Σ w_i L_i gives."""
+    if isinstance(weighting, GradientWeighting):
+        w, d, _ = weighting.combine_batch(jacobians, seed=seed, step=step)
+        return w, d
+    if not isinstance(weighting, LossWeighting):  # pragma: no cover - every method is one
+        raise TypeError(f"{type(weighting).__name__} is neither a loss nor a gradient method")
+    w = torch.stack([weighting.weights(row) for row in losses.detach()]).to(jacobians.dtype)
+    return w, (w.unsqueeze(1) @ jacobians).squeeze(1)
+
+
+def task_jacobians(xy: Tensor, scale: float) -> tuple[Tensor, Tensor]:
+    """(L, J) at the points ``xy`` (N, 2): the losses (N, 2) and each point's task
+    Jacobian (N, 2 tasks, 2 coordinates), from one backward pass over two copies of the
+    points, copy i differentiated through loss i only (the points are independent)."""
+    copies = xy.detach().expand(len(TASKS), *xy.shape).clone().requires_grad_()
+    with torch.enable_grad():
+        losses = toy_losses(copies, scale)  # (copy, point, task)
+        own = sum(losses[i, :, i].sum() for i in range(len(TASKS)))
+        (grads,) = torch.autograd.grad(own, copies)
+    return losses[0].detach(), grads.transpose(0, 1)
+
+
+def run_paths_together(
+    methods: Sequence[str], starts: Sequence[Sequence[float]], options: Toy2DOptions
+) -> list[dict[str, Any]]:
+    """The paths of every method in ``methods`` from every start, moved together.
+
+    One :class:`ToyPoint` holds all len(methods) × len(starts) points and one
+    ``torch.optim.Adam`` steps them: Adam works element by element, so that is exactly
+    as many independent Adam runs, for about the price of one (the toy's cost is per
+    step, hardly per point). Per step the two task gradients of every point come from
+    one backward pass (:func:`task_jacobians`), and each method combines those of its
+    own points (:func:`combine_points`).
+    Returns the paths in the order methods × starts.
+    """
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     began = time.perf_counter()
-    point = ToyPoint(start, seed=options.seed)
+    n = len(starts)
+    point = ToyPoint([list(s) for _ in methods for s in starts], seed=options.seed)
     point.scale = options.scale
-    weighting = build_weighting(
-        method, [WeightingTask(name, "regression") for name in TASKS],
-        method_options(method, options),
-    )  # fmt: skip
+    weightings = [build_method(m, options) for m in methods]
+    blocks = [slice(i * n, (i + 1) * n) for i in range(len(methods))]
     optimizer = torch.optim.Adam(point.parameters(), lr=options.lr)
     keep = set(kept_steps(options.steps, options.points))
-    xs, ys, kept = [], [], []
-    weights = torch.ones(2)
+    kept: list[int] = []
+    positions: list[Tensor] = []
+    weights = torch.ones(len(methods) * n, len(TASKS))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(not DPP|Solution may be inaccurate).*")
         for step in range(options.steps + 1):
             if step in keep:
-                x, y = point.xy.tolist()
-                xs.append(x)
-                ys.append(y)
+                positions.append(point.xy.detach().clone())
                 kept.append(step)
             if step == options.steps:
                 break
-            optimizer.zero_grad(set_to_none=True)
-            output = point()
-            losses = torch.cat([output.outputs[name].reshape(1) for name in TASKS])
-            weights = weighting.backward(losses, StepContext(point, output, step, 0))
+            losses, jacobians = task_jacobians(point.xy, point.scale)
+            grad = torch.empty_like(point.xy)
+            for weighting, rows in zip(weightings, blocks, strict=True):
+                w, d = combine_points(weighting, jacobians[rows], losses[rows], options.seed, step)
+                grad[rows] = d
+                weights[rows] = w
+            point.xy.grad = grad
             optimizer.step()
+    seconds = (time.perf_counter() - began) / len(methods)
+    track = torch.stack(positions).double().numpy()  # (kept, points, 2)
+    return [
+        _path(m, starts[j], kept, track[:, i * n + j], weights[i * n + j], options, seconds)
+        for i, m in enumerate(methods)
+        for j in range(n)
+    ]
+
+
+def _path(
+    method: str,
+    start: Sequence[float],
+    kept: list[int],
+    track: np.ndarray,
+    weights: Tensor,
+    options: Toy2DOptions,
+    seconds: float,
+) -> dict[str, Any]:
+    """One path's record from its kept positions ``track`` (kept, 2)."""
+    xs, ys = track[:, 0].tolist(), track[:, 1].tolist()
     end_x, end_y = xs[-1], ys[-1]
     end_losses = toy_losses_np(np.array(end_x), np.array(end_y), options.scale)
-    path_losses = toy_losses_np(np.array(xs), np.array(ys), options.scale)
+    path_losses = toy_losses_np(track[:, 0], track[:, 1], options.scale)
     return {
         "method": method,
         "start": [float(start[0]), float(start[1])],
@@ -233,16 +303,23 @@ def run_path(method: str, start: Sequence[float], options: Toy2DOptions) -> dict
         "distance": distance_to_pareto(end_x, end_y),
         "last_weights": [float(w) for w in weights.tolist()],
         "finite": bool(np.isfinite([end_x, end_y]).all()),
-        "seconds": time.perf_counter() - began,
+        "seconds": seconds,
     }
 
 
-def _run_path_job(job: tuple[str, tuple[float, float], dict[str, Any]]) -> dict[str, Any]:
-    method, start, raw = job
-    return run_path(method, start, Toy2DOptions.model_validate(raw))
+def run_path(method: str, start: Sequence[float], options: Toy2DOptions) -> dict[str, Any]:
+    """One path: ``options.steps`` Adam steps from ``start``, combined by ``method``."""
+    return run_paths_together([method], [start], options)[0]
 
 
-SMALL_STEPS = 2_000  # below this, starting worker processes (torch, cvxpy) costs more than it saves
+def _run_group_job(job: tuple[list[str], list[list[float]], dict[str, Any]]) -> list[dict]:
+    methods, starts, raw = job
+    return run_paths_together(methods, starts, Toy2DOptions.model_validate(raw))
+
+
+SMALL_STEPS = 20_000  # below this, starting worker processes (torch) costs more than it saves
+# The most expensive methods per step (Nash-MTL, CAGrad) first when methods are split.
+COST_ORDER = ("nash_mtl", "cagrad", "mgda", "pcgrad", "equal")
 
 
 def _workers(options: Toy2DOptions, jobs: int) -> int:
@@ -258,20 +335,21 @@ def _workers(options: Toy2DOptions, jobs: int) -> int:
 
 
 def run_paths(options: Toy2DOptions) -> list[dict[str, Any]]:
-    """Every (method, start) path, in the order methods × starts; in worker processes
+    """Every (method, start) path, in the order methods × starts: all in this process
+    (:func:`run_paths_together`), or with the methods dealt out to worker processes
     when more than one is allowed (each path is independent: the numbers are the same)."""
     methods = [m for m in METHODS if m in options.methods]
-    jobs = [(m, (float(s[0]), float(s[1])), options.model_dump(mode="json"))
-            for m in methods for s in options.starts]  # fmt: skip
-    n = _workers(options, len(jobs))
+    starts = [[float(s[0]), float(s[1])] for s in options.starts]
+    n = _workers(options, len(methods))
     if n <= 1:
-        return [_run_path_job(job) for job in jobs]
-    # Slowest methods first, so no worker is left alone with a long path at the end.
-    cost = {"nash_mtl": 0, "cagrad": 1, "mgda": 2, "pcgrad": 3, "equal": 4}
-    order = sorted(range(len(jobs)), key=lambda i: cost.get(jobs[i][0], 5))
+        return run_paths_together(methods, starts, options)
+    dealt = sorted(methods, key=lambda m: COST_ORDER.index(m) if m in COST_ORDER else 0)
+    groups = [dealt[i::n] for i in range(n)]
+    raw = options.model_dump(mode="json")
     with ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn")) as pool:
-        done = dict(zip(order, pool.map(_run_path_job, [jobs[i] for i in order]), strict=True))
-    return [done[i] for i in range(len(jobs))]
+        done = pool.map(_run_group_job, [(g, starts, raw) for g in groups])
+        by_key = {(p["method"], tuple(p["start"])): p for paths in done for p in paths}
+    return [by_key[(m, tuple(s))] for m in methods for s in starts]
 
 
 # ----------------------------------------------------------------------------- the study

@@ -9,15 +9,23 @@ step, :meth:`GradientWeighting.backward`
    representation differs per task; differentiating on the shared *parameters*
    works whatever the inputs were. The shared parts of the gradients form the
    T×P Jacobian J, one row per task.
-2. asks a torchjd aggregator for the weights w of its combination (aggregators
-   are not re-implemented here; their weightings are computed from the T×T
-   Gramian J Jᵀ, on the CPU, where their solvers run anyway),
+2. gets the weights w of its combination from the T×T Gramian J Jᵀ (on the CPU):
+   with two tasks from the exact two-task form of the method where it has one
+   (:meth:`GradientWeighting.two_task_weights`, :mod:`mtlcore.weighting._two_task`:
+   MGDA, PCGrad, CAGrad, Nash-MTL; torchjd's weights without its iterative solver),
+   otherwise from a torchjd aggregator (not re-implemented here),
 3. writes the combined gradient d = wᵀJ into ``.grad`` of the shared
    parameters, and each task-specific parameter's own task gradient into its
    ``.grad`` (exactly what backpropagating Σ L_i gives it),
 
 and returns w. Without shared parameters (the independent model, soft sharing, or
 one task) there is nothing to combine and it falls back to backpropagating Σ L_i.
+
+:meth:`GradientWeighting.combine_batch` does step 2 and d = wᵀJ for a stack of S
+Jacobians (S, T, P) at once, S independent problems (lesson 4's 2-D toy moves S points
+with one call per step); :meth:`~GradientWeighting.combine`, which ``backward`` uses,
+is the same code with S = 1. ``closed_form = False`` on an instance makes it ask
+torchjd even for two tasks (the benchmark and the tests compare the two).
 
 Scale. Most aggregators' weights sum to 1 when the task gradients agree (MGDA,
 IMTL-G, UPGrad, Aligned-MTL, CAGrad's mean g₀), i.e. they return a multiple of
@@ -111,7 +119,8 @@ class GradientWeighting(Weighting):
     """Base class of the gradient methods: a torchjd aggregator applied to the task Jacobian.
 
     Subclasses implement :meth:`make_aggregator`; one that is not Gramian-based
-    overrides :meth:`aggregator_weights`.
+    overrides :meth:`aggregator_weights`; one with an exact two-task form overrides
+    :meth:`two_task_weights`.
     """
 
     mean_scaled: ClassVar[bool] = True  # the aggregator's weights sum to ~1: multiply by T
@@ -120,6 +129,7 @@ class GradientWeighting(Weighting):
     def __init__(self, tasks: Sequence[WeightingTask], options: Any = None):
         super().__init__(tasks, options)
         self.aggregator = self.make_aggregator()
+        self.closed_form = True  # False: torchjd's solver even where a two-task form exists
         self._weights = RunningMean()
         self._cosine = RunningMean()
         self._grad_norm = RunningMean()
@@ -134,29 +144,65 @@ class GradientWeighting(Weighting):
         assert isinstance(agg, GramianWeightedAggregator)
         return agg.gramian_weighting(gramian)
 
+    def two_task_weights(self, gramians: Tensor) -> tuple[Tensor, Tensor] | None:
+        """The aggregator's weights (its own scale) for a stack of 2×2 Gramians (S, 2, 2,
+        float64) in closed form, and the rows (S,) where that form applies (torchjd
+        answers the others); None: the method has no two-task form."""
+        return None
+
+    def torchjd_weights(self, jacobian: Tensor, gramian: Tensor, seed: int, step: int) -> Tensor:
+        """:meth:`aggregator_weights`; an aggregator's random draws come from torch's CPU
+        generator seeded by (seed, step), which is then restored: the method neither
+        disturbs nor depends on the other random streams (dropout)."""
+        if not self.uses_global_rng:
+            return self.aggregator_weights(jacobian, gramian)
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(
+                derive_seed(seed, "weighting", type(self).__name__, step)
+            )
+            return self.aggregator_weights(jacobian, gramian)
+
+    def batch_weights(self, jacobians: Tensor, gramians: Tensor, seed: int, step: int) -> Tensor:
+        """The aggregator's weights (its own scale, float64, on the CPU) for S problems:
+        Jacobians (S, T, P) and their Gramians (S, T, T, on the CPU)."""
+        found = None
+        if self.closed_form and gramians.shape[-1] == 2:
+            found = self.two_task_weights(gramians.double())
+        if found is not None and bool(found[1].all()):
+            return found[0]
+        w = gramians.new_zeros(gramians.shape[:2], dtype=torch.float64)
+        if found is not None:
+            w.copy_(found[0])
+        for s in range(len(gramians)):
+            if found is None or not found[1][s]:
+                w[s] = self.torchjd_weights(jacobians[s], gramians[s], seed, step).double().cpu()
+        return w
+
+    def combine_batch(
+        self, jacobians: Tensor, *, seed: int = 0, step: int = 0
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """(w, d, G) for S independent problems: from the Jacobians (S, T, P), the weights
+        (S, T) on this project's scale, the combined gradients d = wᵀJ (S, P) and the
+        Gramians (S, T, T, on the CPU). Records nothing (:meth:`combine` does)."""
+        with torch.no_grad():
+            gramians = (jacobians @ jacobians.mT).cpu()
+            w = self.batch_weights(jacobians, gramians, seed, step)
+            w = w.to(device=jacobians.device, dtype=jacobians.dtype)
+            if self.mean_scaled:
+                w = w * jacobians.shape[1]
+            d = (w.unsqueeze(1) @ jacobians).squeeze(1)
+        return w, d, gramians
+
     def combine(self, jacobian: Tensor, *, seed: int = 0, step: int = 0) -> tuple[Tensor, Tensor]:
         """(w, d): the weights on the task gradients (on this project's scale) and the
         combined gradient d = wᵀJ; records the step's statistics for :meth:`state`.
 
         ``seed`` and ``step`` seed the random draws of an aggregator that makes any.
         """
+        w, d, gramians = self.combine_batch(jacobian.unsqueeze(0), seed=seed, step=step)
+        w, d = w[0], d[0]
         with torch.no_grad():
-            gramian = (jacobian @ jacobian.T).cpu()
-            if self.uses_global_rng:
-                # Draw from torch's CPU generator seeded by (seed, step), then restore it: the
-                # method neither disturbs nor depends on the other random streams (dropout).
-                with torch.random.fork_rng(devices=[]):
-                    torch.default_generator.manual_seed(
-                        derive_seed(seed, "weighting", type(self).__name__, step)
-                    )
-                    w = self.aggregator_weights(jacobian, gramian)
-            else:
-                w = self.aggregator_weights(jacobian, gramian)
-            w = w.to(device=jacobian.device, dtype=jacobian.dtype)
-            if self.mean_scaled:
-                w = w * len(w)
-            d = w @ jacobian
-            self._record(w, gramian.to(w.dtype), d)
+            self._record(w, gramians[0].to(w.dtype), d)
         return w, d
 
     def backward(self, losses: Tensor, ctx: StepContext) -> Tensor:

@@ -8,12 +8,18 @@ aggregation is torchjd's :class:`~torchjd.aggregation.PCGrad`; its weights are o
 the sum scale already (all ones without conflict), so they are not rescaled. Its
 random orders come from torch's generator seeded by (model seed, step), so runs
 are reproducible and dropout's random stream is left alone.
+
+With two tasks the order is fixed and the weights have a closed form
+(:func:`mtlcore.weighting._two_task.pcgrad_weights`): (1 − min(g₁₂, 0)/g₁₁,
+1 − min(g₁₂, 0)/g₂₂) on the Gramian G; no random draw is made.
 """
 
 from __future__ import annotations
 
+from torch import Tensor
 from torchjd.aggregation import PCGrad
 
+from mtlcore.weighting._two_task import pcgrad_weights
 from mtlcore.weighting.gradient import GradientWeighting
 from mtlcore.weighting.registry import METHODS
 
@@ -35,3 +41,6 @@ class PCGradWeighting(GradientWeighting):
 
     def make_aggregator(self) -> PCGrad:
         return PCGrad()
+
+    def two_task_weights(self, gramians: Tensor) -> tuple[Tensor, Tensor]:
+        return pcgrad_weights(gramians)
