@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mtlcore.config import ConfigError
+from mtlcore.config import ConfigError, one_line
 from mtlcore.data.spec import DataError
 from mtlcore.runs import RunStoreError
 from mtlcore.runs._cli import add_runs_parser, run_runs_command
@@ -27,8 +27,15 @@ EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (status 2), like every other bad input."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message}; see {self.prog} --help\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m mtlcore", description="MTL Studio's engine, headless."
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -81,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             return _list()
         if args.command == "runs":
+            _check_home()
             return run_runs_command(args)
         if args.command == "lesson":
             return _lesson(args)
@@ -90,13 +98,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _predict(args)
         return _inspect(args.csv)
     except (ConfigError, DataError, RunStoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:
         if not _diverged(exc):
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _check_home() -> None:
+    """The run store's folder (MTL_STUDIO_HOME) must be a folder, or creatable as one."""
+    from mtlcore.runs._home import HOME_ENV, studio_home
+
+    _make_folder(studio_home(), HOME_ENV, f"point {HOME_ENV} at a folder you can write to")
+
+
+def _make_folder(p: Path, what: str, hint: str) -> None:
+    """Create folder ``p`` (before any training, so a bad path costs no time); ``what``
+    names it in the message (``--out``, ``MTL_STUDIO_HOME``), ``hint`` says what to do."""
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"{what}: {p} is a file, not a folder; {hint} (it is created if "
+                          "missing)")  # fmt: skip
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{what}: cannot create the folder {p} ({exc.strerror}); "
+                          f"{hint}") from None  # fmt: skip
 
 
 def _diverged(exc: BaseException) -> bool:
@@ -136,6 +164,7 @@ def _train_and_write(config: ExperimentConfig, out: str, *, quiet: bool) -> int:
                 file=sys.stderr,
             )
 
+    _make_folder(Path(out), "--out", "give a folder for the run's files")
     result, runs = run_experiment(config, progress)
     paths = write_outputs(out, config, result, runs)
     print(format_summary(result))
@@ -226,7 +255,10 @@ def _lesson(args: argparse.Namespace) -> int:
                                                       joiner=": ")) from None  # fmt: skip
         text = json.dumps(result, allow_nan=False)
         if args.out:
-            Path(args.out).write_text(text + "\n", encoding="utf-8")
+            try:
+                Path(args.out).write_text(text + "\n", encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"--out: cannot write {args.out} ({exc.strerror})") from None
         else:
             print(text)
         return 0
@@ -281,9 +313,9 @@ def _inspect(path: str) -> int:
     from mtlcore.data.ingest import profile_table, read_csv_table
 
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise DataError(f"{p}: no such file. Check the path.", where=str(p))
-    df = read_csv_table(p, p.name)
+    df = read_csv_table(p, p.name)  # refuses a folder, a device or a pipe with a sentence
     print(f"{p.name}: {len(df)} rows, {len(df.columns)} columns")
     print(profile_table(df).to_string(index=False))
     return 0

@@ -9,7 +9,10 @@ chosen method registers, so ``model.options.n_experts`` is checked like any key.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,20 +29,45 @@ from pydantic import (
 )
 
 from mtlcore.data.spec import TaskSpec
+from mtlcore.limits import UnreadableFile, read_regular_file
+
+# A config file is a few kilobytes; anything much larger is not one.
+MAX_CONFIG_BYTES = 1_000_000
 
 
 def _options(model: type[BaseModel], raw: dict[str, Any], section: str) -> dict[str, Any]:
-    """Validate a method's options with its own model; errors name ``section.options.key``."""
+    """Validate a method's options with its own model; errors name ``section.options.key``.
+
+    Numbers must be finite, whatever the option model allows: an infinite noise or
+    scale only fails later, far from the key that caused it.
+    """
+    where = f"{section}.options"
+    _reject_non_finite(raw, where)
     try:
-        return model.model_validate(raw).model_dump(mode="json")
+        valid = model.model_validate(raw)
     except ValidationError as exc:
-        raise ValueError(format_validation_error(exc, f"{section}.options", joiner=".")) from None
+        raise ValueError(format_validation_error(exc, where, joiner=".")) from None
+    _reject_non_finite(valid.model_dump(), where)  # "inf" given as text, read as a number
+    return valid.model_dump(mode="json")
+
+
+def _reject_non_finite(value: Any, where: str) -> None:
+    """Raise ValueError naming the first infinite or NaN number inside ``value``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}: {value} is not a finite number; give a finite number")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _reject_non_finite(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _reject_non_finite(item, f"{where}.{i}")
 
 
 class StrictModel(BaseModel):
-    """Base for config sections: unknown keys are errors, values are checked on assignment."""
+    """Base for config sections: unknown keys are errors, values are checked on assignment,
+    numbers must be finite (an infinite weight decay would only show up as a divergence)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class TaskConfig(StrictModel):
@@ -184,7 +212,25 @@ class ModelConfig(StrictModel):
             )
         opts = _options(STRATEGIES[self.strategy].options_model, self.options, "model")
         object.__setattr__(self, "options", opts)
+        _check_model_size(self.strategy, tuple(self.hidden), tuple(self.head_hidden),
+                          json.dumps(opts, sort_keys=True))  # fmt: skip
         return self
+
+
+@functools.lru_cache(maxsize=256)
+def _check_model_size(strategy: str, hidden: tuple, head_hidden: tuple, options: str) -> None:
+    """Refuse a model that is over the parameter budget for even one task with one input
+    and one output (a lower bound: the exact count, with the data's sizes, is checked
+    again before training). Keeps a link or config from asking for a huge model."""
+    from mtlcore.limits import check_parameters
+    from mtlcore.models import Architecture, ModelTask, count_parameters
+
+    arch = Architecture(hidden, head_hidden)
+    try:
+        n = count_parameters(strategy, [ModelTask("task", "task", 1, 1)], arch, json.loads(options))
+    except ValueError:  # options that need the real tasks (checked when the model is built)
+        return
+    check_parameters(n, "this model")
 
 
 class WeightingConfig(StrictModel):
@@ -318,11 +364,11 @@ class ExperimentConfig(StrictModel):
     def from_text(cls, text: str, *, source: str = "config") -> ExperimentConfig:
         """Parse YAML (JSON is YAML too). Raises ConfigError with one readable message."""
         try:
-            raw = yaml.safe_load(text)
+            raw = yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 (a SafeLoader)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise ConfigError(f"{source}: not valid YAML{at}: {exc}") from None
+            raise ConfigError(f"{source}: not valid YAML{_yaml_problem(exc)}") from None
+        except RecursionError:
+            raise ConfigError(f"{source}: nested too deeply to be a config") from None
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
@@ -340,13 +386,13 @@ class ExperimentConfig(StrictModel):
     def load(cls, path: str | Path) -> ExperimentConfig:
         p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{p}: no such config file") from None
+            text = read_regular_file(p, MAX_CONFIG_BYTES).decode("utf-8")
+        except UnreadableFile as exc:
+            if exc.missing:
+                raise ConfigError(f"{p}: no such config file; check the path") from None
+            raise ConfigError(f"{p}: the config file {exc.reason}") from None
         except UnicodeDecodeError:
             raise ConfigError(f"{p}: not UTF-8 text; save the config as UTF-8") from None
-        except OSError as exc:
-            raise ConfigError(f"{p}: cannot read the config ({exc.strerror})") from None
         return cls.from_text(text, source=str(p))
 
     def save(self, path: str | Path) -> None:
@@ -356,6 +402,22 @@ class ExperimentConfig(StrictModel):
         return json.dumps(self.model_dump(mode="json"), sort_keys=False)
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors and aliases (``*name``): a config never needs
+    them, and a few nested aliases expand into billions of values ("billion laughs")."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "aliases (*name) are not allowed in a config; write the value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
 class ConfigError(ValueError):
     """A config that cannot be used; the message names the key and what is allowed."""
 
@@ -363,21 +425,84 @@ class ConfigError(ValueError):
 def format_validation_error(
     exc: ValidationError, source: str = "config", joiner: str = ": "
 ) -> str:
-    """One line per problem: ``source: key.path: what is wrong``."""
-    lines = []
+    """Every problem on one line: ``source: key.path: what is wrong; key.path: ...``.
+
+    A value that fits no member of a union (``noise``: a number or a list of numbers)
+    gets one message, the one that reached deepest into the value (the member the
+    value was meant for), not one per member.
+    """
+    best: dict[str, tuple[int, str]] = {}  # key path -> (depth reached, message)
     for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
-        msg = err["msg"]
+        tagged = err["type"] != "extra_forbidden"  # an unknown key is the user's own name
+        parts = [str(p) for p in err["loc"] if not (tagged and _is_union_tag(p))]
+        msg = one_line(err["msg"])
         if err["type"] == "extra_forbidden":
             msg = "unknown key; remove it or check its spelling"
+        elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+            msg = f"give a mapping of keys (key: value), not {_kind_of(err.get('input'))}"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
+        loc = ".".join(parts)
+        depth = len(err["loc"]) - (err["type"] in _SHAPE_ERRORS)
+        if loc not in best or depth > best[loc][0]:
+            best[loc] = (depth, msg)
+    # A member that reached deeper names the deeper key; drop its shallower siblings.
+    locs = [loc for loc in best if not any(o.startswith(f"{loc}.") for o in best if o != loc)]
+    items = []
+    for loc in locs:
+        msg = best[loc][1]
         if loc and msg.startswith(loc):  # a nested check already named the full key
             loc = ""
-        lines.append(f"{source}{joiner}{loc}: {msg}" if loc else f"{source}: {msg}")
-    return "\n".join(dict.fromkeys(lines))
+        items.append(f"{loc}: {msg}" if loc else msg)
+    items = list(dict.fromkeys(items))
+    if len(items) > 1:
+        items = [item.rstrip(".") for item in items]
+    if joiner == ": ":
+        return f"{source}: " + "; ".join(items)
+    return "; ".join(f"{source}{joiner}{item}" for item in items)
+
+
+# Errors that say the value has the wrong shape for this union member (a list where a
+# number was meant): a member whose own check got further is the better message.
+_SHAPE_ERRORS = {"list_type", "dict_type", "model_type", "model_attributes_type", "none_required"}
+_UNION_TAG = re.compile(r"^(?:[a-z-]+\[.*\]|int|float|str|bool|none|constrained-[a-z]+)$")
 
 
 def _is_union_tag(part: Any) -> bool:
-    # pydantic adds the union member's tag into error paths.
-    return part in ("task name", "task")
+    """pydantic puts a union member's name into error paths (``list[constrained-float]``,
+    ``int``; our own tags ``task name`` and ``task``); they are no key of the config."""
+    return isinstance(part, str) and (part in ("task name", "task") or bool(_UNION_TAG.match(part)))
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Where and what, on one line: `` at line 2, column 7 (while parsing a flow sequence):
+    expected ',' or ']', but got '<stream end>' at line 3, column 1``."""
+
+    def at(mark: Any) -> str:
+        return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+
+    problem = getattr(exc, "problem", None)
+    if problem is None:
+        return f": {one_line(str(exc))}"
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    problem_mark = getattr(exc, "problem_mark", None)
+    if context and context_mark:
+        return f"{at(context_mark)} ({context}): {problem}{at(problem_mark)}"
+    return f"{at(problem_mark)}: {one_line(problem)}"
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    return f"the number {value!r}" if isinstance(value, int | float) else type(value).__name__
+
+
+def one_line(text: str) -> str:
+    """A message on one line: its lines joined with "; "."""
+    return "; ".join(line.strip() for line in str(text).splitlines() if line.strip())

@@ -47,8 +47,9 @@ from mtlcore.data.builtin import load_builtin
 from mtlcore.data.ingest import read_csv_table
 from mtlcore.data.prepare import MAX_DECIMALS, PreparedData, TaskData, prepare
 from mtlcore.data.spec import Dataset, TaskSpec
+from mtlcore.limits import check_parameters, max_run_seconds, time_limit
 from mtlcore.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC
-from mtlcore.models import Architecture, ModelTask, MultiTaskModel, build_model
+from mtlcore.models import Architecture, ModelTask, MultiTaskModel, build_model, count_parameters
 from mtlcore.train import (
     Callback,
     TrainEvent,
@@ -104,15 +105,13 @@ def model_tasks(data: PreparedData) -> list[ModelTask]:
 def build(
     config: ExperimentConfig, data: PreparedData, seed: int
 ) -> tuple[MultiTaskModel, Weighting]:
-    """The multi-task model and weighting method of the config; option errors as ConfigError."""
+    """The multi-task model and weighting method of the config; option errors, and a model
+    over the parameter budget (``mtlcore.limits``), as ConfigError."""
+    m = config.model
     try:
-        model = build_model(
-            config.model.strategy,
-            model_tasks(data),
-            architecture(config),
-            seed,
-            config.model.options,
-        )
+        tasks, arch = model_tasks(data), architecture(config)
+        check_parameters(count_parameters(m.strategy, tasks, arch, m.options), "the model")
+        model = build_model(m.strategy, tasks, arch, seed, m.options)
         weighting = build_weighting(
             config.weighting.method,
             [WeightingTask(t.name, t.kind) for t in data.tasks],
@@ -125,7 +124,13 @@ def build(
 
 def build_baselines(config: ExperimentConfig, data: PreparedData, seed: int):
     """All single-task models as one batched model, trained with plain (unit) loss weights."""
-    model = build_model("independent", model_tasks(data), architecture(config), seed)
+    tasks, arch = model_tasks(data), architecture(config)
+    try:
+        what = "the single-task baselines (or set baselines: false)"
+        check_parameters(count_parameters("independent", tasks, arch), what)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    model = build_model("independent", tasks, arch, seed)
     weighting = build_weighting("equal", [WeightingTask(t.name, t.kind) for t in data.tasks])
     return model, weighting
 
@@ -154,7 +159,23 @@ def run_experiment(
     *,
     data: PreparedData | None = None,
 ) -> tuple[dict[str, Any], list[SeedRun]]:
-    """Run every seed of the config; return the result dict and the trained runs."""
+    """Run every seed of the config; return the result dict and the trained runs.
+
+    The whole experiment trains under the server's wall-clock cap
+    (``MTL_STUDIO_MAX_RUN_SECONDS``, see ``mtlcore.limits``); past it, training stops
+    with :class:`~mtlcore.train.TimeLimitError`.
+    """
+    try:
+        seconds = max_run_seconds()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    with time_limit(seconds):
+        return _run_experiment(config, callback, data)
+
+
+def _run_experiment(
+    config: ExperimentConfig, callback: Callback | None, data: PreparedData | None
+) -> tuple[dict[str, Any], list[SeedRun]]:
     started = time.perf_counter()
     data = data or prepare_data(config)
     device = resolve_device(config.train.device)

@@ -44,8 +44,9 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.func import functional_call
 
-from mtlcore.config import TrainConfig
+from mtlcore.config import ConfigError, TrainConfig
 from mtlcore.data.prepare import PreparedData, TaskData
+from mtlcore.limits import overtime
 from mtlcore.metrics import PRIMARY_METRIC, classification_metrics, regression_metrics
 from mtlcore.models.base import MultiTaskModel
 from mtlcore.seeding import derive_seed, numpy_rng
@@ -55,6 +56,14 @@ from mtlcore.weighting.gradient import task_jacobian
 
 class DivergenceError(RuntimeError):
     """Training produced NaN or infinity; the message says where and what to try."""
+
+
+class TimeLimitError(DivergenceError):
+    """Training went past the wall-clock cap (``mtlcore.limits.time_limit``).
+
+    A DivergenceError, so whatever reports a run that stopped itself (the CLI's exit
+    status 1, the run store's failed run with this message) reports this one alike.
+    """
 
 
 class TrainingCancelled(RuntimeError):
@@ -190,7 +199,10 @@ class TrainOutcome:
 
 def resolve_device(device: str) -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("train.device: 'cuda' was asked for but no CUDA GPU is available")
+        raise ConfigError(
+            "train.device: 'cuda' was asked for but no CUDA GPU is available here; "
+            "use device: auto (the GPU when there is one) or cpu"
+        )
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(device)
@@ -463,6 +475,9 @@ def train(
         weight_sums = torch.zeros(len(tasks), device=device)
         for _ in range(n):
             step += 1
+            stop = overtime(f"epoch {epoch}, step {step} of the {_what(label)}")
+            if stop is not None:
+                raise TimeLimitError(stop)
             lr = optimizer.param_groups[0]["lr"]  # the model's lr for this step
             idx = {t.name: torch.from_numpy(streams[t.name].next()).to(device) for t in tasks}
             out = model({t.name: X[t.name][idx[t.name]] for t in tasks})
@@ -569,6 +584,11 @@ def _affinity_rows(matrix: np.ndarray, tasks, epoch: int, step: int, label: str)
          "affinity": float(matrix[i, j])}
         for i, a in enumerate(tasks) for j, b in enumerate(tasks)
     ]  # fmt: skip
+
+
+def _what(label: str) -> str:
+    """A training's label in words: "multi-task model", "single-task baselines", ..."""
+    return {"mtl": "multi-task model", "stl": "single-task baselines"}.get(label, f"{label} model")
 
 
 def _diverged(data, losses: Tensor, epoch: int, step: int, cfg: TrainConfig, label: str):

@@ -167,7 +167,7 @@ class SyntheticOptions(BaseModel):
     )
     n_rows: int = Field(1000, ge=40, le=100_000, description="Number of rows.")
     n_features: int = Field(16, ge=2, le=256, description="Number of input columns.")
-    seed: int = Field(0, description="Random seed; the same seed gives the same table.")
+    seed: int = Field(0, ge=0, description="Random seed; the same seed gives the same table.")
 
     @model_validator(mode="after")
     def _check_sizes(self) -> SyntheticOptions:
@@ -466,7 +466,7 @@ class GradNormToyOptions(BaseModel):
         description="Variance of the entries of ε_i, each task's own change of the map "
         "(the paper: 3.5; 0 makes the tasks the same up to scale).",
     )
-    seed: int = Field(0, description="Random seed; the same seed gives the same table.")
+    seed: int = Field(0, ge=0, description="Random seed; the same seed gives the same table.")
 
 
 def load_gradnorm_toy(options: GradNormToyOptions) -> Dataset:
@@ -558,7 +558,7 @@ class HierarchyOptions(BaseModel):
         0.05, description="Standard deviation of the noise on every target."
     )
     n_rows: int = Field(1000, ge=50, le=100_000, description="Number of rows.")
-    seed: int = Field(0, description="Random seed; the same seed gives the same table.")
+    seed: int = Field(0, ge=0, description="Random seed; the same seed gives the same table.")
 
     @model_validator(mode="after")
     def _k_fits(self) -> HierarchyOptions:

@@ -35,6 +35,7 @@ from mtlcore.data.spec import (
     TaskSpec,
     detect_task_kind,
 )
+from mtlcore.limits import UnreadableFile, read_regular_file
 
 # A table (or a task) needs at least this many rows to train and validate on.
 MIN_ROWS = 20
@@ -483,26 +484,27 @@ def _decide_kind(spec: TaskSpec, target: pd.Series) -> TaskKind:
 
 
 def _read_bytes(source: str | os.PathLike[str] | bytes, name: str, max_bytes: int) -> bytes:
+    """The file's bytes: only a regular file, and never more than ``max_bytes`` read."""
+    smaller = "Load a smaller file, for example a sample of its rows or only the columns you need."
     if isinstance(source, bytes):
-        size = len(source)
-    else:
-        try:
-            size = os.path.getsize(source)
-        except OSError:
+        if len(source) > max_bytes:
             raise DataError(
-                f"File '{name}' could not be found or opened. Check the path and try again.",
+                f"File '{name}' is {_size(len(source))}, more than the {_size(max_bytes)} "
+                f"limit. {smaller}",
                 where=name,
-            ) from None
-    if size > max_bytes:
-        raise DataError(
-            f"File '{name}' is {_size(size)}, more than the {_size(max_bytes)} limit. Load a "
-            "smaller file, for example a sample of its rows or only the columns you need.",
-            where=name,
-        )
-    if isinstance(source, bytes):
+            )
         return source
-    with open(source, "rb") as f:
-        return f.read()
+    try:
+        return read_regular_file(source, max_bytes)
+    except UnreadableFile as exc:
+        label = f"'{name}'"
+        if os.path.basename(source) != name:  # a table name: say which file it reads
+            label += f" ({os.fspath(source)})"
+        if exc.missing:
+            message = f"File {label} could not be found. Check the path and try again."
+        else:
+            message = f"File {label} {exc.reason}." + (f" {smaller}" if exc.too_large else "")
+        raise DataError(message, where=name) from None
 
 
 def _decode_utf8(data: bytes, name: str) -> str:

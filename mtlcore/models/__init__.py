@@ -4,6 +4,8 @@ Any strategy pairs with any weighting method (``mtlcore.weighting``).
 """
 
 from mtlcore.models import hard, independent, soft, hierarchical, cross_stitch, mmoe, ple, cgc  # noqa: F401  # isort: skip  (registers the strategies, in the order they are listed)
+import torch
+
 from mtlcore.models.base import Architecture, ModelOutput, ModelTask, MultiTaskModel
 from mtlcore.models.registry import STRATEGIES
 
@@ -16,6 +18,20 @@ def build_model(
     return entry.factory(tasks, arch, seed, entry.options(options))
 
 
+def count_parameters(
+    strategy: str, tasks: list[ModelTask], arch: Architecture, options: dict | None = None
+) -> int:
+    """How many parameters ``build_model`` would make, found without allocating them.
+
+    The model is built on PyTorch's ``meta`` device (shapes only, no memory, no
+    initialisation work), so a request for a huge model can be refused before it
+    exhausts the machine (see ``mtlcore.limits``).
+    """
+    with torch.device("meta"):
+        model = build_model(strategy, tasks, arch, 0, options)
+    return sum(p.numel() for p in model.parameters())
+
+
 __all__ = [
     "STRATEGIES",
     "Architecture",
@@ -23,4 +39,5 @@ __all__ = [
     "ModelTask",
     "MultiTaskModel",
     "build_model",
+    "count_parameters",
 ]
