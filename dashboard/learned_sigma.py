@@ -26,7 +26,7 @@ TRUE_NOISE = "true noise σ (target units)"
 RATIO = "learned / true"
 
 
-def caption(standardised: bool, scales_known: bool) -> str:
+def caption(standardised: bool, scales_known: bool, true_noise_shown: bool = False) -> str:
     """What the σ table shows, saying in which units."""
     text = (
         "Uncertainty weighting's learned σ per task at the latest epoch (its loss weight is "
@@ -46,11 +46,13 @@ def caption(standardised: bool, scales_known: bool) -> str:
             "The targets are standardised for training, so σ is in standard units, not those "
             "of the test RMSE; σ in the target's own units appears when the run has finished."
         )
-    return text + (
+    text += (
         " A classification task's σ has no units; a task with several target columns has "
-        "one σ over all of them, so no single unit. True noise (synthetic dataset): scale × "
-        "noise, in the target's units."
+        "one σ over all of them, so no single unit."
     )
+    if true_noise_shown:
+        text += " True noise (synthetic dataset): scale × noise, in the target's units."
+    return text
 
 
 def true_noise(config: Mapping[str, Any], tasks: Sequence[str]) -> dict[str, float]:

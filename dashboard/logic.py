@@ -283,8 +283,9 @@ def objective_latex(
     rows = [terms[i : i + terms_per_line] for i in range(0, len(terms), terms_per_line)]
     lines = [" + ".join(r) for r in rows] or [r"\dots"]
     text = rf"\min_{{\theta}} \; & {lines[0]}" + "".join(rf" \\ & + {ln}" for ln in lines[1:])
-    if gradient_method:
-        text += rf" \\ & \text{{(gradients combined by {latex_escape(method_title, 40)})}}"
+    if gradient_method:  # the name without its gloss: "PCGrad (gradient surgery)" -> PCGrad
+        name = latex_escape(method_title.split(" (")[0], 40)
+        text += rf" \\ & \text{{(gradients combined by {name})}}"
     return rf"\begin{{aligned}} {text} \end{{aligned}}"
 
 

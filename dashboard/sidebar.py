@@ -61,7 +61,8 @@ def show_experiment(exp: int, runs: Sequence[RunInfo]) -> None:
         return
     from dashboard import cached
 
-    config = cached.run_config(runs[0].config_yaml)
+    # each run's config holds its own seed; the experiment is all of them
+    config = {**cached.run_config(runs[0].config_yaml), "seeds": [r.seed for r in runs]}
     lines = [runs[0].name, *draft_summary(config)]
     with slot.container():
         st.markdown(f"**Experiment #{exp}** (shown on this page)")

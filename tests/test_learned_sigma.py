@@ -87,7 +87,7 @@ def test_the_train_page_shows_learned_sigma_of_the_lesson_preset(monkeypatch):
         assert len(tables) == 1, [d.value.columns for d in at.dataframe]
         assert tables[0][TRUE_NOISE].tolist() == pytest.approx([0.3, 3.0])
         assert (tables[0][IN_UNITS] > 0).all()
-        text = caption(standardised=False, scales_known=True)
+        text = caption(standardised=False, scales_known=True, true_noise_shown=True)
         assert any(c.value == text for c in at.caption)
     finally:
         runs_client.shutdown()

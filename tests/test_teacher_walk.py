@@ -45,17 +45,19 @@ def warnings(at: AppTest) -> str:
     return plain(" ".join(w.value for w in at.warning))
 
 
-def finished(config: dict, tasks: list[str]) -> int:
-    """An experiment in the run store, done with one seed on ``tasks`` (no training)."""
+def finished(config: dict, tasks: list[str], seeds: tuple[int, ...] = (0,)) -> int:
+    """An experiment in the run store, done on ``tasks`` with these seeds (no training)."""
     store = runs_client.store()
-    result = compare({t: {"higher_is_better": False, "mtl_by_seed": {0: 1.0},
-                          "stl_by_seed": {0: 1.1}} for t in tasks})  # fmt: skip
-    for entry in result["tasks"].values():
-        entry.update(kind="regression", metric="rmse", higher_is_better=False, trivial=2.0)
-    (run_id,) = store.submit(ExperimentConfig.parse({**config, "seeds": [0]}))
-    assert store.claim(run_id, "test-token", os.getpid())
-    store.finish(run_id, "done", result=result_summary({**result, "seeds": [0], "timings": {}}))
-    return store.run(run_id).experiment_id
+    ids = store.submit(ExperimentConfig.parse({**config, "seeds": list(seeds)}))
+    for seed, run_id in zip(seeds, ids, strict=True):
+        result = compare({t: {"higher_is_better": False, "mtl_by_seed": {seed: 1.0},
+                              "stl_by_seed": {seed: 1.1}} for t in tasks})  # fmt: skip
+        for entry in result["tasks"].values():
+            entry.update(kind="regression", metric="rmse", higher_is_better=False, trivial=2.0)
+        assert store.claim(run_id, "test-token", os.getpid())
+        summary = result_summary({**result, "seeds": [seed], "timings": {}})
+        store.finish(run_id, "done", result=summary)
+    return store.run(ids[0]).experiment_id
 
 
 SYNTHETIC_TASKS = ["task0", "task1"]
@@ -104,11 +106,12 @@ def sidebar_text(at: AppTest) -> str:
 
 
 def test_the_sidebar_describes_the_experiment_shown_or_says_it_is_the_draft():
-    exp = finished(synthetic(0.9), SYNTHETIC_TASKS)
+    exp = finished(synthetic(0.9), SYNTHETIC_TASKS, seeds=(0, 1))
     at = open_page("compare", {"exp": str(exp), "model.strategy": "mmoe"})
     text = sidebar_text(at)
     assert f"Experiment #{exp}" in text and "Your draft**" not in text
     assert "Data: synthetic (relatedness 0.9)" in text and "Sharing: hard" in text
+    assert "Seeds: 0, 1;" in text  # the experiment's seeds, not its first run's
     assert "Your draft (Data and Model pages) differs in" in text and "model.strategy" in text
 
     at.switch_page("app_pages/model.py").run()

@@ -268,6 +268,7 @@ def live_objective(run: RunInfo, frame: pd.DataFrame, tasks: list[str]) -> None:
         st.caption(learned_sigma.caption(
             standardised=config["data"].get("standardize_targets", True),
             scales_known=learned_sigma.IN_UNITS in sigma.columns,
+            true_noise_shown=learned_sigma.TRUE_NOISE in sigma.columns,
         ))  # fmt: skip
 
 
