@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mtlcore.data.ingest import MISSING_MARKERS, to_dates
 from mtlcore.data.spec import DataError
 from mtlcore.saved_preprocessing import SavedTask
 from mtlcore.trained import TrainedExperiment, open_trained
@@ -57,8 +58,10 @@ def prediction_column(task: SavedTask, target: str) -> str:
 def read_rows(
     source: str | Path | bytes, name: str | None = None, *, max_bytes: int = MAX_UPLOAD_BYTES
 ) -> pd.DataFrame:
-    """A CSV of new rows, every cell as text (None where empty); DataError when the file
-    is too large, not UTF-8 CSV, or has no data rows. ``name`` names it in messages."""
+    """A CSV of new rows, every cell as text (NaN where empty or a missing marker such as
+    "?", as in training files: :data:`~mtlcore.data.ingest.MISSING_MARKERS`); DataError
+    when the file is too large, not UTF-8 CSV, or has no data rows. ``name`` names it in
+    messages."""
     if isinstance(source, bytes):
         name, data = name or "the uploaded file", source
     else:
@@ -83,7 +86,10 @@ def read_rows(
             f"File '{name}' is not UTF-8 text. Save it as UTF-8 CSV.", where=name
         ) from None
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True, index_col=False)
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, skipinitialspace=True, index_col=False,
+            na_values=MISSING_MARKERS,
+        )  # fmt: skip
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(
             f"File '{name}' could not be read as CSV ({str(exc).strip()}). Give a "
@@ -146,15 +152,20 @@ def predict(
 
 
 def parse_inputs(frame: pd.DataFrame, tasks: list[SavedTask], name: str) -> pd.DataFrame:
-    """The input columns the tasks read: numbers as float64 (NaN when empty), text as
-    str (NaN when empty); DataError naming the column and first rows that are not
-    numbers where training saw numbers."""
+    """The input columns the tasks read: numbers as float64 (NaN when empty), dates as
+    datetimes (NaT when empty), text as str (NaN when empty). DataError naming the file,
+    the column and its first rows that are not numbers (or not dates written as in the
+    training file) where training saw numbers (or dates). Extra columns are ignored; a
+    missing one is :func:`predict`'s to name."""
     numeric = {c for t in tasks for c in t.numeric_inputs()}
+    dates = {c: fmt for t in tasks for c, fmt in t.date_inputs().items()}
     out = pd.DataFrame(index=frame.index)
     for column in dict.fromkeys(c for t in tasks for c in t.inputs):
         values = frame[column]
         if column in numeric:
             out[column] = _numbers(values, column, name)
+        elif column in dates:
+            out[column] = _dates(values, column, name, dates[column])
         else:
             text = values.astype(object)
             out[column] = text.where(text.notna(), np.nan)
@@ -164,29 +175,52 @@ def parse_inputs(frame: pd.DataFrame, tasks: list[SavedTask], name: str) -> pd.D
 def _numbers(values: pd.Series, column: str, name: str) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
-    text = values.astype(object).where(values.notna(), None)
-    lowered = text.map(lambda v: v.strip().lower() if isinstance(v, str) else v)
+    text, lowered = _cells(values)
     parsed = pd.to_numeric(lowered.map(lambda v: TRUE_FALSE.get(v, v)), errors="coerce")
-    bad = parsed.isna() & text.notna() & (lowered != "")
-    if bad.any():
-        positions = np.flatnonzero(bad.to_numpy())
-        shown = ", ".join(
-            f"row {i + 1} ({str(text.iloc[i])[:40]!r})" for i in positions[:SHOWN_BAD_ROWS]
-        )
-        more = (
-            f" and {len(positions) - SHOWN_BAD_ROWS} more"
-            if len(positions) > SHOWN_BAD_ROWS
-            else ""
-        )
-        raise DataError(
-            f"File '{name}', column '{column}': the model read numbers there, but "
-            f"{shown}{more} {'is not a number' if len(positions) == 1 else 'are not numbers'} "
-            "(rows count from 1 after the header). Fix those "
-            "cells or leave them empty (an empty cell gets the training median).",
-            where=name,
-            column=column,
-        )
+    _check_parsed(text, lowered, parsed, name, column, "numbers", ("a number", "numbers"))
     return parsed.astype("float64")
+
+
+def _dates(values: pd.Series, column: str, name: str, fmt: str | None) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    text, lowered = _cells(values)
+    parsed = to_dates(text.where(lowered != "", None), fmt)
+    written = f" written like {pd.Timestamp(2012, 1, 31).strftime(fmt)}" if fmt else ""
+    _check_parsed(
+        text, lowered, parsed, name, column, f"dates{written}", ("such a date", "such dates")
+    )
+    return parsed
+
+
+def _cells(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The cells as objects (None where missing) and stripped, lower-cased."""
+    text = values.astype(object).where(values.notna(), None)
+    return text, text.map(lambda v: v.strip().lower() if isinstance(v, str) else v)
+
+
+def _check_parsed(
+    text: pd.Series, lowered: pd.Series, parsed: pd.Series, name: str, column: str,
+    expected: str, not_what: tuple[str, str],
+) -> None:  # fmt: skip
+    """DataError naming the first cells that hold a value but did not parse."""
+    bad = parsed.isna() & text.notna() & (lowered != "")
+    if not bad.any():
+        return
+    positions = np.flatnonzero(bad.to_numpy())
+    shown = ", ".join(
+        f"row {i + 1} ({str(text.iloc[i])[:40]!r})" for i in positions[:SHOWN_BAD_ROWS]
+    )
+    more = f" and {len(positions) - SHOWN_BAD_ROWS} more" if len(positions) > SHOWN_BAD_ROWS else ""
+    verb = f"is not {not_what[0]}" if len(positions) == 1 else f"are not {not_what[1]}"
+    raise DataError(
+        f"File '{name}', column '{column}': the model read {expected} there, but "
+        f"{shown}{more} {verb} "
+        "(rows count from 1 after the header). Fix those cells or leave them empty (an "
+        "empty cell gets the training median).",
+        where=name,
+        column=column,
+    )
 
 
 def build_trained_model(exp: TrainedExperiment, saved: list[SavedTask], seed: int):
@@ -212,11 +246,12 @@ def build_trained_model(exp: TrainedExperiment, saved: list[SavedTask], seed: in
 
 
 def _missing_message(name: str, saved: list[SavedTask], missing: dict[str, list[str]]) -> str:
-    if len({tuple(t.inputs) for t in saved}) == 1:
+    if len({tuple(cols) for cols in missing.values()}) == 1:  # every task lacks the same
+        reads = dict.fromkeys(c for t in saved for c in t.inputs)
         return (
-            f"File '{name}' lacks the input column(s) {_quoted(missing[saved[0].name])} that "
-            f"the model reads. Add them (same names as at training: "
-            f"{_quoted(saved[0].inputs)}); other columns are ignored."
+            f"File '{name}' lacks the input column(s) {_quoted(next(iter(missing.values())))} "
+            f"that the model reads. Add them (same names as at training: {_quoted(reads)}); "
+            "other columns are ignored."
         )
     per_task = "; ".join(f"{t}: {_quoted(cols)}" for t, cols in missing.items())
     return (

@@ -3,8 +3,10 @@
 To predict on new rows, a trained model needs its inputs exactly as at training time:
 each number imputed with its training median and standardised with its training mean
 and scale, each text column imputed with its most frequent training value and one-hot
-encoded over its training categories (see :mod:`mtlcore.data.prepare`); and its outputs
-read back in the targets' units (target mean and std) or labels (classes). This module
+encoded over its training categories, each date column read as its seven date features
+(:func:`~mtlcore.data.prepare.date_features`, with the training file's date format), each
+imputed with its training median and standardised (see :mod:`mtlcore.data.prepare`); and
+its outputs read back in the targets' units (target mean and std) or labels (classes). This module
 writes those fitted numbers as plain JSON (``preprocessing.json``, never pickle) and
 applies them again with numpy, giving the very arrays scikit-learn gave at training.
 
@@ -16,10 +18,14 @@ Format ``mtlcore-preprocessing-1``::
                 "n_features", "out_dim",
                 "feature_names",
                 "columns": [{"name", "type": "number", "fill", "mean", "scale"}
-                            | {"name", "type": "text", "fill", "categories"}],
+                            | {"name", "type": "text", "fill", "categories"}
+                            | {"name", "type": "date", "format", "fill", "mean", "scale"}],
                 "tables": null | [table, ...]}]}
 
-``columns`` lists every column of the task's feature space in feature order; with
+``columns`` lists every column of the task's feature space in feature order; a date
+column's ``format`` is the strptime format its text is read with (null: pandas' own
+reading) and its ``fill``, ``mean`` and ``scale`` are lists of seven, one per
+:data:`~mtlcore.data.prepare.DATE_FEATURES`. With
 aligned inputs (``tables`` set) a column the task does not read (not in ``inputs``)
 gives zeros, and one 0/1 indicator per table follows. A fitted step this module does
 not know raises :class:`UnsupportedPreprocessing`, so a run is never saved with a
@@ -41,7 +47,14 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from mtlcore.data.prepare import AlignedInputs, PreparedData, TaskData
+from mtlcore.data.prepare import (
+    DATE_FEATURES,
+    AlignedInputs,
+    DateFeatures,
+    PreparedData,
+    TaskData,
+    date_features,
+)
 
 FORMAT = "mtlcore-preprocessing-1"
 FILENAME = "preprocessing.json"
@@ -102,17 +115,28 @@ def _task(task: TaskData) -> dict[str, Any]:
 
 
 def _pipeline(pipe: Any, names: list[str]) -> list[dict[str, Any]]:
-    """Per column, the fitted numbers of a median-imputer + scaler or a most-frequent
-    imputer + one-hot pipeline (the two that ``prepare`` fits)."""
+    """Per column, the fitted numbers of a median-imputer + scaler, a date-features +
+    median-imputer + scaler or a most-frequent imputer + one-hot pipeline (the three
+    that ``prepare`` fits)."""
     steps = [s for _, s in pipe.steps] if isinstance(pipe, Pipeline) else [pipe]
     kinds = [type(s) for s in steps]
     if kinds == [SimpleImputer, StandardScaler] and steps[0].strategy == "median":
         imputer, scaler = steps
         _check_imputed(imputer, names)
+        fill, mean, scale = _imputed_scaled(imputer, scaler)
         return [
-            {"name": n, "type": "number", "fill": float(imputer.statistics_[i]),
-             "mean": float(scaler.mean_[i]) if scaler.with_mean else 0.0,
-             "scale": float(scaler.scale_[i]) if scaler.with_std else 1.0}
+            {"name": n, "type": "number", "fill": fill[i], "mean": mean[i], "scale": scale[i]}
+            for i, n in enumerate(names)
+        ]
+    if kinds == [DateFeatures, SimpleImputer, StandardScaler] and steps[1].strategy == "median":
+        dates, imputer, scaler = steps
+        k = len(DATE_FEATURES)
+        _check_imputed(imputer, [f"{n}_{f}" for n in names for f in DATE_FEATURES])
+        fill, mean, scale = _imputed_scaled(imputer, scaler)
+        formats = dates.formats or {}
+        return [
+            {"name": n, "type": "date", "format": formats.get(n), "fill": fill[k * i : k * i + k],
+             "mean": mean[k * i : k * i + k], "scale": scale[k * i : k * i + k]}
             for i, n in enumerate(names)
         ]  # fmt: skip
     if kinds == [SimpleImputer, OneHotEncoder] and steps[0].strategy == "most_frequent":
@@ -130,6 +154,20 @@ def _pipeline(pipe: Any, names: list[str]) -> list[dict[str, Any]]:
     raise UnsupportedPreprocessing(
         f"columns {names}: the steps {[k.__name__ for k in kinds]} cannot be saved for "
         "predictions yet"
+    )
+
+
+def _imputed_scaled(
+    imputer: SimpleImputer, scaler: StandardScaler
+) -> tuple[list[float], list[float], list[float]]:
+    """Per feature: the imputer's fill value and the scaler's mean and scale."""
+    n = len(imputer.statistics_)
+    mean = scaler.mean_ if scaler.with_mean else np.zeros(n)
+    scale = scaler.scale_ if scaler.with_std else np.ones(n)
+    return (
+        [float(v) for v in imputer.statistics_],
+        [float(v) for v in mean],
+        [float(v) for v in scale],
     )
 
 
@@ -186,13 +224,20 @@ class SavedTask:
         )  # fmt: skip
 
     def numeric_inputs(self) -> list[str]:
-        return [
-            c["name"] for c in self.columns if c["type"] == "number" and c["name"] in self.inputs
-        ]
+        return self._inputs_of_type("number")
+
+    def date_inputs(self) -> dict[str, str | None]:
+        """Each date input and the strptime format its text is read with."""
+        return {c["name"]: c.get("format") for c in self.columns
+                if c["type"] == "date" and c["name"] in self.inputs}  # fmt: skip
+
+    def _inputs_of_type(self, kind: str) -> list[str]:
+        return [c["name"] for c in self.columns if c["type"] == kind and c["name"] in self.inputs]
 
     def features(self, frame: pd.DataFrame) -> np.ndarray:
         """float32 (rows, n_features) from rows holding the task's inputs: numbers as
-        float64 (NaN = missing), text as str or NaN (see :func:`mtlcore.predict.read_rows`)."""
+        float64 (NaN = missing), dates as datetimes (NaT = missing), text as str or NaN
+        (:func:`mtlcore.predict.parse_inputs` reads them so, with one set of messages)."""
         blocks = []
         for c in self.columns:
             read = self.tables is None or c["name"] in self.inputs
@@ -221,12 +266,16 @@ class SavedTask:
 
 
 def _column(c: dict[str, Any], values: pd.Series | None, n: int) -> np.ndarray:
-    if c["type"] == "number":
+    if c["type"] in ("number", "date"):
         if values is None:
-            return np.zeros((n, 1))
-        x = values.to_numpy(dtype=np.float64)
-        x = np.where(np.isnan(x), c["fill"], x)
-        return ((x - c["mean"]) / c["scale"]).reshape(-1, 1)
+            return np.zeros((n, 1 if c["type"] == "number" else len(DATE_FEATURES)))
+        if c["type"] == "number":
+            x = values.to_numpy(dtype=np.float64).reshape(-1, 1)
+        else:
+            x = date_features(values, c.get("format"))
+        fill, mean, scale = (np.asarray(c[k], dtype=np.float64) for k in ("fill", "mean", "scale"))
+        x = np.where(np.isnan(x), fill, x)
+        return (x - mean) / scale
     cats = c["categories"]
     out = np.zeros((n, len(cats)))
     if values is None:

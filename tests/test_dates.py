@@ -1,6 +1,6 @@
 """Dates are dates: a date column is detected when the CSV is read (never a numeric
 column), becomes year + sin/cos of month, day of year and day of week inside the fitted
-preprocessor, new rows are read the same way, and the CLI path gets it too."""
+preprocessor, and the CLI path gets it too (new rows with dates: test_predict_dates.py)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,10 @@ import pytest
 
 from mtlcore.config import ExperimentConfig
 from mtlcore.data.ingest import date_format, profile_table, read_csv_table
-from mtlcore.data.prepare import (
-    DATE_FEATURES,
-    date_features,
-    prepare,
-    split_rows,
-    transform_new_rows,
-)
+from mtlcore.data.prepare import DATE_FEATURES, date_features, prepare
 from mtlcore.data.spec import DataError, Dataset, TaskSpec, detect_task_kind
 from mtlcore.experiment import prepare_data
-from tests.messy_csv import penguins_raw_csv, weather_csv, weather_frame
+from tests.messy_csv import penguins_raw_csv, weather_csv
 
 
 @pytest.mark.parametrize(
@@ -96,21 +90,6 @@ def test_a_date_input_becomes_seven_standardised_features_in_the_preprocessor():
     cols = [task.feature_names.index(n) for n in date_names]
     assert np.allclose(X[:, cols].mean(axis=0), 0, atol=1e-5)
     assert any("date column(s) date" in note for note in data.notes())
-
-
-def test_new_rows_are_transformed_as_the_training_rows_were():
-    data = prepare(weather_dataset(), [TaskSpec("temp_max", "weather", "temp_max")])
-    task = data.task("temp_max")
-    raw = weather_frame()  # the file's own text: dates as strings, as a new CSV gives them
-    train = split_rows(len(raw), 0.15, 0.15, 0, "weather")["train"]
-    X = transform_new_rows(task, raw.iloc[train])
-    assert np.allclose(X, task.X["train"], atol=1e-6)
-    one = raw.iloc[[3]].assign(precipitation="1.5", date="2013-07-04", wind=np.nan)
-    assert transform_new_rows(task, one).shape == (1, X.shape[1])  # text number, a gap
-    with pytest.raises(DataError, match="lack input column"):
-        transform_new_rows(task, raw.drop(columns=["wind"]))
-    with pytest.raises(DataError, match="'wind' must hold numbers"):
-        transform_new_rows(task, raw.assign(wind="windy"))
 
 
 def test_the_config_path_reads_dates_too(tmp_path):

@@ -40,6 +40,12 @@ from mtlcore.limits import UnreadableFile, read_regular_file
 # A table (or a task) needs at least this many rows to train and validate on.
 MIN_ROWS = 20
 
+# Cells read as missing values: pandas' own markers (among them "", "NA", "N/A", "n/a",
+# "NaN", "nan", "null", "NULL", "None", "#N/A") and these, which real files use too (auto-mpg
+# writes a missing horsepower as "?"). Without them a numeric column with one "?" would be
+# read as text. A cell is compared after its leading spaces are dropped.
+MISSING_MARKERS = ("", "?", "NA", "N/A", "n/a", "null", "NaN", "-", "--")
+
 _SAVE_AS_UTF8 = (
     "In Excel choose 'Save As' > 'CSV UTF-8', or re-save it as UTF-8 in a text "
     "editor, then load it again."
@@ -52,7 +58,8 @@ def read_csv_table(
     """Read a CSV file (a path, or its raw bytes) into a validated DataFrame.
 
     ``name`` is the file or table name the messages use. Column names are
-    stripped of surrounding whitespace. Raises :class:`DataError` for a file that
+    stripped of surrounding whitespace; cells in :data:`MISSING_MARKERS` (such as "?",
+    "NA", "-") are missing values. Raises :class:`DataError` for a file that
     is too large, empty, not UTF-8, without a header, with empty or duplicate
     column names, with rows of the wrong length, or with fewer than
     :data:`MIN_ROWS` data rows.
@@ -73,7 +80,9 @@ def read_csv_table(
             where=name,
         )
     try:
-        df = pd.read_csv(io.StringIO(text), skipinitialspace=True, index_col=False)
+        df = pd.read_csv(
+            io.StringIO(text), skipinitialspace=True, index_col=False, na_values=MISSING_MARKERS
+        )
     except (ValueError, pd.errors.ParserError) as err:  # rare: the checks above passed
         raise DataError(
             f"File '{name}' could not be read as CSV ({err}). Check that it is a "

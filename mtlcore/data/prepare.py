@@ -6,8 +6,9 @@ with scikit-learn: numbers are imputed with the median and standardised, text is
 imputed with the most frequent value and one-hot encoded, and a date column becomes
 seven numbers (:class:`DateFeatures`: its year, and the sine and cosine of its month,
 day of year and day of week), imputed with the median and standardised like numbers.
-The date features live inside the fitted preprocessor, so :func:`transform_new_rows`
-reads new rows exactly as the training rows were read. Rows whose target is
+The date features live inside the fitted preprocessor, whose fitted numbers
+:mod:`mtlcore.saved_preprocessing` saves with a run so that new rows are read exactly
+as the training rows were (:mod:`mtlcore.predict`). Rows whose target is
 missing (any of its targets, for a multi-output task) are dropped for that task only,
 and counted; imputed input values are
 counted too, so the UI can report both.
@@ -577,7 +578,7 @@ def _inputs_frame(
     return pd.DataFrame({c: columns[c] for c in order}, index=part.index)
 
 
-# --- what preprocessing does, and new rows -------------------------------------------------
+# --- what preprocessing does -------------------------------------------------
 
 
 def imputed_counts(table: pd.DataFrame, spec: TaskSpec) -> dict[str, int]:
@@ -610,50 +611,3 @@ def describe_inputs(table: pd.DataFrame, spec: TaskSpec) -> pd.DataFrame:
         rows.append({"column": c, "read_as": read_as, "features": n,
                      "filled": f"{k} ({how})" if k else "0"})  # fmt: skip
     return pd.DataFrame(rows, columns=["column", "read_as", "features", "filled"])
-
-
-def transform_new_rows(task: TaskData, rows: pd.DataFrame) -> np.ndarray:
-    """New rows (a DataFrame with the task's input columns, e.g. read from a CSV) as the
-    float32 model inputs the task was trained on, through its fitted preprocessor.
-
-    Numbers may come as text ("3.5"); dates as text in the training file's format or as
-    datetimes; missing values are filled as at training; a category never seen in
-    training gives all-zero one-hot columns. Raises :class:`DataError` naming a missing
-    input column or a value that should be a number.
-    """
-    pre = task.preprocessor
-    if pre is None:
-        raise ValueError(f"Task '{task.name}' has no fitted preprocessor.")
-    inputs = list(task.spec.inputs or ())
-    missing = [c for c in inputs if c not in rows.columns]
-    if missing:
-        raise DataError(
-            f"Task '{task.name}': the new rows lack input column(s) {_quoted(missing)}. Add "
-            f"them (the task reads {_quoted(inputs)}).",
-            column=missing[0],
-        )
-    numeric = _numeric_inputs(pre, inputs)
-    frame = rows.copy()
-    for c in numeric:
-        converted = pd.to_numeric(frame[c], errors="coerce")
-        bad = frame[c][converted.isna() & frame[c].notna()]
-        if len(bad):
-            raise DataError(
-                f"Task '{task.name}': input column '{c}' must hold numbers, but a new row "
-                f"holds {str(bad.iloc[0])!r}. Write a number there or leave it empty.",
-                column=c,
-            )
-        frame[c] = converted
-    if isinstance(pre, AlignedInputs):
-        X = pre.transform(frame, task.spec.table, inputs)
-    else:
-        dates = [c for name, _, cols in pre.transformers_ if name == "date" for c in cols]
-        text = [c for c in inputs if c not in numeric and c not in dates]
-        X = pre.transform(_inputs_frame(frame, numeric, text, dates))
-    return _owned(X, np.float32)
-
-
-def _numeric_inputs(pre: ColumnTransformer | AlignedInputs, inputs: list[str]) -> list[str]:
-    if isinstance(pre, AlignedInputs):
-        return [c for c in inputs if c in pre.columns and pre.numeric(c)]
-    return [c for name, _, cols in pre.transformers_ if name == "num" for c in cols]
