@@ -27,7 +27,7 @@ from mtlcore.runs._worker import result_summary
 from mtlcore.weighting import METHODS
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-PAGES = ["data", "model", "train", "compare", "transfer", "representations", "runs"]
+PAGES = ["data", "model", "train", "compare", "transfer", "representations", "runs", "predict"]
 
 
 @pytest.fixture(autouse=True)

@@ -69,6 +69,15 @@ def test_upload_shows_predictions_and_offers_them_as_csv(experiment):
     assert "Download the predictions (CSV)" in download_buttons(at)
 
 
+def test_the_sidebar_gives_the_shown_experiments_seeds(experiment):
+    """Each run's config holds only its own seed; the sidebar once read "Seeds: 0" off the
+    first run for this two-seed experiment."""
+    at = open_page("predict")
+    text = " ".join(c.value for c in at.sidebar.caption).replace("\\", "")
+    assert f"Experiment #{experiment}" in " ".join(m.value for m in at.sidebar.markdown)
+    assert "Seeds: 0, 1;" in text and "Seeds: 0;" not in text
+
+
 def test_a_file_without_the_input_columns_is_a_sentence(experiment):
     at = open_page("predict")
     at.file_uploader[0].set_value(("wrong.csv", b"island,mass\nBiscoe,3\n", "text/csv")).run()
