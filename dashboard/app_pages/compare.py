@@ -143,6 +143,9 @@ def confusion(rows: pd.DataFrame, task: str) -> None:
         acc = (part["truth"].astype(str) == part["prediction"].astype(str)).mean()
         col.plotly_chart(confusion_heatmap(counts, f"{name}: accuracy {acc:.1%}"),
                          width="stretch", key=f"cm_{task}_{model}")  # fmt: skip
+    st.caption("Each cell counts the test rows of a true class (row) given a predicted class "
+               "(column): the diagonal holds the right answers, the rest who is taken for "
+               "whom. Left: the multi-task model; right: the task trained alone.")  # fmt: skip
 
 
 def same_tasks(
