@@ -625,6 +625,7 @@ def _as_paths(result: dict) -> dict:
 
 
 @pytest.mark.claim
+@pytest.mark.slow  # about 90 s of CPU: every path the page draws, twice
 def test_the_pages_setting_shows_the_page_claims_through_our_methods():
     """What the page runs, through our methods: every method from the five starts (the
     page's three and Nash-MTL's two others) at scale 1, and with L₁ × 0.1 from the

@@ -229,12 +229,11 @@ def show(lesson: Lesson) -> None:
     published = json.dumps({"steps": cagrad["steps"], "lr": cagrad["lr"]})
     st.caption(
         f"The papers run Adam at lr {cagrad['lr']:g} for {cagrad['steps']:,} steps (CAGrad; "
-        "Nash-MTL 35,000). Through this project's CAGrad and Nash-MTL, which solve a convex "
-        "problem at every step, that takes hours, so the page takes 5× the step for "
-        f"{PAGE_STEPS:,} steps. Even so a CAGrad path takes minutes, a Nash-MTL path up to "
-        "half an hour on a busy 2-core machine (docs/lessons.md has the times); paths run "
-        "in parallel, one process per core. The papers' setting: `python -m mtlcore lesson "
-        f"{lesson.key} --options '{published}' --out toy.json`."
+        "Nash-MTL 35,000). The page takes 5× the step for "
+        f"{PAGE_STEPS:,} steps: about a minute for every method from three starts (with two "
+        "tasks our PCGrad, MGDA, CAGrad and Nash-MTL compute their weights in closed form, "
+        "and all paths move together). The papers' setting takes about ten minutes: "
+        f"`python -m mtlcore lesson {lesson.key} --options '{published}' --out toy.json`."
     )
     options = {"methods": methods, "starts": [list(labels[c]) for c in chosen], "steps": steps,
                "lr": lr, "scale": scale}  # fmt: skip

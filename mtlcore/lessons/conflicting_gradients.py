@@ -37,9 +37,10 @@ PUBLISHED: dict[str, dict[str, object]] = {
 }
 # The page's starts: CAGrad's Fig. 1. Nash-MTL's other three are a click away on the page.
 PAGE_STARTS: tuple[tuple[float, float], ...] = CAGRAD_STARTS
-# The page's budget: the papers' optimiser with 5x the step and 8 000 steps (the papers' 0.001
-# needs their 100 000, hours through our CAGrad and Nash-MTL). Much above 0.005, or for
-# many more steps at it, equal weights creep out of their valleys (at 0.005 by step 20 000).
+# The page's budget: the papers' optimiser with 5x the step and 8 000 steps, about a minute
+# for every method from three starts on 2 cores (bench/RESULTS.md); the papers' 0.001 needs
+# their 100 000 steps, about ten minutes. Much above 0.005, or for many more steps at it,
+# equal weights creep out of their valleys (at 0.005 by step 20 000).
 PAGE_STEPS = 8_000
 PAGE_LR = 0.005
 # A path ends 'on the Pareto set' within this distance of it (x and y units; see docs/lessons.md).
@@ -70,9 +71,9 @@ class Toy2DOptions(BaseModel):
     )
     workers: int = Field(
         0, ge=0, le=64,
-        description="Processes the paths run in: 0 = one per CPU (at most one per path; "
-        "in this process below 2 000 steps); 1 = in this process. The numbers do not "
-        "depend on it.",
+        description="Processes the paths run in, the methods dealt out among them: 0 = one "
+        "per CPU (at most one per method; in this process below 4 000 steps); 1 = in this "
+        "process. The numbers do not depend on it.",
     )  # fmt: skip
 
 
@@ -98,11 +99,16 @@ The average loss's minimum: (0, −8.36); with L₁ × 0.1, (−5.73, −8.41). 
 (8 000 steps at lr 0.005) CAGrad from the valley starts is at (−5.67, −1.25) and
 (6.01, 0.14), on its way down; equal weights at (−5.07, 1.39) and (5.05, 1.40), in the
 valleys. Through our methods (five starts) the same holds: equal weights in the valleys
-(d 9.9, 9.6), MGDA and Nash-MTL within 0.02 of the set from every start, CAGrad at the
-minimum from the three starts below the valleys and at (−3.54, −5.97), (2.66, −5.20)
-from the others. At lr 0.005 equal weights leave their valleys by step 20 000, at 0.01 by 2 000;
-at the papers' 0.001 they are still there at 100 000. CPU time per step here (2 cores):
-equal 3 ms, PCGrad 5, MGDA 6, CAGrad 23, Nash-MTL 62."""
+(d 10.1, 9.8), MGDA within 0.02 and Nash-MTL within 0.002 of the set from every start,
+CAGrad at the minimum from the three starts below the valleys and at (−3.54, −5.97),
+(4.77, −3.20) from the others; with L₁ × 0.1 Nash-MTL within 0.002 of the set from every
+start, and from (9, 9) equal weights (d 11.0), PCGrad (d 6.1) and CAGrad (d 7.0) off it.
+At lr 0.005 equal weights leave their valleys by step 20 000, at 0.01 by 2 000; at the
+papers' 0.001 they are still there at 100 000. CPU time per step of the study here (2
+cores, all five methods from three starts moved together): about 5.5 ms, 45 s for the
+page's 8 000 steps; with two tasks our PCGrad, MGDA, CAGrad and Nash-MTL compute their
+weights in closed form (torchjd's solvers took 6, 23 and 62 ms per step for MGDA,
+CAGrad and Nash-MTL)."""
 
 
 LESSON = Lesson(

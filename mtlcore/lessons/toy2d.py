@@ -17,11 +17,16 @@ loss ½(scale·L₁ + L₂) is the point of it where the bowls' weights are in t
 scale : 1 (x = 0 when scale = 1): :func:`average_optimum`.
 
 Each path: the point as the only (shared) parameter of :class:`ToyPoint`, a
-``MultiTaskModel`` with two tasks; per step the two losses go to the method's
-``backward`` (``mtlcore.weighting.build_weighting``, the same call the training loop
-makes), then ``torch.optim.Adam`` steps. Equal weights backpropagate L₁ + L₂; PCGrad,
-MGDA, CAGrad and Nash-MTL combine the two gradients of θ. Adam divides each step by
-the gradient's running size, so a method's overall scale (mean or sum of the
+``MultiTaskModel`` with two tasks; per step each point's two task gradients are
+combined by the method (``mtlcore.weighting.build_weighting``: a gradient method's
+``combine_batch``, the code its ``backward`` runs in the training loop; equal weights
+sum the two gradients, what backpropagating L₁ + L₂ gives), then ``torch.optim.Adam``
+steps. With two tasks PCGrad, MGDA, CAGrad and Nash-MTL answer from the 2 × 2 Gramian
+in closed form (``mtlcore.weighting._two_task``), about a millisecond per step where
+torchjd's solvers took up to 60. All paths of a study move together as one (N, 2)
+parameter with one Adam (:func:`run_paths_together`): Adam works element by element,
+so that is exactly N independent runs, at about the cost of one. Adam divides each
+step by the gradient's running size, so a method's overall scale (mean or sum of the
 gradients, CAGrad's optional 1/(1 + c)) does not change the path; the direction does.
 
 The toy has no data and no noise: a path depends only on its start, method and
@@ -30,8 +35,9 @@ is seeded, and with two tasks it has no effect. In the valleys a path is chaotic
 start moved by 1e-12 can end elsewhere on the Pareto set), so the lesson claims where
 paths end up (a valley, the Pareto set, the average's minimum), not the exact point.
 
-Paths run in worker processes (``spawn``) when more than one is allowed: a script that
-calls :func:`run` that way needs the usual ``if __name__ == "__main__":`` guard.
+With more than one worker allowed, the methods are dealt out to worker processes
+(``spawn``): a script that calls :func:`run` that way needs the usual
+``if __name__ == "__main__":`` guard.
 """
 
 from __future__ import annotations
@@ -317,7 +323,7 @@ def _run_group_job(job: tuple[list[str], list[list[float]], dict[str, Any]]) -> 
     return run_paths_together(methods, starts, Toy2DOptions.model_validate(raw))
 
 
-SMALL_STEPS = 20_000  # below this, starting worker processes (torch) costs more than it saves
+SMALL_STEPS = 4_000  # below this, starting worker processes (torch) costs more than it saves
 # The most expensive methods per step (Nash-MTL, CAGrad) first when methods are split.
 COST_ORDER = ("nash_mtl", "cagrad", "mgda", "pcgrad", "equal")
 
