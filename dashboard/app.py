@@ -22,7 +22,9 @@ def main() -> None:
     from dashboard import runs_client, state, ui
     from dashboard.sidebar import sidebar
 
-    st.set_page_config(page_title="MTL Studio", page_icon=":material/science:", layout="wide")
+    # An emoji icon is drawn in the page; a ":material/...:" one is fetched from Google's font
+    # server on every visit (a request to the internet, and a missing icon offline).
+    st.set_page_config(page_title="MTL Studio", page_icon="🧪", layout="wide")
     pages = [
         # Learn comes first; Data stays the landing page (the built-in dataset, ready to train).
         st.Page("app_pages/learn.py", title="Learn", icon=":material/school:"),

@@ -315,7 +315,7 @@ def _inspect(path: str) -> int:
     p = Path(path)
     if not p.exists():
         raise DataError(f"{p}: no such file. Check the path.", where=str(p))
-    df = read_csv_table(p, p.name)  # refuses a folder, a device or a pipe with a sentence
+    df = read_csv_table(p, path)  # refuses a folder, a device or a pipe with a sentence
     print(f"{p.name}: {len(df)} rows, {len(df.columns)} columns")
     print(profile_table(df).to_string(index=False))
     return 0

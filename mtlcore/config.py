@@ -9,7 +9,6 @@ chosen method registers, so ``model.options.n_experts`` is checked like any key.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import re
@@ -29,7 +28,7 @@ from pydantic import (
 )
 
 from mtlcore.data.spec import TaskSpec
-from mtlcore.limits import UnreadableFile, read_regular_file
+from mtlcore.limits import UnreadableFile, check_parameters, min_parameters, read_regular_file
 
 # A config file is a few kilobytes; anything much larger is not one.
 MAX_CONFIG_BYTES = 1_000_000
@@ -212,25 +211,18 @@ class ModelConfig(StrictModel):
             )
         opts = _options(STRATEGIES[self.strategy].options_model, self.options, "model")
         object.__setattr__(self, "options", opts)
-        _check_model_size(self.strategy, tuple(self.hidden), tuple(self.head_hidden),
-                          json.dumps(opts, sort_keys=True))  # fmt: skip
+        _check_model_size(self)
         return self
 
 
-@functools.lru_cache(maxsize=256)
-def _check_model_size(strategy: str, hidden: tuple, head_hidden: tuple, options: str) -> None:
-    """Refuse a model that is over the parameter budget for even one task with one input
-    and one output (a lower bound: the exact count, with the data's sizes, is checked
-    again before training). Keeps a link or config from asking for a huge model."""
-    from mtlcore.limits import check_parameters
-    from mtlcore.models import Architecture, ModelTask, count_parameters
-
-    arch = Architecture(hidden, head_hidden)
-    try:
-        n = count_parameters(strategy, [ModelTask("task", "task", 1, 1)], arch, json.loads(options))
-    except ValueError:  # options that need the real tasks (checked when the model is built)
-        return
-    check_parameters(n, "this model")
+def _check_model_size(model: ModelConfig) -> None:
+    """Refuse a model over the parameter budget even with one task, one input and one
+    output (:func:`~mtlcore.limits.min_parameters`, a lower bound counted without torch;
+    the exact count, with the data's sizes, is checked again before the model is built).
+    Keeps a link or a config file from asking for a huge model."""
+    options = model.options
+    experts = options.get("n_experts") or options.get("n_shared_experts") or 1
+    check_parameters(min_parameters(model.hidden, model.head_hidden, experts), "this model")
 
 
 class WeightingConfig(StrictModel):

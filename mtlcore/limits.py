@@ -26,7 +26,7 @@ import math
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 MAX_PARAMS_ENV = "MTL_STUDIO_MAX_PARAMS"
 MAX_RUN_SECONDS_ENV = "MTL_STUDIO_MAX_RUN_SECONDS"
@@ -122,6 +122,18 @@ def max_run_seconds() -> float | None:
             f"such as {DEFAULT_MAX_RUN_SECONDS:g}, or 0 for no limit, or unset it"
         )
     return seconds or None
+
+
+def min_parameters(hidden: Sequence[int], head_hidden: Sequence[int] = (), experts: int = 1) -> int:
+    """The fewest parameters any sharing strategy has with these layer widths: ``experts``
+    trunks of widths ``hidden`` reading one input, and one head ending in one output.
+
+    A lower bound for one task with one input column, counted without building anything,
+    so a config can be checked against the budget before its data is known.
+    """
+    trunk = sum((a + 1) * b for a, b in zip([1, *hidden], hidden, strict=False))
+    head = [hidden[-1] if hidden else 1, *head_hidden, 1]
+    return experts * trunk + sum((a + 1) * b for a, b in zip(head, head[1:], strict=False))
 
 
 def check_parameters(n_params: int, what: str) -> None:

@@ -507,8 +507,8 @@ def _read_bytes(source: str | os.PathLike[str] | bytes, name: str, max_bytes: in
         return read_regular_file(source, max_bytes)
     except UnreadableFile as exc:
         label = f"'{name}'"
-        if os.path.basename(source) != name:  # a table name: say which file it reads
-            label += f" ({os.fspath(source)})"
+        if name not in (os.fspath(source), os.path.basename(source)):  # a table's name
+            label += f" ({os.fspath(source)})"  # say which file it reads
         if exc.missing:
             message = f"File {label} could not be found. Check the path and try again."
         else:

@@ -1,0 +1,119 @@
+"""The bad-input catalogue (issue 11): every input that used to crash, hang or exhaust the
+machine, and what the command line says to it now: one line on stderr, exit status 2
+(bad input) or 1 (a run stopped by the server's limits), never a traceback.
+
+Each case of ``tests/bad_inputs/cases.yaml`` runs ``python -m mtlcore`` in-process in a
+temporary folder holding a copy of ``tests/bad_inputs/`` (so messages name files as the
+user typed them); ``make`` creates what cannot be checked in (a named pipe, a folder, a
+file over the size limit) and ``env`` sets the server owner's variables.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from mtlcore.cli import main
+
+CATALOGUE = Path(__file__).parent / "bad_inputs"
+CASES = yaml.safe_load((CATALOGUE / "cases.yaml").read_text(encoding="utf-8"))
+
+
+def run_case(case: dict, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> tuple[int, str]:
+    """Run one catalogue case; return (exit status, stderr)."""
+    shutil.copytree(CATALOGUE, workdir, dirs_exist_ok=True)
+    for kind, name in (case.get("make") or {}).items():
+        target = workdir / name
+        if kind == "pipe":
+            os.mkfifo(target)
+        elif kind == "folder":
+            target.mkdir()
+        elif kind == "large_config":  # a comment line repeated past the 1 MB limit
+            target.write_text("# padding\n" * 110_000, encoding="utf-8")
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    for key, value in (case.get("env") or {}).items():
+        monkeypatch.setenv(key, str(value))
+    capsys.readouterr()
+    try:
+        code = main(case["argv"])
+    except SystemExit as exc:  # argparse's own exit
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_bad_input_gets_one_line(case, tmp_path, monkeypatch, capsys):
+    if case.get("without_gpu") and torch.cuda.is_available():
+        pytest.skip("this case needs a machine without a CUDA GPU")
+    code, err = run_case(case, tmp_path / "work", monkeypatch, capsys)
+    assert err == case["stderr"] + "\n"
+    assert code == case["exit"]
+
+
+def test_a_link_cannot_ask_for_a_huge_model():
+    """Model sizes come from a dashboard link too: the huge one is dropped with a sentence
+    and the draft keeps its own hidden sizes."""
+    from dashboard.state import decode_query, default_draft, encode_value
+
+    draft, _, _, problems = decode_query({"model.hidden": encode_value([4096] * 8)})
+    assert draft["model"]["hidden"] == default_draft()["model"]["hidden"]
+    assert problems == [
+        "model.hidden from the link was ignored: link: model: this model would have "
+        "117,481,473 parameters, more than this server's budget of 5,000,000 "
+        "(MTL_STUDIO_MAX_PARAMS); use fewer or narrower layers in model.hidden and "
+        "model.head_hidden (or fewer experts)"
+    ]
+
+
+def test_every_example_and_lesson_fits_the_parameter_budget():
+    """The default budget leaves every shipped config (examples, lesson presets) far inside
+    it, with the data's real sizes, the baselines included."""
+    from mtlcore.config import ExperimentConfig
+    from mtlcore.experiment import architecture, model_tasks, prepare_data
+    from mtlcore.lessons import LESSONS
+    from mtlcore.limits import DEFAULT_MAX_PARAMS
+    from mtlcore.models import count_parameters
+
+    configs = [
+        ExperimentConfig.load(p) for p in sorted((CATALOGUE.parents[1] / "examples").glob("*.yaml"))
+    ]
+    configs += [p.experiment() for lesson in LESSONS.values() for p in lesson.presets]
+    assert len(configs) > 20
+    for config in configs:
+        tasks, arch = model_tasks(prepare_data(config)), architecture(config)
+        m = config.model
+        largest = max(count_parameters(m.strategy, tasks, arch, m.options),
+                      count_parameters("independent", tasks, arch))  # fmt: skip
+        assert largest < DEFAULT_MAX_PARAMS / 10, config.name
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    ["hard", "soft", "cross_stitch", "mmoe", "ple", "cgc", "hierarchical", "independent"],
+)
+def test_the_bound_checked_at_validation_never_exceeds_the_real_count(strategy):
+    """The config is checked with ``min_parameters`` (no torch, no data); it must be a lower
+    bound of the real model, or a config could be refused that fits the budget."""
+    import random
+
+    from mtlcore.limits import min_parameters
+    from mtlcore.models import Architecture, ModelTask, count_parameters
+
+    rng = random.Random(strategy)
+    for _ in range(5):
+        hidden = [rng.randint(1, 64) for _ in range(rng.randint(2, 4))]
+        head = [rng.randint(1, 16) for _ in range(rng.randint(0, 2))]
+        experts = rng.randint(1, 5)
+        options = {"mmoe": {"n_experts": experts}, "ple": {"n_shared_experts": experts},
+                   "cgc": {"n_shared_experts": experts}}.get(strategy, {})  # fmt: skip
+        n_tasks, in_dim = rng.randint(1, 3), rng.randint(1, 8)
+        tasks = [ModelTask(f"t{i}", f"t{i}", in_dim, rng.randint(1, 3)) for i in range(n_tasks)]
+        real = count_parameters(strategy, tasks, Architecture(tuple(hidden), tuple(head)), options)
+        assert min_parameters(hidden, head, experts if options else 1) <= real
