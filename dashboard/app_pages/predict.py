@@ -60,6 +60,16 @@ def expected_columns(trained: TrainedExperiment) -> None:
         for t in tasks
     )
     st.dataframe(frame, hide_index=True, width="stretch")
+    # the table cuts a long list of columns; this says them all
+    needed = dict.fromkeys(c for t in tasks for c in t.inputs)
+    st.caption(
+        md_escape(
+            f"The file needs the column(s) {', '.join(needed)}, named as in training (a "
+            "task is predicted when the file has every column it reads; other columns are "
+            "kept as they are). Empty cells and missing markers such as ? are filled as at "
+            "training."
+        )
+    )
     if trained.left_out:
         st.caption(md_escape("Seeds without a model: " + "; ".join(trained.left_out) + "."))
 
