@@ -60,6 +60,19 @@ def test_a_task_named_by_the_page_follows_its_target_and_a_typed_name_stays():
     assert_clean(at)
 
 
+def test_a_column_that_stops_being_the_target_becomes_an_input_again():
+    at = page_with("weather.csv", weather_csv())
+    at.button(key="add_task").click().run()
+    assert tasks(at)[0]["target"] == "weather" and "weather" not in tasks(at)[0]["inputs"]
+    at.selectbox(key="ctl:tasks.0.target").set_value("temp_max").run()
+    inputs = tasks(at)[0]["inputs"]
+    assert "weather" in inputs and "temp_max" not in inputs
+    assert at.multiselect(key="ctl:tasks.0.inputs").value == inputs
+    at.selectbox(key="ctl:tasks.0.target").set_value("temp_min").run()
+    assert "temp_max" in tasks(at)[0]["inputs"] and "temp_min" not in tasks(at)[0]["inputs"]
+    assert_clean(at)
+
+
 def test_the_kind_box_shows_fixed_labels_and_the_detected_kind_beside_them():
     at = page_with("weather.csv", weather_csv())
     at.button(key="add_task").click().run()

@@ -346,9 +346,31 @@ def on_target_change(i: int, tables: dict[str, pd.DataFrame]) -> None:
     task = d["tasks"][i]
     targets = targets_of(task)
     st.session_state[more_targets_key(i)] = targets[1:]
-    set_inputs(task, i, [c for c in task.get("inputs") or [] if c not in targets])
+    inputs = [c for c in task.get("inputs") or [] if c not in targets]
+    set_inputs(task, i, inputs + given_back_inputs(d, i, tables, inputs))
     drop_from_other_inputs(d, i)
     name_after_target(d, i, tables)
+
+
+def previous_targets_key(i: int) -> str:
+    """Session key of task ``i``'s targets as last drawn (not a widget's key)."""
+    return f"data_page:previous_targets:{i}"
+
+
+def given_back_inputs(
+    d: dict[str, Any], i: int, tables: dict[str, pd.DataFrame], inputs: list[str]
+) -> list[str]:
+    """The columns that stopped being this task's targets and would be default inputs
+    (not an identifier, free text, constant or empty, nor another task's target): they
+    become inputs again, so changing a target never drops a column from every task."""
+    task = d["tasks"][i]
+    df = tables.get(task.get("table") or "")
+    if df is None:
+        return []
+    before = st.session_state.get(previous_targets_key(i), [])
+    taken = {*targets_of(task), *inputs, *other_targets(d, task["table"], skip=i)}
+    usable = datasets.default_inputs(df, cached.profile(df), "", [])
+    return [c for c in usable if c in before and c not in taken]
 
 
 def name_after_target(d: dict[str, Any], i: int, tables: dict[str, pd.DataFrame]) -> None:
@@ -415,6 +437,7 @@ def task_editor(
                       to_widget=lambda v: (targets_of({"target": v}) or [None])[0],
                       from_widget=lambda v: with_first_target(state.draft()["tasks"][i], v))  # fmt: skip
     targets = targets_of(task)
+    st.session_state[previous_targets_key(i)] = targets  # what on_target_change sees as before
     kinds = dict(zip(prof["column"], prof["task_kind"]))
     detected = kinds.get(targets[0], "?") if len(targets) == 1 else "regression, several targets"
     with c4:
@@ -470,7 +493,15 @@ def preprocessing_summary(df: pd.DataFrame, spec: TaskSpec) -> None:
             + " Each input is read as below; a missing input value is filled in (numbers and "
             "dates: the median of the training rows; text: the most frequent value)."
         )
-        st.dataframe(describe_inputs(df, spec), hide_index=True, width="stretch")
+        st.dataframe(
+            describe_inputs(df, spec), hide_index=True, width="stretch",
+            column_config={
+                "column": st.column_config.TextColumn("column", width="medium"),
+                "read_as": st.column_config.TextColumn("read as", width="large"),
+                "features": st.column_config.NumberColumn("features", width="small"),
+                "filled": st.column_config.TextColumn("values filled in", width="medium"),
+            },
+        )  # fmt: skip
 
 
 main()
