@@ -2,22 +2,28 @@
 
 On the ``hierarchy`` dataset (a fully labelled low-level task, four projections of the
 inputs, under a high-level task with 60 labelled rows, the sum of their pairwise
-products), the low task helps the high one whether its head reads layer 1
-(hierarchical sharing, Søgaard & Goldberg, 2016; Hashimoto et al., 2017) or the top
-(hard sharing, Caruana, 1997); the high task gains about as much either way; the low
-task itself is more accurate on layer 1.
+products) and a trunk whose top layer has four units (``hidden: [16, 4]``), the high
+task does far better with the low task's head on layer 1 (hierarchical sharing,
+Søgaard & Goldberg, 2016; Hashimoto et al., 2017) than with both heads on the top
+(hard sharing, Caruana, 1997); with both on top the high task does worse than alone,
+and the low task is less accurate than on layer 1.
 
 Hard sharing runs without baselines: its single-task networks would be the
 hierarchical preset's, number for number (the baselines depend on the data, the trunk,
 the training settings and the seed, never on the strategy), so its gains are taken
 against those, paired by seed. Measurement the claims do not read is off.
 
-Margins (percent gain over the single-task network, per seed):
-high task, hierarchical / hard: seeds 0..2 +36.8/+31.9, +33.5/+33.7, +32.4/+30.9;
-seeds 3..5 +37.7/+38.8, +26.1/+39.6, +31.2/+27.3 — every one ≥ 26, hence 20 here;
-the paired difference hierarchical − hard: +4.9, −0.2, +1.5 (mean +2.1) and −1.1,
-−13.5, +3.9 (mean −3.6), so neither placement is ahead on every seed.
-low task, hierarchical − hard: +16.4, +19.7, +12.2 and +23.9, +32.2, +3.4 points.
+Margins (percent gain over the single-task network, per seed, seeds 0..2 / 3..5):
+high task, hierarchical − hard: +94.3, +58.1, +77.5 / +65.5, +90.1, +49.1 — every one
+≥ 49, hence 30 here; high task under hard sharing: −54.3, −27.2, −60.2 / −28.8, −61.3,
+−44.7 — every one ≤ −27, hence −15 here; low task, hierarchical − hard: +108.7,
++375.9, +227.9 / +590.4, +272.4, +252.7 — every one ≥ 108, hence 50 here; low task
+under hard sharing: −24.7, −373.1, −193.5 / −598.0, −274.7, −254.5 — hence −15 here too.
+High task under hard sharing, validation loss after the last epoch / after the first:
+2.19, 3.00, 2.59 / 2.34, 2.51, 1.85 — hence 1.4 here; its training loss at the end
+0.009–0.017 — hence 0.1 here. A 10-seed
+scan (0..9) had the high task's RMSE 34–61 % lower under hierarchical sharing than
+under hard sharing on every seed.
 """
 
 from __future__ import annotations
@@ -35,9 +41,11 @@ from mtlcore.lessons import lesson
 pytestmark = pytest.mark.claim
 
 LESSON = lesson("hierarchical")
-HIGH_GAIN = 20.0  # percent the high task gains on every seed, under either strategy
-LOW_MARGIN = 5.0  # points by which the low task gains more on layer 1, on every seed
-SAME_WITHIN = 5.0  # points within which the high task's mean gain is the same either way
+HIGH_MARGIN = 30.0  # points by which the high task gains more on layer 1's side, every seed
+HARD_LOSS = -15.0  # percent gain the high task stays below under hard sharing, every seed
+LOW_MARGIN = 50.0  # points by which the low task gains more on layer 1, every seed
+VAL_CLIMB = 1.4  # hard sharing: high task's last validation loss / its first, every seed
+FITTED = 0.1  # hard sharing: the high task's training loss (MSE) at the end, every seed
 
 
 def preset_config(key: str, *, baselines: bool = True) -> ExperimentConfig:
@@ -48,14 +56,18 @@ def preset_config(key: str, *, baselines: bool = True) -> ExperimentConfig:
 
 
 @functools.cache
-def gains() -> dict[str, dict[str, dict[int, float]]]:
-    """Per-seed gains, ``{strategy: {task: {seed: %}}}``, both against one set of baselines."""
+def results() -> dict[str, dict[str, Any]]:
+    """The two presets' results, ``{strategy: result}``; hard sharing's without baselines."""
     hier_config, hard_config = preset_config("hierarchical"), preset_config("hard", baselines=False)
     for section in ("data", "train", "seeds"):  # what the baselines depend on
         assert getattr(hard_config, section) == getattr(hier_config, section), section
     assert hard_config.model.hidden == hier_config.model.hidden
-    hier, _ = run_experiment(hier_config)
-    hard, _ = run_experiment(hard_config)
+    return {"hierarchical": run_experiment(hier_config)[0], "hard": run_experiment(hard_config)[0]}
+
+
+def gains() -> dict[str, dict[str, dict[int, float]]]:
+    """Per-seed gains, ``{strategy: {task: {seed: %}}}``, both against one set of baselines."""
+    hier, hard = results()["hierarchical"], results()["hard"]
     hard_vs_stl: dict[str, Any] = compare(
         {
             name: {
@@ -84,25 +96,45 @@ def test_presets_differ_in_where_the_low_task_is_attached() -> None:
     assert hier.data == hard.data and hier.train == hard.train and hier.seeds == hard.seeds
     assert len(hier.seeds) >= 3
     assert hier.data.builtin == "hierarchy" and hier.data.options["high_rows"] == 60
+    # the claim is about a top layer as narrow as the low task's features
+    assert hier.model.hidden == [16, 4] and hier.data.options["k"] == 4
 
 
-def test_the_low_task_helps_the_high_one_wherever_it_is_attached() -> None:
-    for strategy in ("hierarchical", "hard"):
-        by_seed = gains()[strategy]["high"]
-        assert len(by_seed) >= 3
-        assert all(g >= HIGH_GAIN for g in by_seed.values()), (strategy, by_seed)
-        assert summarize_gains(by_seed.values()).verdict == "helps", (strategy, by_seed)
-
-
-def test_attaching_it_lower_does_not_help_the_high_task_more() -> None:
+def test_the_high_task_does_better_with_the_low_task_below_it() -> None:
     diff = differences("high")
-    summary = summarize_gains(diff)
-    assert summary.mean is not None and abs(summary.mean) < SAME_WITHIN, diff
-    assert summary.verdict == "within the noise", diff
-    assert min(diff) < 0 < max(diff), diff  # neither placement ahead on every seed
+    assert len(diff) >= 3
+    assert all(d >= HIGH_MARGIN for d in diff), diff
+    assert summarize_gains(diff).verdict == "helps", diff
 
 
-def test_the_low_task_itself_does_better_on_layer_1() -> None:
+def test_with_both_heads_on_top_the_high_task_does_worse_than_alone() -> None:
+    by_seed = gains()["hard"]["high"]
+    assert len(by_seed) >= 3
+    assert all(g <= HARD_LOSS for g in by_seed.values()), by_seed
+    assert summarize_gains(by_seed.values()).verdict == "hurts", by_seed
+
+
+def test_the_low_task_itself_does_better_on_layer_1_and_worse_than_alone_on_top() -> None:
     diff = differences("low")
     assert all(d >= LOW_MARGIN for d in diff), diff
-    assert summarize_gains(diff).verdict == "helps", diff
+    on_top = gains()["hard"]["low"]
+    assert all(g <= HARD_LOSS for g in on_top.values()), on_top
+
+
+def high_losses(strategy: str, split: str, epoch: int) -> dict[int, float]:
+    """The high task's loss on ``split`` after ``epoch``, by seed."""
+    return {
+        row["seed"]: row["loss"]
+        for row in results()[strategy]["history"]
+        if row["task"] == "high" and row["split"] == split and row["epoch"] == epoch
+        and row["model"] == "mtl"
+    }  # fmt: skip
+
+
+def test_on_top_the_high_task_fits_its_rows_while_its_validation_loss_climbs() -> None:
+    last = LESSON.preset("hard").experiment().train.epochs
+    first, end = high_losses("hard", "val", 1), high_losses("hard", "val", last)
+    train_end = high_losses("hard", "train", last)
+    assert len(end) >= 3 and end.keys() == first.keys() == train_end.keys()
+    assert all(end[s] >= VAL_CLIMB * first[s] for s in end), (first, end)
+    assert all(train_end[s] <= FITTED for s in train_end), train_end

@@ -527,7 +527,7 @@ HIERARCHY_DESCRIPTION = (
     "among all the inputs from its few labels; beside the low task it is told them. Try "
     "the hierarchical strategy with the low task's head on layer 1 "
     "(model.options.depths: {low: 1}) against hard sharing, which puts both heads on the "
-    "top layer."
+    "top layer, with a top layer of k units (model.hidden: [16, 4]) and with a wide one."
 )
 HIERARCHY_SOURCE = (
     "Generated on the fly; the idea of a low-level task supervised below a high-level "
