@@ -137,3 +137,27 @@ def test_every_synthetic_option_has_a_control_and_the_text_names_no_other():
         f.description or "" for f in SyntheticOptions.model_fields.values()
     )
     assert "slide" not in text.lower()
+
+
+def test_classroom_mode_on_the_data_page_names_fixed_choices_and_leaves_no_empty_column():
+    at = AppTest.from_file(DASHBOARD_APP, default_timeout=90)
+    at.query_params.update({"hide": "dataset,dataset_options", "data.builtin": "synthetic"})
+    at.run()
+    assert_clean(at)
+    captions = plain("\n".join(c.value for c in at.caption))
+    title = BUILTIN_DATASETS["synthetic"].title
+    assert f"{title}, fixed by this link." in captions
+    assert "Source:" not in captions  # the fixed dataset's description is not shown
+    assert not at.expander or all("Dataset options" not in e.label for e in at.expander)
+
+    at = page_with("weather.csv", weather_csv())
+    at.button(key="add_task").click().run()
+    at.selectbox(key="ctl:tasks.0.target").set_value("temp_max").run()
+    at.session_state["hide"] = {"tasks"}  # as ?hide=tasks would set it
+    at.run()
+    assert_clean(at)
+    assert all(col.children for col in at.columns), "an empty column on the Data page"
+    fixed = next(df.value for df in at.dataframe if "inputs" in df.value.columns)
+    assert fixed[["task", "target"]].values.tolist() == [["temp_max", "temp_max"]]
+    assert "weather" in fixed["inputs"][0]
+    assert not [b for b in at.button if b.key in ("add_task", "remove_task_0")]

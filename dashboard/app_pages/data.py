@@ -85,9 +85,14 @@ def builtin_section() -> None:
         on_change=on_dataset_change,
     )  # fmt: skip
     info = BUILTIN_DATASETS[name]
-    st.caption(md_escape(info.description))
-    st.caption("*Source:* " + md_escape(info.source))
-    if info.options_model.model_fields:
+    if state.is_hidden("dataset"):
+        # The link fixes the dataset: one line naming it, as the Model page does for a fixed
+        # strategy; the long description would explain a choice the student does not see.
+        st.caption(f"{md_escape(info.title)}, fixed by this link.")
+    else:
+        st.caption(md_escape(info.description))
+        st.caption("*Source:* " + md_escape(info.source))
+    if info.options_model.model_fields and not state.is_hidden("dataset_options"):
         with st.expander("Dataset options", expanded=name == "synthetic"):
             option_widgets(
                 info.options_model, ("data", "options"), tasks=[], hide_id="dataset_options"
@@ -252,6 +257,9 @@ def task_section(d: dict[str, Any], tables: dict[str, pd.DataFrame]) -> None:
             ui.error(f"{len(problems)} task(s) need attention before training; see below.")
         else:
             st.success(f"{len(tasks)} task(s) ready to train.", icon=":material/check_circle:")
+    if state.is_hidden("tasks"):
+        fixed_tasks(tasks, resolved, problems, tables)
+        return
     for i in range(len(tasks)):
         with st.container(border=True):
             task_editor(d, i, tables, problems.get(i))
@@ -261,6 +269,33 @@ def task_section(d: dict[str, Any], tables: dict[str, pd.DataFrame]) -> None:
         st.button(
             "Add a task", icon=":material/add:", key="add_task", on_click=add_task, args=(tables,)
         )
+
+
+def fixed_tasks(
+    tasks: list[dict[str, Any]],
+    resolved: list[TaskSpec | None],
+    problems: dict[int, DataError],
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    """The tasks a link fixes (``hide=tasks``): one table of what each reads and predicts,
+    instead of editors whose every control is hidden (no empty columns)."""
+    st.caption("The tasks are fixed by this link.")
+    rows = [
+        {"task": str(t.get("name") or ""), "file": str(t.get("table") or ""),
+         "target": ", ".join(targets_of(t)),
+         "kind": spec.kind if spec is not None else str(t.get("kind") or "auto"),
+         "inputs": ", ".join(spec.inputs or ()) if spec is not None else ""}
+        for t, spec in zip(tasks, resolved, strict=True)
+    ]  # fmt: skip
+    st.dataframe(pd.DataFrame(rows, columns=["task", "file", "target", "kind", "inputs"]),
+                 hide_index=True, width="stretch")  # fmt: skip
+    for i, problem in sorted(problems.items()):
+        ui.error(f"Task {i + 1}: {problem}")
+    for spec in resolved:
+        if spec is not None:
+            with st.container(border=True):
+                st.markdown(f"**{md_escape(spec.name)}**")
+                preprocessing_summary(tables[spec.table], spec)
 
 
 def targets_of(task: dict[str, Any]) -> list[str]:
