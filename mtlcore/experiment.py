@@ -8,10 +8,12 @@ learned state; seeds and timings. With several seeds, ``mtl``/``stl``/``gain``/
 per-seed values, the interval and the verdict come from ``mtlcore.analysis.compare``,
 and each task carries its trivial baseline.
 
-Single-task baselines: one :class:`~mtlcore.models.independent.Independent` model
-holds a network per task, each exactly the multi-task model's network for that
-task alone, trained in one batched pass with the same optimiser, epochs, seed and
-batches (see ``train.py``). Δm uses them as the baseline, not epoch 0.
+Single-task baselines: one :class:`~mtlcore.models.independent.GroupedIndependent`
+model holds a network per task, each exactly the multi-task model's network for that
+task alone, the same-shaped ones stacked so that each layer runs once per step for
+all of them (``torch.baddbmm``); trained with the same optimiser, epochs, seed and
+batches (see ``train.py``), each task as it would train alone. Δm uses them as the
+baseline, not epoch 0.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from mtlcore.data.spec import Dataset, TaskSpec
 from mtlcore.limits import check_parameters, max_run_seconds, time_limit
 from mtlcore.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC
 from mtlcore.models import Architecture, ModelTask, MultiTaskModel, build_model, count_parameters
+from mtlcore.models.independent import GroupedIndependent
 from mtlcore.train import (
     Callback,
     TrainEvent,
@@ -130,7 +133,7 @@ def build_baselines(config: ExperimentConfig, data: PreparedData, seed: int):
         check_parameters(count_parameters("independent", tasks, arch), what)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    model = build_model("independent", tasks, arch, seed)
+    model = GroupedIndependent(tasks, arch, seed)
     weighting = build_weighting("equal", [WeightingTask(t.name, t.kind) for t in data.tasks])
     return model, weighting
 

@@ -311,7 +311,7 @@ def make_optimizer(
 
 def regularizer(model: MultiTaskModel, kind: str) -> Tensor | None:
     """R(θ) over the weight matrices (not biases): Σ|θ| for L1, Σθ² for L2."""
-    weights = [p for p in model.parameters() if p.dim() > 1]
+    weights = model.weight_matrices()
     if kind == "none" or not weights:
         return None
     if kind == "l1":

@@ -81,6 +81,10 @@ class MultiTaskModel(nn.Module):
         shared = {id(p) for p in self.shared_parameters()}
         return [p for p in self.parameters() if id(p) not in shared]
 
+    def weight_matrices(self) -> list[nn.Parameter]:
+        """The weights a regulariser R(θ) acts on: every weight matrix, no bias."""
+        return [p for p in self.parameters() if p.dim() > 1]
+
     def mixing_state(self, xs: Mapping[str, Tensor] | None = None) -> dict[str, Any]:
         """How tasks mix (gate weights, cross-stitch α) for the dashboard; {} if fixed.
 
