@@ -75,11 +75,13 @@ def bench_steps(steps: int) -> None:
 
 
 def bench_page() -> None:
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), os.times()
     result = run(Toy2DOptions())
-    wall = time.perf_counter() - began
+    wall, after = time.perf_counter() - began, os.times()
+    used = sum(after[:4]) - sum(cpu[:4])  # this process and its worker processes
     off = [(p["method"], p["start"], round(p["distance"], 3)) for p in result["paths"]]
-    print(f"\nthe page's default study (8 000 steps, 5 methods x 3 starts): {wall:.1f} s wall")
+    print(f"\nthe page's default study (8 000 steps, 5 methods x 3 starts): {wall:.1f} s wall, "
+          f"{used:.1f} s CPU (workers included), load {os.getloadavg()[0]:.1f}")  # fmt: skip
     print("distance to the Pareto set per (method, start):", off)
 
 

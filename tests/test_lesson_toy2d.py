@@ -634,3 +634,30 @@ def test_the_pages_setting_shows_the_page_claims_through_our_methods():
     scaled = run(Toy2DOptions(methods=["nash_mtl", "equal", "pcgrad", "cagrad"], scale=0.1,
                               workers=1))  # fmt: skip
     check_nash_toy(_as_paths(scaled), list(PAGE_STARTS))
+
+
+@pytest.mark.browser
+def test_the_learn_page_runs_the_study_in_a_browser(open_app):
+    """In a real browser: the lesson's link opens it on the Learn page; with the steps
+    slider at its smallest (500) Run computes the study in a child process and draws its
+    charts and table, without an error. (The page's default takes about a minute:
+    bench/RESULTS.md.)"""
+    import re
+
+    from playwright.sync_api import expect
+
+    page = open_app(f"learn?lesson={KEY}", timeout_ms=120_000)
+    expect(page.get_by_role("button", name="Run the study")).to_be_visible()
+    steps = page.get_by_role("slider").first
+    steps.focus()
+    steps.press("Home")
+    expect(steps).to_have_attribute("aria-valuetext", "500", timeout=20_000)
+    page.get_by_role("button", name="Run the study").click()
+    expect(page.get_by_text(re.compile(r"500 Adam steps at learning rate 0\.005"))).to_be_visible(
+        timeout=240_000
+    )
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    expect(page.get_by_text("The study of lesson")).to_have_count(0)  # StudyError's message
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)
+    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(1)
