@@ -105,10 +105,10 @@ CAGrad at the minimum from the three starts below the valleys and at (−3.54, �
 start, and from (9, 9) equal weights (d 11.0), PCGrad (d 6.1) and CAGrad (d 7.0) off it.
 At lr 0.005 equal weights leave their valleys by step 20 000, at 0.01 by 2 000; at the
 papers' 0.001 they are still there at 100 000. CPU time per step of the study here (2
-cores, all five methods from three starts moved together): about 5.5 ms, 45 s for the
+cores, all five methods from three starts moved together): about 6 ms, 46 s for the
 page's 8 000 steps; with two tasks our PCGrad, MGDA, CAGrad and Nash-MTL compute their
-weights in closed form (torchjd's solvers took 6, 23 and 62 ms per step for MGDA,
-CAGrad and Nash-MTL)."""
+weights in closed form (one path through torchjd's solvers: MGDA 14 ms per step, CAGrad
+19, Nash-MTL 55; through the closed forms 4–5; bench/RESULTS.md)."""
 
 
 LESSON = Lesson(
