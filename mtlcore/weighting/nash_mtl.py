@@ -3,8 +3,9 @@
 Navon, Shamsian, Achituve, Maron, Kawaguchi, Chechik & Fetaya (2022), "Multi-Task
 Learning as a Bargaining Game", ICML. The weights α > 0 solve (J Jᵀ) α = 1/α
 elementwise, i.e. the update d = Σ α_j g_j satisfies α_i ⟨g_i, d⟩ = 1 for every
-task (on the Gramian normalised to unit norm), found by a sequence of convex
-problems (cvxpy with the ECOS solver); the update is clipped to ``max_norm``. torchjd's
+task, found by a sequence of convex problems (cvxpy with the ECOS solver; it divides
+the Gramian by its Frobenius norm and puts that factor back in its constraints, so α
+is on the scale of J Jᵀ itself); the update is clipped to ``max_norm``. torchjd's
 :class:`~torchjd.aggregation.NashMTL`, which is *stateful* (warm starts): one instance
 per run. Its weights keep their own scale.
 
