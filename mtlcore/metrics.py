@@ -1,17 +1,26 @@
-"""Task metrics from scikit-learn, and the relative gain / Δm of multi-task over single-task.
+"""Task metrics, and the relative gain / Δm of multi-task over single-task.
 
 Regression is scored in the target's own units (RMSE, MAE, R²; pooled over the outputs
 of a multi-output task), classification by
 accuracy, F1 and ROC AUC. Each kind has a primary metric that the comparison uses.
+
+The reported test metrics come from scikit-learn (:func:`regression_metrics`,
+:func:`classification_metrics`). The per-epoch validation metrics of the training
+curves are computed on the tensors where they are (:func:`tensor_metric`: no copy to
+the CPU, no scikit-learn call each epoch), to the same numbers.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn import metrics as skm
+
+if TYPE_CHECKING:  # tensors are only passed in: importing this module imports no torch
+    from torch import Tensor
 
 PRIMARY_METRIC = {"regression": "rmse", "binary": "accuracy", "multiclass": "accuracy"}
 HIGHER_IS_BETTER = {
@@ -32,6 +41,29 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
         "mae": float(skm.mean_absolute_error(y_true, y_pred)),
         "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
     }
+
+
+def tensor_metric(metric: str, y_true: Tensor, y_pred: Tensor) -> float:
+    """One metric of :func:`regression_metrics` (``rmse``, ``mae``, ``r2``: values in the
+    target's units, (rows,) or (rows, k)) or ``accuracy`` (class labels), computed in
+    float64 on the tensors' device; the same number as scikit-learn's."""
+    if metric == "accuracy":
+        return float((y_true == y_pred).double().mean())
+    y_true, y_pred = y_true.double(), y_pred.double()
+    err = y_pred - y_true
+    if metric == "rmse":
+        return float(err.pow(2).mean().sqrt())
+    if metric == "mae":
+        return float(err.abs().mean())
+    if metric != "r2":
+        raise ValueError(f"unknown metric {metric!r}")
+    if len(y_true) < 2:
+        return float("nan")
+    res = err.pow(2).sum(dim=0)
+    tot = (y_true - y_true.mean(dim=0)).pow(2).sum(dim=0)
+    # scikit-learn's force_finite: a constant target scores 1 when fitted exactly, else 0
+    score = (1 - res / tot.where(tot != 0, 1.0)).where(tot != 0, (res == 0).double())
+    return float(score.mean())
 
 
 def classification_metrics(

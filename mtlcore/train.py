@@ -47,7 +47,12 @@ from torch.func import functional_call
 from mtlcore.config import ConfigError, TrainConfig
 from mtlcore.data.prepare import PreparedData, TaskData
 from mtlcore.limits import overtime
-from mtlcore.metrics import PRIMARY_METRIC, classification_metrics, regression_metrics
+from mtlcore.metrics import (
+    PRIMARY_METRIC,
+    classification_metrics,
+    regression_metrics,
+    tensor_metric,
+)
 from mtlcore.models.base import MultiTaskModel
 from mtlcore.seeding import derive_seed, numpy_rng
 from mtlcore.weighting.base import LossWeighting, StepContext, Weighting
@@ -404,6 +409,23 @@ def score(task: TaskData, output: np.ndarray, split: str) -> dict[str, float]:
     return classification_metrics(y, e / e.sum(axis=1, keepdims=True), len(task.classes or []))
 
 
+def val_metric(task: TaskData, output: Tensor, y: Tensor, metric: str | None = None) -> float:
+    """A metric of :func:`score` (the task's primary one by default) from the raw model
+    outputs and trained targets as tensors, on their device (the per-epoch curves); the
+    predictions are made as :func:`score` makes them, so the numbers are the same."""
+    metric = metric or PRIMARY_METRIC[task.kind]
+    if task.kind == "regression":
+        std = torch.as_tensor(task.target_std, dtype=torch.float64, device=output.device)
+        mean = torch.as_tensor(task.target_mean, dtype=torch.float64, device=output.device)
+        pred = output if task.multi_output else output[:, 0]
+        return tensor_metric(metric, y.double() * std + mean, pred.double() * std + mean)
+    if task.kind == "binary":
+        proba = 1 / (1 + torch.exp(-output[:, 0].double()))
+        return tensor_metric(metric, y.long(), (proba >= 0.5).long())
+    e = torch.exp(output - output.max(dim=1, keepdim=True).values)
+    return tensor_metric(metric, y.long(), (e / e.sum(dim=1, keepdim=True)).argmax(dim=1))
+
+
 def train(
     model: MultiTaskModel,
     weighting: Weighting,
@@ -563,10 +585,10 @@ def _epoch_rows(
     for i, t in enumerate(data.tasks):
         val_loss = float(task_loss(t, out.outputs[t.name], Yv[t.name]))
         metric = PRIMARY_METRIC[t.kind]
-        val_metric = score(t, out.outputs[t.name].float().cpu().numpy(), "val")[metric]
+        value = val_metric(t, out.outputs[t.name].float(), Yv[t.name], metric)
         base = {"model": label, "epoch": epoch, "task": t.name, "weight": float(weights[i])}
         rows.append({**base, "split": "train", "loss": float(train_loss[i]), "lr": lr})
-        rows.append({**base, "split": "val", "loss": val_loss, metric: val_metric})
+        rows.append({**base, "split": "val", "loss": val_loss, metric: value})
     return rows
 
 

@@ -1,0 +1,204 @@
+"""Training cost: the trainer's step against hand-written loops, runs with and without
+the single-task baselines, per-epoch evaluation; this tree against an older one.
+
+Workload (issue 12): one table of ``--rows`` rows × 20 numeric columns, three tasks on
+it (two regression, one binary), hard sharing with a trunk 20→64→64 and heads
+64→32→1, Adam, batch 256, one thread. Every figure is CPU time of this process
+(``time.process_time``), so other work on the machine slows it less than wall time;
+each is the median of ``--repeats``, the trees measured in turn in separate processes.
+
+- trainer step: ``(train(2N steps) − train(N steps)) / N``, so start-up and the
+  evaluations at epoch ends cancel; with gradient cosines every 10 steps as well.
+- hand loop: the same model and optimiser in a minimal loop, one batch shared by the
+  three tasks (one trunk pass a step), and one batch per task (three trunk passes,
+  what the trainer does).
+- whole run: ``run_experiment`` for ``--epochs`` epochs, with and without baselines;
+  the single-task training alone (``timings.stl_seconds``) against the multi-task one.
+- evaluation: one epoch-end evaluation (validation loss and primary metric per task).
+
+    .venv/bin/python bench/bench_train.py --base /tmp/base   # /tmp/base: git worktree of the old tree
+    .venv/bin/python bench/bench_train.py --base /tmp/base --append   # and add to bench/RESULTS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHILD = r"""
+import json, sys, time
+import numpy as np, pandas as pd, torch
+torch.set_num_threads(1)
+from mtlcore.config import ExperimentConfig, TrainConfig
+from mtlcore.data.prepare import prepare
+from mtlcore.data.spec import Dataset, TaskSpec
+from mtlcore.experiment import build, run_experiment
+from mtlcore import train as T
+
+rows, epochs, steps = map(int, sys.argv[1:4])
+rng = np.random.default_rng(0)
+X = rng.normal(size=(rows, 20)).astype(np.float32)
+df = pd.DataFrame(X, columns=[f"x{i}" for i in range(20)])
+df["r1"] = X[:, :5].sum(1) + rng.normal(scale=0.3, size=rows)
+df["r2"] = np.sin(X[:, 5:10]).sum(1) + rng.normal(scale=0.3, size=rows)
+df["b"] = np.where(X[:, 10:15].sum(1) + rng.normal(size=rows) > 0, "yes", "no")
+inputs = tuple(f"x{i}" for i in range(20))
+specs = [TaskSpec("r1", "t", "r1", "regression", inputs), TaskSpec("r2", "t", "r2", "regression", inputs),
+         TaskSpec("b", "t", "b", "binary", inputs)]
+data = prepare(Dataset("bench", "bench", {"t": df}, specs), specs)
+raw = {"data": {"builtin": "synthetic"}, "model": {"strategy": "hard", "hidden": [64, 64], "head_hidden": [32]},
+       "weighting": {"method": "equal"},
+       "train": {"epochs": epochs, "batch_size": 256, "lr": 1e-3, "optimizer": "adam", "grad_cosine_every": 0}}
+
+def cfg(**train):
+    c = json.loads(json.dumps(raw)); c["train"].update(train)
+    if "steps" in train:
+        del c["train"]["epochs"]
+    return ExperimentConfig.parse(c)
+
+def cpu(fn):
+    t = time.process_time(); fn(); return time.process_time() - t
+
+def trainer(n, every=0):
+    c = cfg(steps=n, grad_cosine_every=every)
+    model, w = build(c, data, 0)
+    return cpu(lambda: T.train(model, w, data, c.train, seed=0, n_steps_per_epoch=10**9))
+
+def hand(n, per_task):
+    c = cfg(); model, _ = build(c, data, 0)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    Xs = {t.name: torch.from_numpy(t.X["train"]) for t in data.tasks}
+    Ys = {t.name: torch.from_numpy(t.y["train"]) for t in data.tasks}
+    names = [t.name for t in data.tasks]
+    m = len(Xs["r1"])
+    def loop():
+        g = torch.Generator().manual_seed(0)
+        for _ in range(n):
+            if per_task:
+                idx = {k: torch.randint(m, (256,), generator=g) for k in names}
+                out = model({k: Xs[k][idx[k]] for k in names}).outputs
+            else:
+                i = torch.randint(m, (256,), generator=g)
+                z = model.trunk(next(iter(model.encoders.values()))(Xs["r1"][i]))
+                out = {k: model.heads[k](z) for k in names}; idx = {k: i for k in names}
+            loss = (torch.nn.functional.mse_loss(out["r1"].squeeze(-1), Ys["r1"][idx["r1"]])
+                    + torch.nn.functional.mse_loss(out["r2"].squeeze(-1), Ys["r2"][idx["r2"]])
+                    + torch.nn.functional.binary_cross_entropy_with_logits(out["b"].squeeze(-1), Ys["b"][idx["b"]]))
+            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+    return cpu(loop)
+
+def run(baselines):
+    c = cfg(); c.baselines = baselines
+    out = {}
+    def go():
+        out["r"] = run_experiment(c, data=data)[0]
+    total = cpu(go)
+    return total, out["r"]["timings"]
+
+def evaluation():
+    c = cfg(); model, w = build(c, data, 0)
+    Xv = {t.name: torch.from_numpy(t.X["val"]) for t in data.tasks}
+    Yv = {t.name: torch.from_numpy(t.y["val"]) for t in data.tasks}
+    w3 = torch.ones(3)
+    return cpu(lambda: [T._epoch_rows(model, data, Xv, Yv, w3, w3, 1, "mtl", 1e-3) for _ in range(5)]) / 5
+
+t = time.process_time(); torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))]); first_adam = time.process_time() - t
+hand(20, False)  # warm the allocator
+r = {"first_adam_s": first_adam}
+r["step_ms"] = (trainer(2 * steps) - trainer(steps)) / steps * 1e3
+r["step_cos_ms"] = (trainer(2 * steps, 10) - trainer(steps, 10)) / steps * 1e3
+r["hand_ms"] = hand(steps, False) / steps * 1e3
+r["hand_per_task_ms"] = hand(steps, True) / steps * 1e3
+r["eval_ms"] = evaluation() * 1e3
+r["run_without_s"], _ = run(False)
+r["run_with_s"], tm = run(True)
+r["mtl_s"], r["stl_s"] = tm["mtl_seconds"], tm["stl_seconds"]
+print("RESULT " + json.dumps(r))
+"""
+
+FIGURES = [
+    ("trainer step (ms)", "step_ms"),
+    ("trainer step, grad cosine every 10 (ms)", "step_cos_ms"),
+    ("hand loop, one shared batch (ms/step)", "hand_ms"),
+    ("hand loop, one batch per task (ms/step)", "hand_per_task_ms"),
+    ("trainer step / hand loop", "step_vs_hand"),
+    ("trainer step / hand loop with per-task batches", "step_vs_hand_per_task"),
+    ("one epoch-end evaluation (ms)", "eval_ms"),
+    ("whole run without baselines (s)", "run_without_s"),
+    ("whole run with baselines (s)", "run_with_s"),
+    ("whole run with / without baselines", "run_ratio"),
+    ("single-task training / multi-task training", "stl_vs_mtl"),
+    ("first Adam(...) in a process (torch._dynamo import, s)", "first_adam_s"),
+]
+
+
+def measure(tree: Path, rows: int, epochs: int, steps: int) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(rows), str(epochs), str(steps)],
+        env=env, cwd=tree, capture_output=True, text=True,
+    )  # fmt: skip
+    if out.returncode:
+        sys.exit(f"{tree}: the measurement failed:\n{out.stderr[-3000:]}")
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
+    r = json.loads(line[len("RESULT ") :])
+    r["step_vs_hand"] = r["step_ms"] / r["hand_ms"]
+    r["step_vs_hand_per_task"] = r["step_ms"] / r["hand_per_task_ms"]
+    r["run_ratio"] = r["run_with_s"] / r["run_without_s"]
+    r["stl_vs_mtl"] = r["stl_s"] / r["mtl_s"]
+    return r
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", type=Path, help="an older tree (git worktree) to measure beside")
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--append", action="store_true", help="append the table to bench/RESULTS.md")
+    args = ap.parse_args()
+    trees = {"this tree": ROOT, **({"base": args.base} if args.base else {})}
+    load = os.getloadavg()[0]
+    samples: dict[str, list[dict[str, float]]] = {k: [] for k in trees}
+    for _ in range(args.repeats):
+        for name, tree in trees.items():
+            samples[name].append(measure(tree, args.rows, args.epochs, args.steps))
+    med = {
+        n: {k: statistics.median(s[k] for s in runs) for k in runs[0]}
+        for n, runs in samples.items()
+    }
+    head = "| what | " + " | ".join(trees) + (" | this / base |" if args.base else " |")
+    lines = [head, "|" + " --- |" * (len(trees) + 1 + bool(args.base))]
+    for label, key in FIGURES:
+        cells = [f"{med[n][key]:.3g}" for n in trees]
+        if args.base:
+            cells.append(f"{med['this tree'][key] / med['base'][key]:.2f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    when = datetime.now().strftime("%Y-%m-%d %H:%M")
+    intro = (
+        f"{when}. Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load {load:.1f} at start; Python {platform.python_version()}; 1 thread; CPU time, "
+        f"median of {args.repeats}. Workload: {args.rows:,} rows × 20 columns, 3 tasks "
+        f"(2 regression, 1 binary), trunk 20→64→64, heads 64→32→1, Adam, batch 256; "
+        f"steps {args.steps}/{2 * args.steps}, whole runs of {args.epochs} epochs."
+    )
+    cmd = "`.venv/bin/python bench/bench_train.py " + " ".join(sys.argv[1:]) + "`"
+    text = "\n".join([intro, "", cmd + ":", "", *lines])
+    print(text)
+    if args.append:
+        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as fh:
+            fh.write("\n" + text + "\n")
+
+
+if __name__ == "__main__":
+    main()
