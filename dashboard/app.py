@@ -21,6 +21,7 @@ def main() -> None:
 
     from dashboard import runs_client, state, ui
     from dashboard.sidebar import sidebar
+    from mtlcore.runs._home import home_problem
 
     # An emoji icon is drawn in the page; a ":material/...:" one is fetched from Google's font
     # server on every visit (a request to the internet, and a missing icon offline).
@@ -39,6 +40,10 @@ def main() -> None:
         ),
         st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
     ]
+    problem = home_problem()  # MTL_STUDIO_HOME a file: one sentence, not a traceback
+    if problem:
+        ui.error(f"MTL Studio cannot keep its runs: {problem}, then restart the dashboard.")
+        st.stop()
     state.start_session()
     runs_client.warm_up_in_background()
     page = st.navigation(pages)

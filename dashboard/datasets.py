@@ -11,6 +11,7 @@ its ``where``/``column`` so the page can put it next to what caused it.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,24 +24,30 @@ from mtlcore.data.builtin import load_builtin
 from mtlcore.data.ingest import read_csv_table, resolve_task
 from mtlcore.data.spec import DataError, Dataset, TaskSpec
 from mtlcore.runs import studio_home
+from mtlcore.runs._hygiene import uploads_dir as hygiene_uploads_dir
 
 UPLOAD_LIMIT_BYTES = 20_000_000  # also .streamlit/config.toml server.maxUploadSize (MB)
 MAX_TABLES = 8
 
 
 def uploads_dir() -> Path:
-    return studio_home() / "uploads"
+    """The folder the run store's tidying expires unused uploads from."""
+    return hygiene_uploads_dir(studio_home())
 
 
 def save_upload(data: bytes, filename: str) -> tuple[str, pd.DataFrame]:
     """Check an uploaded CSV and keep it; returns its path and table.
 
+    The same bytes uploaded again are the same file, whose modification time is set to
+    now: an upload expires ``UPLOAD_DAYS`` after it was last uploaded, not first.
     Raises :class:`DataError` (naming the file) when it cannot be used.
     """
     table = read_csv_table(data, filename, max_bytes=UPLOAD_LIMIT_BYTES)
     digest = hashlib.sha256(data).hexdigest()[:24]
     path = uploads_dir() / f"{digest}.csv"
-    if not path.is_file():
+    try:
+        os.utime(path)  # uploaded again: its expiry starts over
+    except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(data)

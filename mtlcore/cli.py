@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,9 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check_home() -> None:
     """The run store's folder (MTL_STUDIO_HOME) must be a folder, or creatable as one."""
-    from mtlcore.runs._home import HOME_ENV, studio_home
+    from mtlcore.runs._home import home_problem
 
-    _make_folder(studio_home(), HOME_ENV, f"point {HOME_ENV} at a folder you can write to")
+    problem = home_problem()
+    if problem:
+        raise ConfigError(problem)
 
 
 def _make_folder(p: Path, what: str, hint: str) -> None:
@@ -288,10 +290,35 @@ def _list() -> int:
     return 0
 
 
+def _out_file(path: str, example: str) -> Path:
+    """Check ``--out`` of ``export``/``predict`` before any work: a file to write, not a
+    folder, in a folder that exists or can be created (``example`` names such a file)."""
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"--out: {p} is a folder; give the path of the file to write, such "
+                          f"as {p / example}")  # fmt: skip
+    folder = next((f for f in (p, *p.parents) if f.exists()), Path("."))
+    if folder != p and not folder.is_dir():
+        raise ConfigError(f"--out: {p} cannot be written: {folder} is a file, not a folder; "
+                          "give a file in a folder you can write to")  # fmt: skip
+    return p
+
+
+def _write_out(p: Path, write: Callable[[Path], object]) -> None:
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        write(p)
+    except OSError as exc:
+        raise ConfigError(f"--out: cannot write {p} ({exc.strerror}); give a file in a "
+                          "folder you can write to") from None  # fmt: skip
+
+
 def _export(args: argparse.Namespace) -> int:
     from mtlcore.export import export_experiment
 
-    data = export_experiment(args.source, args.out)
+    out = _out_file(args.out, "experiment.zip")
+    data = export_experiment(args.source)
+    _write_out(out, lambda p: p.write_bytes(data))
     print(f"wrote {args.out} ({len(data) / 1e6:.2f} MB)")
     return 0
 
@@ -300,22 +327,26 @@ def _predict(args: argparse.Namespace) -> int:
     from mtlcore.csv_safe import write_csv
     from mtlcore.predict import predict
 
+    out = _out_file(args.out, "predictions.csv")
     result = predict(args.source, args.csv, seed=args.seed)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    write_csv(result.frame, args.out)
+    _write_out(out, lambda p: write_csv(result.frame, p))
     print(f"wrote {args.out}: {len(result.frame)} rows, {', '.join(result.columns)} "
           f"(seed {result.seed}'s multi-task model)")  # fmt: skip
     return 0
 
 
 def _inspect(path: str) -> int:
-    from mtlcore.data.ingest import profile_table, read_csv_table
+    from mtlcore.data.ingest import CSV_FORMAT_ATTR, CsvFormat, profile_table, read_csv_table
 
     p = Path(path)
     if not p.exists():
         raise DataError(f"{p}: no such file. Check the path.", where=str(p))
     df = read_csv_table(p, path)  # refuses a folder, a device or a pipe with a sentence
-    print(f"{p.name}: {len(df)} rows, {len(df.columns)} columns")
+    fmt = CsvFormat(**df.attrs[CSV_FORMAT_ATTR])
+    read_as = "" if fmt == CsvFormat() else f" (read as {fmt.describe()})"
+    rows = f"{len(df)} row{'s' if len(df) != 1 else ''}"
+    print(f"{p.name}: {rows}, {len(df.columns)} columns{read_as}")
     print(profile_table(df).to_string(index=False))
     return 0

@@ -11,6 +11,7 @@ file over the size limit) and ``env`` sets the server owner's variables.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -24,8 +25,10 @@ CATALOGUE = Path(__file__).parent / "bad_inputs"
 CASES = yaml.safe_load((CATALOGUE / "cases.yaml").read_text(encoding="utf-8"))
 
 
-def run_case(case: dict, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> tuple[int, str]:
-    """Run one catalogue case; return (exit status, stderr)."""
+def run_case(
+    case: dict, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> tuple[int, str, str]:
+    """Run one catalogue case; return (exit status, stdout, stderr)."""
     shutil.copytree(CATALOGUE, workdir, dirs_exist_ok=True)
     for kind, name in (case.get("make") or {}).items():
         target = workdir / name
@@ -44,7 +47,8 @@ def run_case(case: dict, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys)
         code = main(case["argv"])
     except SystemExit as exc:  # argparse's own exit
         code = exc.code
-    return code, capsys.readouterr().err
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
@@ -52,9 +56,64 @@ def run_case(case: dict, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys)
 def test_bad_input_gets_one_line(case, tmp_path, monkeypatch, capsys):
     if case.get("without_gpu") and torch.cuda.is_available():
         pytest.skip("this case needs a machine without a CUDA GPU")
-    code, err = run_case(case, tmp_path / "work", monkeypatch, capsys)
-    assert err == case["stderr"] + "\n"
+    code, out, err = run_case(case, tmp_path / "work", monkeypatch, capsys)
+    if "stdout" in case:
+        assert (out.splitlines()[:1], err) == ([case["stdout"]], "")
+    else:
+        assert err == case["stderr"] + "\n"
     assert code == case["exit"]
+
+
+UPLOADS = [c for c in CASES if c.get("upload")]
+
+
+@pytest.mark.usefixtures("quiet_dashboard")
+def test_the_data_page_says_the_same_to_each_uploaded_file():
+    """The CSV cases uploaded through the Data page (the same bytes, the same function the
+    page calls for its uploader): each bad file gets the CLI's message, word for word, in an
+    error box; each good one becomes a table, read the same way (rows, columns, separator)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import DASHBOARD_APP
+
+    at = AppTest.from_file(DASHBOARD_APP, default_timeout=90)
+    at.run()
+    at.radio(key="ctl:source").set_value("csv").run()
+    files = [(c["upload"], (CATALOGUE / c["upload"]).read_bytes(), "text/csv") for c in UPLOADS]
+    at.file_uploader[0].set_value(files).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = {plain(e.value) for e in at.error}
+    page = "\n".join(plain(m.value) for m in at.markdown)
+    for case in UPLOADS:
+        if "stderr" in case:
+            assert case["stderr"].removeprefix("error: ") in shown, case["id"]
+        else:  # "x.csv: 6 rows, 3 columns (read as ...)": the table's line says the same
+            assert case["stdout"].replace(" rows, ", " rows × ") in page, (case["id"], page)
+    assert len(shown) == sum("stderr" in c for c in UPLOADS)  # one box per bad file
+
+
+def plain(markdown: str) -> str:
+    """Text as the page shows it: the escaping backslashes of md_escape removed."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def test_the_dashboard_says_when_its_home_is_a_file(tmp_path, monkeypatch):
+    """MTL_STUDIO_HOME pointing at a file: the page shows the CLI's sentence, not a traceback."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import DASHBOARD_APP
+
+    home = tmp_path / "home.txt"
+    home.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("MTL_STUDIO_HOME", str(home))
+    at = AppTest.from_file(DASHBOARD_APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert [plain(e.value) for e in at.error] == [
+        f"MTL Studio cannot keep its runs: MTL_STUDIO_HOME: {home} is a file, not a folder; "
+        "point MTL_STUDIO_HOME at a folder you can write to (it is created if missing), then "
+        "restart the dashboard."
+    ]
 
 
 def test_a_link_cannot_ask_for_a_huge_model():

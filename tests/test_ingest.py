@@ -128,14 +128,22 @@ def test_row_with_too_few_fields_names_the_line(tmp_path: Path) -> None:
     assert "line 9" in str(err) and "2 values" in str(err)
 
 
-def test_too_few_rows(tmp_path: Path) -> None:
-    err = read_error(write(tmp_path, good_csv(MIN_ROWS - 1)))
-    assert f"only {MIN_ROWS - 1} data rows" in str(err) and f"at least {MIN_ROWS}" in str(err)
+def test_too_few_rows_are_read_but_not_trained_on(tmp_path: Path) -> None:
+    """The minimum belongs to training: a short file is read (and can be inspected); a
+    task on it is refused, naming the table and what to do."""
+    df = read_csv_table(write(tmp_path, good_csv(MIN_ROWS - 1)), "data.csv")
+    assert len(df) == MIN_ROWS - 1
+    ds = Dataset("csv", "", {"data": df})
+    err = resolve_error(TaskSpec("t", "data", "price"), ds)
+    assert str(err) == (
+        f"Task 't': table 'data' has only {MIN_ROWS - 1} rows; at least {MIN_ROWS} are "
+        "needed to train and validate a model. Add more rows to the file."
+    )
 
 
-def test_header_only_is_too_few_rows(tmp_path: Path) -> None:
+def test_header_only_has_no_data_rows(tmp_path: Path) -> None:
     err = read_error(write(tmp_path, "a,b\n"))
-    assert "only 0 data rows" in str(err)
+    assert "header row ('a', 'b') but no data rows" in str(err)
 
 
 # --- profile_table ----------------------------------------------------------

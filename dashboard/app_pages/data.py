@@ -11,7 +11,7 @@ from dashboard import cached, datasets, state, ui
 from dashboard.logic import md_escape
 from dashboard.widgets import option_widgets
 from mtlcore.data.builtin import BUILTIN_DATASETS
-from mtlcore.data.ingest import missing_target_count
+from mtlcore.data.ingest import CSV_FORMAT_ATTR, CsvFormat, missing_target_count
 from mtlcore.data.prepare import describe_inputs
 from mtlcore.data.spec import TASK_KINDS, DataError, TaskSpec
 
@@ -206,8 +206,11 @@ def load_tables(d: dict[str, Any]) -> dict[str, pd.DataFrame]:
         if df is not None:
             tables[table] = df
             source = names.get(table, f"{table}.csv")
+            fmt = CsvFormat(**df.attrs.get(CSV_FORMAT_ATTR, {}))
+            read_as = "" if fmt == CsvFormat() else f" (read as {fmt.describe()})"
             cols[0].markdown(
-                f"**{md_escape(table)}** — {md_escape(source)}: {len(df):,} rows × {df.shape[1]} columns"
+                f"**{md_escape(table)}** — {md_escape(source)}: {len(df):,} rows × {df.shape[1]} "
+                f"columns{md_escape(read_as)}"
             )
         if not state.is_hidden("upload") and cols[1].button("Remove", key=f"remove_table_{table}"):
             del d["data"]["csv"][table]

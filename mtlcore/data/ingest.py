@@ -16,6 +16,7 @@ import difflib
 import io
 import math
 import os
+import re
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -57,40 +58,102 @@ def read_csv_table(
 ) -> pd.DataFrame:
     """Read a CSV file (a path, or its raw bytes) into a validated DataFrame.
 
-    ``name`` is the file or table name the messages use. Column names are
-    stripped of surrounding whitespace; cells in :data:`MISSING_MARKERS` (such as "?",
-    "NA", "-") are missing values. Raises :class:`DataError` for a file that
-    is too large, empty, not UTF-8, without a header, with empty or duplicate
-    column names, with rows of the wrong length, or with fewer than
-    :data:`MIN_ROWS` data rows.
+    ``name`` is the file or table name the messages use. A UTF-8 byte order mark is
+    dropped; the separator (comma, semicolon, tab or ``|``) is found by
+    :class:`csv.Sniffer`, and with another separator than the comma, numbers written with
+    a decimal comma (``3,5``) are read as numbers (:func:`csv_format`; the table's
+    ``attrs["csv_format"]`` says what was used). Column names are stripped of surrounding
+    whitespace; cells in :data:`MISSING_MARKERS` (such as "?", "NA", "-") are missing
+    values. Raises :class:`DataError` for a file that is too large, empty, not UTF-8,
+    without a header, with empty or duplicate column names, with rows of the wrong length,
+    or without any data row. How many rows training needs is checked per task
+    (:func:`resolve_task`), not here: any file with a header and a row can be inspected.
     """
     data = _read_bytes(source, name, max_bytes)
-    if not data.strip():
-        raise DataError(
-            f"File '{name}' is empty. Load a CSV file with a header row and at least "
-            f"{MIN_ROWS} data rows.",
-            where=name,
-        )
     text = _decode_utf8(data, name)
-    header, n_rows = _check_rows(text, name)
-    if n_rows < MIN_ROWS:
+    if not text.strip(_EMPTY_SHEET):  # no cell holds anything
+        _check_rows("", name)  # says the file is empty
+    fmt = csv_format(text)
+    header, n_rows = _check_rows(text, name, fmt.delimiter)
+    if n_rows == 0:
         raise DataError(
-            f"File '{name}' has only {n_rows} data row{'s' if n_rows != 1 else ''}; at "
-            f"least {MIN_ROWS} are needed to train and validate a model. Add more rows.",
+            f"File '{name}' has a header row ({_names(header, 5)}) but no data rows. Add a "
+            "row of values under the header for each example.",
             where=name,
         )
     try:
         df = pd.read_csv(
-            io.StringIO(text), skipinitialspace=True, index_col=False, na_values=MISSING_MARKERS
-        )
+            io.StringIO(text), sep=fmt.delimiter, decimal=fmt.decimal, skipinitialspace=True,
+            index_col=False, na_values=MISSING_MARKERS,
+        )  # fmt: skip
     except (ValueError, pd.errors.ParserError) as err:  # rare: the checks above passed
         raise DataError(
             f"File '{name}' could not be read as CSV ({err}). Check that it is a "
-            "comma-separated file with one row per line.",
+            f"{fmt.separated}-separated file with one row per line.",
             where=name,
         ) from None
     df.columns = header
+    df.attrs[CSV_FORMAT_ATTR] = dataclasses.asdict(fmt)
     return parse_dates(df)
+
+
+# --- separator and decimal mark ---------------------------------------------
+
+_EMPTY_SHEET = ' \t\r\n,;|"'  # what a spreadsheet writes for a sheet without values
+CSV_FORMAT_ATTR = "csv_format"  # DataFrame.attrs key: {"delimiter": ..., "decimal": ...}
+_DELIMITERS = ",;\t|"
+_SNIFF_CHARS = 64_000  # the separator is found from the file's first lines
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+(?:[eE][+-]?\d+)?")
+_DECIMAL_POINT = re.compile(r"[+-]?\d*\.\d+(?:[eE][+-]?\d+)?")
+_SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "'|'"}
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """How a CSV file separates its values and writes decimals."""
+
+    delimiter: str = ","
+    decimal: str = "."
+
+    @property
+    def separated(self) -> str:
+        """``"comma"``, ``"semicolon"``, ``"tab"`` or ``"'|'"``."""
+        return _SEPARATOR_NAMES[self.delimiter]
+
+    def describe(self) -> str:
+        """``"semicolon-separated, decimal comma"``."""
+        return f"{self.separated}-separated" + (", decimal comma" if self.decimal == "," else "")
+
+
+def csv_format(text: str) -> CsvFormat:
+    """The separator and decimal mark of a CSV file's text.
+
+    The separator is the one :class:`csv.Sniffer` finds among comma, semicolon, tab and
+    ``|`` in the first lines (in the header line alone when the rows disagree), if it
+    splits the header into two or more names; otherwise (one column, or nothing found)
+    the comma. With another separator, the decimal mark is the comma when the values of
+    those lines hold numbers like ``3,5`` and none like ``3.5``: pandas then reads them
+    with ``decimal=","``.
+    """
+    sample = text[:_SNIFF_CHARS]
+    if len(text) > _SNIFF_CHARS and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]  # whole lines only
+    header = next((line for line in sample.splitlines() if line.strip()), "")
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:  # rows of different lengths: the separator the header line shows
+        try:
+            delimiter = csv.Sniffer().sniff(header, delimiters=_DELIMITERS).delimiter
+        except csv.Error:
+            return CsvFormat()
+    rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+            if not _is_blank(r)]  # fmt: skip
+    if delimiter == "," or not rows or len(rows[0]) < 2:
+        return CsvFormat()
+    cells = [c.strip() for row in rows[1:] for c in row]
+    commas = sum(bool(_DECIMAL_COMMA.fullmatch(c)) for c in cells)
+    points = sum(bool(_DECIMAL_POINT.fullmatch(c)) for c in cells)
+    return CsvFormat(delimiter, "," if commas and not points else ".")
 
 
 # --- dates ------------------------------------------------------------------
@@ -400,6 +463,13 @@ def resolve_task(dataset: Dataset, spec: TaskSpec) -> TaskSpec:
                 where=table,
                 column=column,
             )
+    if len(df) < MIN_ROWS:
+        raise DataError(
+            f"Task '{task}': table '{table}' has only {len(df)} "
+            f"row{'s' if len(df) != 1 else ''}; at least {MIN_ROWS} are needed to train and "
+            "validate a model. Add more rows to the file.",
+            where=table,
+        )
     n_labelled = len(df) - missing_target_count(df, targets)
     if n_labelled < MIN_ROWS:
         which = f"'{targets[0]}'" if len(targets) == 1 else f"all of {_names(targets)}"
@@ -516,7 +586,19 @@ def _read_bytes(source: str | os.PathLike[str] | bytes, name: str, max_bytes: in
         raise DataError(message, where=name) from None
 
 
+# What a file that is not a CSV text starts with, and what it is: what people upload instead.
+_NOT_TEXT = {
+    codecs.BOM_UTF16_LE: "UTF-16 text (what Excel saves as 'Unicode Text'), not UTF-8",
+    codecs.BOM_UTF16_BE: "UTF-16 text (what Excel saves as 'Unicode Text'), not UTF-8",
+    b"PK\x03\x04": "a zip archive such as an Excel workbook (.xlsx), not a CSV text file",
+    b"\xd0\xcf\x11\xe0": "an old Excel workbook (.xls), not a CSV text file",
+}
+
+
 def _decode_utf8(data: bytes, name: str) -> str:
+    what = next((w for start, w in _NOT_TEXT.items() if data.startswith(start)), None)
+    if what is not None:
+        raise DataError(f"File '{name}' is {what}. {_SAVE_AS_UTF8}", where=name)
     skip = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
         return data[skip:].decode("utf-8")
@@ -530,13 +612,22 @@ def _decode_utf8(data: bytes, name: str) -> str:
         ) from None
 
 
-def _check_rows(text: str, name: str) -> tuple[list[str], int]:
+def _check_rows(text: str, name: str, delimiter: str = ",") -> tuple[list[str], int]:
     """Validate the header and the length of every row; return the stripped
     header and the number of data rows."""
-    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True, strict=True)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True, strict=True
+    )
     start = 1  # the line the row being read starts on
     try:
-        header = [c.strip() for c in next(row for row in reader if not _is_blank(row))]
+        first = next((row for row in reader if not _is_blank(row)), None)
+        if first is None:  # nothing, blank lines, or only "" (an empty sheet saved as CSV)
+            raise DataError(
+                f"File '{name}' is empty: it has no header row and no data. Load a CSV file "
+                "with a header row naming the columns and a row of values for each example.",
+                where=name,
+            )
+        header = [c.strip() for c in first]
         if any(header) and all(_as_number(c) is not None for c in header if c):
             raise DataError(
                 f"File '{name}' has no header row: its first line holds only numbers "
@@ -558,6 +649,8 @@ def _check_rows(text: str, name: str) -> tuple[list[str], int]:
                 where=name,
                 column=duplicates[0],
             )
+        sep = CsvFormat(delimiter).separated
+        read_as = "" if delimiter == "," else f" (read as {sep}-separated)"
         n_rows = 0
         start = reader.line_num + 1
         for row in reader:
@@ -568,8 +661,9 @@ def _check_rows(text: str, name: str) -> tuple[list[str], int]:
                 raise DataError(
                     f"File '{name}', line {line}: the row has {len(row)} "
                     f"value{'s' if len(row) != 1 else ''} but the header has {len(header)} "
-                    "columns. Fix that line: a value that contains a comma must be put in "
-                    'double quotes ("..."), and every opening quote needs a closing one.',
+                    f"column{'s' if len(header) != 1 else ''}{read_as}. Fix that line: a "
+                    f"value that contains a {sep} must be put in double quotes "
+                    '("..."), and every opening quote needs a closing one.',
                     where=name,
                 )
             n_rows += 1
