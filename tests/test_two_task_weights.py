@@ -85,7 +85,7 @@ def test_cagrad_gives_torchjds_weights_and_a_no_worse_optimum(jac, c):
         x = (weights_.numpy() - 0.5) / (weights_.numpy() - 0.5).sum()
         return float(x @ gramian @ np.ones(2) / 2 + k * np.sqrt(max(x @ gramian @ x, 0)))
 
-    assert cost(w) <= cost(v) + 1e-9
+    assert cost(w) <= cost(v) + 1e-7  # the x recovered from the weights is rounded
 
 
 @settings(max_examples=40, deadline=None)
