@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from dashboard.datasets import TaskView
 
 SHARED_FILL = "#e8e8e8"
@@ -245,14 +247,14 @@ def _cgc(g, tasks, inputs, hidden, opts, colors) -> dict[str, str]:
 
 
 def _ple(g, tasks, inputs, hidden, opts, colors) -> dict[str, str]:
-    from mtlcore.models.ple import split_widths
-
     widths = list(opts.get("expert_hidden") or hidden)
     n_levels = max(1, min(int(opts.get("n_levels", 2)), len(widths)))
     n_shared, n_task = int(opts.get("n_shared_experts", 2)), int(opts.get("n_task_experts", 1))
     task_src = {t.name: [inputs[t.name]] for t in tasks}
     shared_src = list(dict.fromkeys(inputs.values()))
-    for level, w in enumerate(split_widths(widths, n_levels), start=1):
+    # as the PLE model splits them (mtlcore.models.ple.split_widths), without importing torch
+    levels = [[int(x) for x in run] for run in np.array_split(widths, n_levels)]
+    for level, w in enumerate(levels, start=1):
         tag = f"L{level} " if n_levels > 1 else ""
         shared = _experts(g, n_shared, f"{tag}shared expert", w)
         for s in shared_src:

@@ -291,10 +291,9 @@ def objective_latex(
 
 def is_gradient_method(method: str) -> bool:
     """Whether a weighting method combines gradients (PCGrad, MGDA, ...) rather than losses."""
-    from mtlcore.weighting import METHODS, LossWeighting
+    from mtlcore.catalogue import GRADIENT_METHOD, METHODS
 
-    factory = METHODS[method].factory
-    return not (isinstance(factory, type) and issubclass(factory, LossWeighting))
+    return METHODS[method].kind == GRADIENT_METHOD
 
 
 def _num(x: float) -> str:

@@ -275,18 +275,18 @@ def _lesson(args: argparse.Namespace) -> int:
 
 
 def _list() -> int:
+    from mtlcore.catalogue import METHODS, STRATEGIES  # the registries' torch-free side
     from mtlcore.data.builtin import list_builtins
-    from mtlcore.listing import METHOD_TITLES, STRATEGY_TITLES  # the registries import torch
 
     print("Built-in datasets:")
     for d in list_builtins():
         print(f"  {d.name:<14} {d.title}")
     print("Sharing strategies:")
-    for name, title in STRATEGY_TITLES:
-        print(f"  {name:<14} {title}")
+    for e in STRATEGIES.values():
+        print(f"  {e.name:<14} {e.title}")
     print("Weighting methods:")
-    for name, title in METHOD_TITLES:
-        print(f"  {name:<14} {title}")
+    for e in METHODS.values():
+        print(f"  {e.name:<14} {e.title}  [{e.kind}]")
     return 0
 
 

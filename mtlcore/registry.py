@@ -1,60 +1,95 @@
-"""A small name registry shared by the sharing strategies and the weighting methods.
+"""The name registry shared by the sharing strategies and the weighting methods.
 
-Each entry carries what the UI and the docs need (title, a one-paragraph
-explanation, the paper) and the pydantic model of its options, so the config can
-validate ``model.options`` / ``weighting.options`` against the chosen entry.
+Listing, describing and validating options reads the torch-free catalogue
+(:mod:`mtlcore.catalogue`); only :attr:`Entry.factory` imports the module that builds
+the model or weighting, and with it torch. Each such module registers its factory with
+``@REGISTRY.register(name, ...)``; what it passes besides the name is checked against
+the catalogue entry, so a title, summary, paper or option changed in one place and
+not the other stops the import with a message saying what to change.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from mtlcore.catalogue import CatalogueEntry, NoOptions
 
 T = TypeVar("T")
 
-
-class NoOptions(BaseModel):
-    """For methods without options: any key given is an error."""
-
-    model_config = ConfigDict(extra="forbid")
+__all__ = ["Entry", "NoOptions", "Registry"]
 
 
-@dataclass(frozen=True)
 class Entry(Generic[T]):
-    name: str
-    title: str
-    summary: str  # one plain paragraph: what it does, when it helps, its cost
-    paper: str  # citation, or "" for the textbook baselines
-    options_model: type[BaseModel]
-    factory: T
+    """A catalogue entry plus its factory, which is imported on first use."""
+
+    def __init__(self, info: CatalogueEntry):
+        self.info = info
+        self._factory: T | None = None
+
+    name = property(lambda self: self.info.name)
+    kind = property(lambda self: self.info.kind)
+    title = property(lambda self: self.info.title)
+    summary = property(lambda self: self.info.summary)
+    paper = property(lambda self: self.info.paper)
+    options_model = property(lambda self: self.info.options_model)
 
     def options(self, raw: dict[str, Any] | None) -> BaseModel:
-        return self.options_model.model_validate(raw or {})
+        return self.info.options(raw)
+
+    @property
+    def factory(self) -> T:
+        if self._factory is None:
+            importlib.import_module(self.info.module)  # its @register sets the factory
+        if self._factory is None:
+            raise LookupError(f"{self.info.module} registers no factory for {self.name!r}")
+        return self._factory
 
 
 class Registry(dict[str, Entry[T]]):
-    """name -> Entry, filled by ``register`` decorators in each method's module."""
+    """name -> Entry, in the catalogue's order; factories filled by ``register``."""
 
-    def __init__(self, kind: str):
-        super().__init__()
+    def __init__(self, kind: str, catalogue: dict[str, CatalogueEntry]):
+        super().__init__((name, Entry(info)) for name, info in catalogue.items())
         self.kind = kind
 
     def register(
         self,
         name: str,
         *,
-        title: str,
-        summary: str,
-        paper: str = "",
-        options: type[BaseModel] = NoOptions,
+        title: str | None = None,
+        summary: str | None = None,
+        paper: str | None = None,
+        options: type[BaseModel] | None = None,
     ) -> Callable[[T], T]:
+        """Register the factory of ``name``; any of the other arguments must agree with
+        the catalogue (they are optional: the catalogue is the source)."""
+        if name not in self:
+            raise ValueError(f"{self.kind} {name!r} is not in mtlcore/catalogue.py; add it there")
+        info = self[name].info
+        given = {"title": title, "paper": paper,
+                 "summary": None if summary is None else " ".join(summary.split())}  # fmt: skip
+        for field, value in given.items():
+            if value is not None and value != getattr(info, field):
+                raise ValueError(
+                    f"{self.kind} {name!r}: the {field} registered in {info.module} differs "
+                    f"from mtlcore/catalogue.py; keep one (the catalogue's is shown):\n"
+                    f"{getattr(info, field)}"
+                )
+        if options is not None and _schema(options) != _schema(info.options_model):
+            raise ValueError(
+                f"{self.kind} {name!r}: the options model in {info.module} differs from "
+                f"{info.options_model.__name__} in mtlcore/catalogue.py; make them the same"
+            )
+
         def deco(factory: T) -> T:
-            if name in self:
+            entry = self[name]
+            if entry._factory is not None:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
-            self[name] = Entry(name, title, " ".join(summary.split()), paper, options, factory)
+            entry._factory = factory
             return factory
 
         return deco
@@ -63,3 +98,9 @@ class Registry(dict[str, Entry[T]]):
         if name not in self:
             raise KeyError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self)}")
         return self[name]
+
+
+def _schema(model: type[BaseModel]) -> dict:
+    schema = model.model_json_schema()
+    schema.pop("title", None)
+    return schema

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import numpy as np
-import torch
 
 T = TypeVar("T")
 
@@ -29,6 +28,8 @@ def derive_seed(seed: int, *parts: object) -> int:
 @contextmanager
 def torch_seed(seed: int) -> Iterator[None]:
     """Seed torch's CPU generator inside the block and restore it afterwards."""
+    import torch  # here, not at the top: the data side (numpy_rng) serves the torch-free server
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield

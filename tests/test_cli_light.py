@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from mtlcore.config import ExperimentConfig
-from mtlcore.listing import METHOD_TITLES, STRATEGY_TITLES
 from mtlcore.runs import CANCELLED, RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,15 +76,42 @@ def test_the_hook_does_see_torch_when_a_command_trains(tmp_path, mtl_studio_home
     assert torch_loaded
 
 
-def test_the_torch_free_listing_matches_the_registries():
-    from mtlcore.models import STRATEGIES
-    from mtlcore.weighting import METHODS
+def test_every_catalogue_entry_builds_through_its_own_module_and_kind():
+    """The torch-free catalogue (what `list`, the config and the page read) is the
+    registries' one source: every entry's module registers its factory, agreeing with
+    the catalogue (``Registry.register`` checks title, summary, paper and options), and
+    a weighting listed as a gradient method is one (a loss weighting is not)."""
+    from mtlcore.catalogue import GRADIENT_METHOD, LOSS_WEIGHTING, METHODS, STRATEGIES
+    from mtlcore.models import STRATEGIES as STRATEGY_REGISTRY
+    from mtlcore.weighting import METHODS as METHOD_REGISTRY
+    from mtlcore.weighting import LossWeighting
+    from mtlcore.weighting.gradient import GradientWeighting
 
-    for copy, registry, name in [(STRATEGY_TITLES, STRATEGIES, "STRATEGY_TITLES"),
-                                 (METHOD_TITLES, METHODS, "METHOD_TITLES")]:  # fmt: skip
-        truth = tuple((e.name, e.title) for e in registry.values())
-        lines = "\n".join(f"    {pair!r}," for pair in truth)
-        assert copy == truth, f"update {name} in mtlcore/listing.py to:\n{lines}"
+    assert list(STRATEGY_REGISTRY) == list(STRATEGIES)
+    assert list(METHOD_REGISTRY) == list(METHODS)
+    for name in STRATEGIES:
+        assert callable(STRATEGY_REGISTRY[name].factory), name
+    for name, info in METHODS.items():
+        factory = METHOD_REGISTRY[name].factory
+        expected = {LOSS_WEIGHTING: LossWeighting, GRADIENT_METHOD: GradientWeighting}[info.kind]
+        assert isinstance(factory, type) and issubclass(factory, expected), name
+
+
+def test_a_registration_that_disagrees_with_the_catalogue_is_refused():
+    from pydantic import BaseModel
+
+    from mtlcore.catalogue import METHODS
+    from mtlcore.registry import Registry
+
+    reg = Registry("weighting method", METHODS)
+    with pytest.raises(ValueError, match="title registered in mtlcore.weighting.dwa differs"):
+        reg.register("dwa", title="Dynamic weights")
+    with pytest.raises(ValueError, match="options model .* differs from DWAOptions"):
+        reg.register(
+            "dwa", options=type("DWAOptions", (BaseModel,), {"__annotations__": {"t": float}})
+        )
+    with pytest.raises(ValueError, match="'nope' is not in mtlcore/catalogue.py"):
+        reg.register("nope")
 
 
 @pytest.mark.parametrize("limit", ["-5", "0"])

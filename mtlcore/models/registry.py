@@ -1,5 +1,7 @@
-"""The registry of sharing strategies (name -> entry with its model class)."""
+"""The registry of sharing strategies (name -> entry; its model class loads on first use)."""
 
+from mtlcore.catalogue import SHARING
+from mtlcore.catalogue import STRATEGIES as CATALOGUE
 from mtlcore.registry import Registry
 
-STRATEGIES: Registry = Registry("sharing strategy")
+STRATEGIES: Registry = Registry(SHARING, CATALOGUE)

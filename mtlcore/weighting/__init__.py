@@ -3,17 +3,27 @@
 Any method pairs with any sharing strategy (``mtlcore.models``).
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-# Importing a method's module registers it; the order here is the order of the menu:
-# the fixed weights, the loss weighting methods, then the gradient methods.
-# isort: off
-from mtlcore.weighting import static, uncertainty, dwa, gradnorm, rlw, famo  # noqa: F401
-from mtlcore.weighting import pcgrad, mgda, cagrad, imtl_g, aligned_mtl, upgrad, nash_mtl  # noqa: F401
-
-# isort: on
-from mtlcore.weighting.base import LossWeighting, StepContext, Weighting, WeightingTask
+# Listing the methods and validating their options needs no torch (mtlcore.catalogue, in
+# menu order); a method's module, and torch with it, loads when its weighting is built.
 from mtlcore.weighting.registry import METHODS
+
+if TYPE_CHECKING:
+    from mtlcore.weighting.base import LossWeighting, StepContext, Weighting, WeightingTask
+
+_BASE = ("LossWeighting", "StepContext", "Weighting", "WeightingTask")
+
+
+def __getattr__(name: str) -> Any:  # the torch side, imported on first use
+    if name in _BASE:
+        from mtlcore.weighting import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'mtlcore.weighting' has no attribute {name!r}")
 
 
 def build_weighting(
