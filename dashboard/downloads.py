@@ -11,13 +11,18 @@ import streamlit as st
 
 from dashboard import runs_client
 from mtlcore.csv_safe import csv_text
-from mtlcore.export import export_experiment
 
 
 def experiment_zip(exp: int, *, key: str) -> None:
     """A button that downloads experiment ``exp`` (its finished seeds) as one zip."""
+
+    def build() -> bytes:  # the zip reads saved weights (torch): imported on the click only
+        from mtlcore.export import export_experiment
+
+        return export_experiment(str(exp), store=runs_client.store())
+
     st.download_button(
-        "Download the experiment (zip)", lambda: export_experiment(str(exp), store=runs_client.store()),
+        "Download the experiment (zip)", build,
         f"experiment{exp}.zip", "application/zip", key=key, on_click="ignore",
         icon=":material/download:",
         help="Config, result over every seed (verdicts included), metrics, test predictions, "
