@@ -76,13 +76,28 @@ def pca(features: np.ndarray) -> np.ndarray:
 
 @st.cache_data(show_spinner="Running t-SNE (a few seconds)…", max_entries=16)
 def tsne(features: np.ndarray, perplexity: float) -> np.ndarray:
+    return tsne_projection(features, perplexity)
+
+
+def tsne_projection(features: np.ndarray, perplexity: float) -> np.ndarray:
+    """t-SNE to 2-D on one thread (OpenMP and BLAS pinned by threadpoolctl).
+
+    Left alone, scikit-learn's Barnes-Hut gradient starts a thread per core; on a busy
+    machine those threads wait on each other and on every other page's work (300 points:
+    ~120 s against ~6 s on one thread, bench/bench_tsne.py). One thread keeps it a few
+    seconds and leaves the other cores to the other sessions and the run workers.
+    """
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     n = features.shape[0]
     if n < 5:
         return np.zeros((n, 2))
     p = min(perplexity, max(2.0, (n - 1) / 3))
-    return TSNE(n_components=2, perplexity=p, init="pca", random_state=0).fit_transform(features)
+    with threadpool_limits(limits=1):
+        return TSNE(n_components=2, perplexity=p, init="pca", random_state=0).fit_transform(
+            features
+        )
 
 
 @st.cache_data(show_spinner=False, max_entries=2048)
