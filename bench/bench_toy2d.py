@@ -85,8 +85,9 @@ def bench_page() -> None:
     print("distance to the Pareto set per (method, start):", off)
 
 
-def bench_published(workers: int) -> None:
-    for name, setting in PUBLISHED.items():
+def bench_published(workers: int, settings: list[str]) -> None:
+    for name in settings:
+        setting = PUBLISHED[name]
         options = Toy2DOptions(
             starts=list(setting["starts"]),  # type: ignore[arg-type]
             steps=int(setting["steps"]),  # type: ignore[call-overload]
@@ -118,6 +119,8 @@ def main() -> None:
                         choices=["steps", "page", "published"])  # fmt: skip
     parser.add_argument("--steps", type=int, default=300, help="steps per timed path")
     parser.add_argument("--workers", type=int, default=0, help="for the published settings")
+    parser.add_argument("--settings", nargs="*", default=list(PUBLISHED), choices=list(PUBLISHED),
+                        help="which of the papers' settings to run")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"{platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
@@ -127,7 +130,7 @@ def main() -> None:
     if "page" in args.only:
         bench_page()
     if "published" in args.only:
-        bench_published(args.workers)
+        bench_published(args.workers, args.settings)
 
 
 if __name__ == "__main__":
