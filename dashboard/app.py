@@ -19,13 +19,18 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/, not the projec
 def main() -> None:
     import streamlit as st
 
+    # An emoji icon is drawn in the page; a ":material/...:" one is fetched from Google's font
+    # server on every visit (a request to the internet, and a missing icon offline).
+    st.set_page_config(page_title="MTL Studio", page_icon="🧪", layout="wide")
+    # Drawn before the imports below (pandas, scikit-learn, plotly: seconds on a busy
+    # machine, the first time): the user sees the page loading, not a blank tab.
+    loading = st.empty()
+    loading.caption("Loading MTL Studio…")
+
     from dashboard import runs_client, state, ui
     from dashboard.sidebar import sidebar
     from mtlcore.runs._home import home_problem
 
-    # An emoji icon is drawn in the page; a ":material/...:" one is fetched from Google's font
-    # server on every visit (a request to the internet, and a missing icon offline).
-    st.set_page_config(page_title="MTL Studio", page_icon="🧪", layout="wide")
     pages = [
         # Learn comes first; Data stays the landing page (the built-in dataset, ready to train).
         st.Page("app_pages/learn.py", title="Learn", icon=":material/school:"),
@@ -42,16 +47,22 @@ def main() -> None:
     ]
     problem = home_problem()  # MTL_STUDIO_HOME a file: one sentence, not a traceback
     if problem:
+        loading.empty()
         ui.error(f"MTL Studio cannot keep its runs: {problem}, then restart the dashboard.")
         st.stop()
     state.start_session()
-    runs_client.warm_up_in_background()
     page = st.navigation(pages)
-    with ui.guard("the sidebar"):
-        sidebar()
-    state.show_url_problems()
-    with ui.guard(page.title):
-        page.run()
+    try:
+        with ui.guard("the sidebar"):
+            sidebar()
+        state.show_url_problems()
+        with ui.guard(page.title):
+            page.run()  # its first run imports the page's modules; the loading line stays
+    finally:
+        loading.empty()
+        # After the page is drawn: starting the workers (each imports torch) competes for
+        # the cores with this first run; the first Train press still finds them warm.
+        runs_client.warm_up_in_background()
     state.sync_url()
 
 
