@@ -307,11 +307,18 @@ def _num(x: float) -> str:
 # --- text -------------------------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
+# GitHub-flavoured markdown links bare URLs and e-mail addresses in the text it has already
+# unescaped ("http://host", "www.host", "a@host"): a word joiner (U+2060, invisible) after
+# the scheme or "www" and before "@" keeps them text.
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp|www)(?=[:.])|(@)")
+WORD_JOINER = "\u2060"
 
 
 def md_escape(text: str) -> str:
-    """Text that Streamlit's markdown shows as it is: no links, HTML, LaTeX or emphasis."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", "  \n")
+    """Text that Streamlit's markdown shows as it is: no links (bare URLs included), HTML,
+    LaTeX or emphasis."""
+    text = _AUTOLINK.sub(lambda m: f"{m[1]}{WORD_JOINER}" if m[1] else f"{WORD_JOINER}@", str(text))
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
 def duration(seconds: float | None) -> str:

@@ -103,7 +103,7 @@ def _option_widget(f: OptionField, path: tuple[Any, ...], tasks: Sequence[str], 
             f"**{md_escape(f.label)}**" + (f" — {md_escape(help_text)}" if help_text else "")
         )
         for task in tasks:
-            state.control(st.slider, task, (*path, task), hide_id=path[-1], default=1.0,
+            state.control(st.slider, md_escape(task), (*path, task), hide_id=path[-1], default=1.0,
                           min_value=0.0, max_value=PER_TASK_FLOAT_MAX, step=0.1,
                           to_widget=lambda v: float(min(max(v or 0.0, 0.0), PER_TASK_FLOAT_MAX)))  # fmt: skip
     elif f.kind == "per_task_int":
@@ -115,7 +115,7 @@ def _option_widget(f: OptionField, path: tuple[Any, ...], tasks: Sequence[str], 
             if top == 1:
                 st.caption(f"{md_escape(task)}: layer 1 (add hidden layers to choose)")
                 continue
-            state.control(st.slider, task, (*path, task), hide_id=path[-1], default=top,
+            state.control(st.slider, md_escape(task), (*path, task), hide_id=path[-1], default=top,
                           min_value=1, max_value=top, step=1,
                           to_widget=lambda v, top=top: int(min(max(v or top, 1), top)))  # fmt: skip
 
