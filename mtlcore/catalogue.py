@@ -7,10 +7,12 @@ of its options, and the module that builds it. The config validates
 prints them and the dashboard draws its menus and option widgets from them, all
 without torch (seconds and hundreds of MB saved in the Streamlit server and the CLI).
 
-The torch side registers a factory under each name (``mtlcore.registry``); the
-module named here is imported only when a model or a weighting is built, and its
-``register`` call is checked against this entry (title, summary, paper, options),
-so the two cannot drift apart.
+This is the one home of those facts. The torch side only registers a factory under
+each name (``@STRATEGIES.register("mmoe")`` in ``mtlcore.models``,
+``@METHODS.register("cagrad")`` in ``mtlcore.weighting``) and takes its options class
+from here; the module named here is imported only when a model or a weighting is
+built. To add a strategy or method: an entry here (with its options model), then its
+module with the registered factory.
 """
 
 from __future__ import annotations

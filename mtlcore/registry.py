@@ -3,9 +3,9 @@
 Listing, describing and validating options reads the torch-free catalogue
 (:mod:`mtlcore.catalogue`); only :attr:`Entry.factory` imports the module that builds
 the model or weighting, and with it torch. Each such module registers its factory with
-``@REGISTRY.register(name, ...)``; what it passes besides the name is checked against
-the catalogue entry, so a title, summary, paper or option changed in one place and
-not the other stops the import with a message saying what to change.
+``@REGISTRY.register(name)``: the name is all it gives, the title, summary, paper and
+options model are the catalogue entry's, so they have one home. A name missing from
+the catalogue, or registered twice, stops the import with a message saying so.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from mtlcore.catalogue import CatalogueEntry, NoOptions
+from mtlcore.catalogue import CatalogueEntry
 
 T = TypeVar("T")
 
-__all__ = ["Entry", "NoOptions", "Registry"]
+__all__ = ["Entry", "Registry"]
 
 
 class Entry(Generic[T]):
@@ -56,34 +56,11 @@ class Registry(dict[str, Entry[T]]):
         super().__init__((name, Entry(info)) for name, info in catalogue.items())
         self.kind = kind
 
-    def register(
-        self,
-        name: str,
-        *,
-        title: str | None = None,
-        summary: str | None = None,
-        paper: str | None = None,
-        options: type[BaseModel] | None = None,
-    ) -> Callable[[T], T]:
-        """Register the factory of ``name``; any of the other arguments must agree with
-        the catalogue (they are optional: the catalogue is the source)."""
+    def register(self, name: str) -> Callable[[T], T]:
+        """Register the factory of ``name``, which must be in the catalogue: its title,
+        summary, paper and options model come from there."""
         if name not in self:
             raise ValueError(f"{self.kind} {name!r} is not in mtlcore/catalogue.py; add it there")
-        info = self[name].info
-        given = {"title": title, "paper": paper,
-                 "summary": None if summary is None else " ".join(summary.split())}  # fmt: skip
-        for field, value in given.items():
-            if value is not None and value != getattr(info, field):
-                raise ValueError(
-                    f"{self.kind} {name!r}: the {field} registered in {info.module} differs "
-                    f"from mtlcore/catalogue.py; keep one (the catalogue's is shown):\n"
-                    f"{getattr(info, field)}"
-                )
-        if options is not None and _schema(options) != _schema(info.options_model):
-            raise ValueError(
-                f"{self.kind} {name!r}: the options model in {info.module} differs from "
-                f"{info.options_model.__name__} in mtlcore/catalogue.py; make them the same"
-            )
 
         def deco(factory: T) -> T:
             entry = self[name]
@@ -98,9 +75,3 @@ class Registry(dict[str, Entry[T]]):
         if name not in self:
             raise KeyError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self)}")
         return self[name]
-
-
-def _schema(model: type[BaseModel]) -> dict:
-    schema = model.model_json_schema()
-    schema.pop("title", None)
-    return schema

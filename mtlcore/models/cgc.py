@@ -13,24 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mtlcore.catalogue import CGCOptions, PLEOptions
 from mtlcore.models.base import Architecture, ModelTask
-from mtlcore.models.ple import PAPER, CGCOptions, PLEOptions, ProgressiveLayeredExtraction
+from mtlcore.models.ple import ProgressiveLayeredExtraction
 from mtlcore.models.registry import STRATEGIES
 
 
-@STRATEGIES.register(
-    "cgc",
-    title="Customized gate control (CGC)",
-    summary="""Like MMoE, each task has a gate that mixes experts for its head, but
-    besides the shared experts every task also gets experts of its own that only it
-    uses. Shared experts carry what the tasks have in common and task experts keep
-    what would conflict apart, so it helps when tasks are related but hard sharing
-    or MMoE let one task improve at another's expense. Costs (shared experts + tasks
-    x task experts) networks the size of hard sharing's shared part, plus one gate
-    per task.""",
-    paper=PAPER,
-    options=CGCOptions,
-)
+@STRATEGIES.register("cgc")
 class CustomizedGateControl(ProgressiveLayeredExtraction):
     """CGC: PLE with one level. Shared: the shared experts (their input layer of a group
     only when several tasks read that group). ``features`` are each task's gate mixture."""

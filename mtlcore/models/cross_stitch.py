@@ -23,41 +23,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
+from mtlcore.catalogue import CrossStitchOptions
 from mtlcore.models.base import Architecture, ModelOutput, ModelTask, MultiTaskModel, seeded_mlp
 from mtlcore.models.parts import GroupMLP, group_in_dims, row_slices
 from mtlcore.models.registry import STRATEGIES
 
 
-class CrossStitchOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    alpha_self: float = Field(
-        0.9,
-        ge=0.0,
-        le=1.0,
-        description="initial weight of a tower on itself; the rest of its row is spread "
-        "evenly over the other towers",
-    )
-
-
-@STRATEGIES.register(
-    "cross_stitch",
-    title="Cross-stitch",
-    summary="""Every task has its own network, and after each hidden layer a small
-    learned matrix α mixes the tasks' activations, so each task continues from a
-    blend of all tasks' features. α starts near the identity (almost independent)
-    and training decides, layer by layer, how much the tasks share; the learned α
-    shows it. Helps when the right amount of sharing is unknown or differs by
-    depth. Costs one network per task, and each runs on every task's rows: about
-    tasks-squared times one single-task network per step.""",
-    paper=(
-        "Misra, I., Shrivastava, A., Gupta, A., Hebert, M. (2016). Cross-stitch Networks "
-        "for Multi-task Learning. CVPR 2016."
-    ),
-    options=CrossStitchOptions,
-)
+@STRATEGIES.register("cross_stitch")
 class CrossStitch(MultiTaskModel):
     """Cross-stitch towers. Shared: the α units, the only parameters every task's loss
     moves by design (each tower's weights belong to its task, although other tasks'

@@ -25,16 +25,7 @@ from mtlcore.models.base import (
 from mtlcore.models.registry import STRATEGIES
 
 
-@STRATEGIES.register(
-    "hard",
-    title="Hard sharing",
-    summary="""All tasks share one trunk of hidden layers; each task keeps only a small
-    output head. The cheapest and most common form of multi-task learning: sharing
-    acts as a regulariser and lets a task with few rows borrow structure learned from
-    the others, but a task unlike the rest can be pulled off course (negative
-    transfer). Costs no more than one single-task network.""",
-    paper="Caruana, R. (1997). Multitask Learning. Machine Learning 28, 41-75.",
-)
+@STRATEGIES.register("hard")
 class HardSharing(MultiTaskModel):
     def __init__(self, tasks: Sequence[ModelTask], arch: Architecture, seed: int, options=None):
         super().__init__(tasks, arch, seed)

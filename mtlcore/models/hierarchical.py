@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
+from mtlcore.catalogue import HierarchicalOptions
 from mtlcore.models.base import (
     Architecture,
     ModelOutput,
@@ -33,32 +33,7 @@ from mtlcore.models.parts import linear_blocks, parameters_by_name, parameters_u
 from mtlcore.models.registry import STRATEGIES
 
 
-class HierarchicalOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    depths: dict[str, int] = Field(
-        default_factory=dict,
-        description="task name -> hidden layer its head reads (1 = the input layer, "
-        "len(model.hidden) = the top); tasks left out attach at the top",
-    )
-
-
-@STRATEGIES.register(
-    "hierarchical",
-    title="Hierarchical sharing",
-    summary="""One shared stack of hidden layers, like hard sharing, but each task's
-    head reads the layer you choose: simple, low-level tasks near the input,
-    harder tasks that build on them higher up. The low tasks shape the early
-    features and are shielded from the upper layers, which only the higher tasks
-    train. Helps when tasks form a hierarchy (a simple task is a step towards a
-    harder one). Costs no more than hard sharing.""",
-    paper=(
-        "Søgaard, A., Goldberg, Y. (2016). Deep multi-task learning with low level tasks "
-        "supervised at lower layers. ACL 2016. Hashimoto, K., Xiong, C., Tsuruoka, Y., "
-        "Socher, R. (2017). A Joint Many-Task Model: Growing a Neural Network for Multiple "
-        "NLP Tasks. EMNLP 2017."
-    ),
-    options=HierarchicalOptions,
-)
+@STRATEGIES.register("hierarchical")
 class HierarchicalSharing(MultiTaskModel):
     """Hierarchical sharing. Shared: the layers below more than one task's head (an
     input layer when several tasks read its table's columns). ``features`` are the

@@ -21,13 +21,7 @@ from mtlcore.models.hard import HardSharing
 from mtlcore.models.registry import STRATEGIES
 
 
-@STRATEGIES.register(
-    "independent",
-    title="Independent (no sharing)",
-    summary="""Every task gets its own network of the same shape and nothing is shared.
-    This is the single-task baseline every multi-task result is measured against:
-    no transfer, good or bad. Costs as much as all single-task networks together.""",
-)
+@STRATEGIES.register("independent")
 class Independent(MultiTaskModel):
     def __init__(self, tasks: Sequence[ModelTask], arch: Architecture, seed: int, options=None):
         super().__init__(tasks, arch, seed)

@@ -21,11 +21,11 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
+from mtlcore.catalogue import MMoEOptions
 from mtlcore.models.base import Architecture, ModelOutput, ModelTask, MultiTaskModel, seeded_mlp
 from mtlcore.models.parts import (
     GateLog,
@@ -37,36 +37,8 @@ from mtlcore.models.parts import (
 )
 from mtlcore.models.registry import STRATEGIES
 
-Width = Annotated[int, Field(ge=1, le=4096)]
 
-
-class MMoEOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    n_experts: int = Field(4, ge=1, le=32, description="number of shared experts")
-    expert_hidden: list[Width] | None = Field(
-        None,
-        min_length=1,
-        max_length=8,
-        description="widths of each expert's layers; default: model.hidden",
-    )
-
-
-@STRATEGIES.register(
-    "mmoe",
-    title="Multi-gate mixture of experts (MMoE)",
-    summary="""Several shared expert networks, and for each task a small gate that
-    looks at the task's input and picks a softmax mixture of the experts for the
-    task's head. Tasks that want the same features gate to the same experts, tasks
-    that conflict can drift to different ones, so it helps when some tasks are only
-    loosely related and hard sharing would force them into one representation. The
-    gate weights show which experts each task uses. Costs about n_experts times the
-    shared network of hard sharing, plus one gate per task.""",
-    paper=(
-        "Ma, J., Zhao, Z., Yi, X., Chen, J., Hong, L., Chi, E. H. (2018). Modeling Task "
-        "Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts. KDD 2018."
-    ),
-    options=MMoEOptions,
-)
+@STRATEGIES.register("mmoe")
 class MultiGateMixtureOfExperts(MultiTaskModel):
     """MMoE. Shared: the experts (their input layer of a group only when several tasks
     read that group); each task's gate and head are its own. ``features`` are the

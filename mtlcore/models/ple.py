@@ -35,11 +35,11 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
+from mtlcore.catalogue import PLEOptions
 from mtlcore.models.base import Architecture, ModelOutput, ModelTask, MultiTaskModel, seeded_mlp
 from mtlcore.models.parts import (
     GateLog,
@@ -53,30 +53,6 @@ from mtlcore.models.parts import (
     row_slices,
 )
 from mtlcore.models.registry import STRATEGIES
-
-Width = Annotated[int, Field(ge=1, le=4096)]
-
-
-class CGCOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    n_shared_experts: int = Field(2, ge=1, le=16, description="shared experts per level")
-    n_task_experts: int = Field(1, ge=0, le=16, description="experts of each task, per level")
-    expert_hidden: list[Width] | None = Field(
-        None,
-        min_length=1,
-        max_length=8,
-        description="widths of the expert layers, split among the levels; default: model.hidden",
-    )
-
-
-class PLEOptions(CGCOptions):
-    n_levels: int = Field(2, ge=1, le=8, description="stacked extraction levels")
-
-
-PAPER = (
-    "Tang, H., Liu, J., Zhao, M., Gong, X. (2020). Progressive Layered Extraction (PLE): "
-    "A Novel Multi-Task Learning (MTL) Model for Personalized Recommendations. RecSys 2020."
-)
 
 
 def split_widths(widths: Sequence[int], n_levels: int) -> list[list[int]]:
@@ -157,20 +133,7 @@ def _run(m: nn.Module, q: Tensor | None, segments: Segments) -> Tensor:
     return m.on_segments(segments) if q is None else m(q)
 
 
-@STRATEGIES.register(
-    "ple",
-    title="Progressive layered extraction (PLE)",
-    summary="""Stacks several levels of experts: at each level every task has its own
-    experts besides the shared ones, each task's gate mixes its own and the shared
-    experts, and on the lower levels a shared gate mixes all experts into what the
-    next level's shared experts read. Task-specific knowledge is extracted step by
-    step while the shared part still learns from every task, which guards against
-    the seesaw where one task improves only as another gets worse. Costs the most of
-    the gated strategies: (tasks x task experts + shared experts) networks per
-    level, one layer deep each by default, plus a gate per task and level.""",
-    paper=PAPER,
-    options=PLEOptions,
-)
+@STRATEGIES.register("ple")
 class ProgressiveLayeredExtraction(MultiTaskModel):
     """PLE. Shared: every parameter that more than one task's output depends on (found
     from the autograd graph when the model is built): the shared experts and shared

@@ -23,41 +23,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
+from mtlcore.catalogue import SoftOptions
 from mtlcore.models.base import Architecture, ModelTask
 from mtlcore.models.independent import Independent
 from mtlcore.models.registry import STRATEGIES
 
 
-class SoftOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    tie_lambda: float = Field(
-        0.1,
-        ge=0.0,
-        allow_inf_nan=False,
-        description="λ, the strength of the L2 tie between the towers' layers "
-        "(0: independent towers; large: close to hard sharing)",
-    )
-
-
-@STRATEGIES.register(
-    "soft",
-    title="Soft sharing",
-    summary="""Every task keeps its own network, and a penalty λ · Σ ||W_i - W_j||²
-    pulls corresponding layers of different tasks towards each other instead of
-    forcing them to be the same. The tasks borrow strength from one another as far
-    as their data agree and may differ where it does not, so it suits related tasks
-    of uneven size when hard sharing transfers too much; λ slides from independent
-    networks (0) towards hard sharing (large). Costs one network per task plus the
-    penalty.""",
-    paper=(
-        "Duong, L., Cohn, T., Bird, S., Cook, P. (2015). Low Resource Dependency Parsing: "
-        "Cross-lingual Parameter Sharing in a Neural Network Parser. ACL 2015."
-    ),
-    options=SoftOptions,
-)
+@STRATEGIES.register("soft")
 class SoftSharing(Independent):
     """Soft sharing. Shared: nothing. No parameter is used by two tasks' losses; the
     towers are coupled only through the penalty, so task gradients never meet on a

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from pydantic import Field
 from torch import Tensor, nn
 
 from mtlcore.models.base import ModelOutput, MultiTaskModel
@@ -79,22 +78,6 @@ class LossWeighting(Weighting):
         total, w = self.objective(losses)
         total.backward()
         return w.detach()
-
-
-def weight_lr_field() -> Any:
-    """The ``weight_lr`` option of a method with learned loss weights (uncertainty,
-    GradNorm): the learning rate of its own parameters, None for the model's.
-
-    Chen et al. (2018, GradNorm) train the weights with a learning rate of their own;
-    a higher one lets the learned σ_i or w_i reach their balance within a short run.
-    """
-    return Field(
-        None,
-        gt=0,
-        le=10,
-        description="learning rate of the learned loss weights (empty: the model's, "
-        "train.lr); higher lets them settle within a short run",
-    )
 
 
 def per_task_weights(names: Sequence[str], given: dict[str, float], *, default: float) -> Tensor:

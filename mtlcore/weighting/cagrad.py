@@ -15,7 +15,6 @@ quadratic, or an end of [0, 1]), with torchjd's normalisation (G / tr G) and its
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
 from torchjd.aggregation import CAGrad
 
@@ -24,27 +23,7 @@ from mtlcore.weighting.gradient import GradientWeighting
 from mtlcore.weighting.registry import METHODS
 
 
-class CAGradOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    c: float = Field(
-        0.4, ge=0, description="radius of the ball around the mean gradient (0 = mean gradient)"
-    )
-    norm_eps: float = Field(1e-4, ge=0, description="guards the normalisation against zero")
-
-
-@METHODS.register(
-    "cagrad",
-    title="CAGrad (conflict-averse)",
-    summary="""Starts from the average of the task gradients and moves it, within a
-    ball whose size c you choose, towards the direction that most improves the task
-    doing worst. Helps when tasks conflict but you still want to make progress on the
-    average loss; c = 0 is the plain average, large c behaves like MGDA. Costs one
-    backward pass per task and a small convex solve (cvxpy) per step; with two tasks
-    that solve has a closed form and costs next to nothing.""",
-    paper="Liu, B., Liu, X., Jin, X., Stone, P. & Liu, Q. (2021). Conflict-Averse "
-    "Gradient Descent for Multi-task Learning. NeurIPS.",
-    options=CAGradOptions,
-)
+@METHODS.register("cagrad")
 class CAGradWeighting(GradientWeighting):
     def make_aggregator(self) -> CAGrad:
         return CAGrad(c=self.options.c, norm_eps=self.options.norm_eps)

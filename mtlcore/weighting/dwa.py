@@ -13,33 +13,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
 
+from mtlcore.catalogue import DWAOptions
 from mtlcore.weighting.base import LossWeighting, WeightingTask
 from mtlcore.weighting.registry import METHODS
 from mtlcore.weighting.tracking import per_task
 
 
-class DWAOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    temperature: float = Field(
-        2.0, gt=0, description="softmax temperature τ: larger = weights closer to equal"
-    )
-
-
-@METHODS.register(
-    "dwa",
-    title="Dynamic Weight Average (DWA)",
-    summary="""After each epoch, compares every task's training loss with the epoch
-    before and gives more weight next epoch to the tasks whose loss fell the least, so
-    a task that stalls is pushed and one that is learning fast is left alone. Needs no
-    gradients, only the loss history, so it costs nothing per step; it reacts once per
-    epoch and does not correct for losses on different scales.""",
-    paper="Liu, S., Johns, E. & Davison, A. J. (2019). End-to-End Multi-Task Learning "
-    "with Attention. CVPR.",
-    options=DWAOptions,
-)
+@METHODS.register("dwa")
 class DWAWeighting(LossWeighting):
     def __init__(self, tasks: Sequence[WeightingTask], options: DWAOptions):
         super().__init__(tasks, options)

@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
 
+from mtlcore.catalogue import FAMOOptions
 from mtlcore.weighting.base import LossWeighting, StepContext, WeightingTask
 from mtlcore.weighting.registry import METHODS
 from mtlcore.weighting.tracking import RunningMean, last_and_mean, per_task
@@ -34,24 +34,7 @@ from mtlcore.weighting.tracking import RunningMean, last_and_mean, per_task
 EPS = 1e-8  # keeps log L and 1/L finite at a zero loss
 
 
-class FAMOOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    w_lr: float = Field(0.025, gt=0, description="learning rate (Adam) of the task logits")
-    gamma: float = Field(0.01, ge=0, description="weight decay of the task logits")
-
-
-@METHODS.register(
-    "famo",
-    title="FAMO (fast adaptive)",
-    summary="""Weights the losses so that every task's loss falls by about the same
-    fraction each step, and keeps learning from what actually happened: a task whose
-    loss fell less than the others' gets more priority next step. Gets much of the
-    balance of the gradient methods (conflicts, losses on different scales) from the
-    losses alone, so it costs almost nothing per step.""",
-    paper="Liu, B., Feng, Y., Stone, P. & Liu, Q. (2023). FAMO: Fast Adaptive Multitask "
-    "Optimization. NeurIPS.",
-    options=FAMOOptions,
-)
+@METHODS.register("famo")
 class FAMOWeighting(LossWeighting):
     def __init__(self, tasks: Sequence[WeightingTask], options: FAMOOptions):
         super().__init__(tasks, options)

@@ -29,26 +29,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
+from mtlcore.catalogue import GradNormOptions
 from mtlcore.models.base import MultiTaskModel
-from mtlcore.weighting.base import LossWeighting, StepContext, WeightingTask, weight_lr_field
+from mtlcore.weighting.base import LossWeighting, StepContext, WeightingTask
 from mtlcore.weighting.gradient import per_task_grads
 from mtlcore.weighting.registry import METHODS
 from mtlcore.weighting.tracking import RunningMean, last_and_mean, per_task
 
 MIN_WEIGHT = 1e-3  # a weight pushed to or below zero by the optimiser is clamped here
-
-
-class GradNormOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    alpha: float = Field(
-        1.5,
-        ge=0,
-        description="strength of the pull towards equal training rates (0 = equal gradient norms)",
-    )
-    weight_lr: float | None = weight_lr_field()
 
 
 def last_shared_weight(model: MultiTaskModel) -> nn.Parameter | None:
@@ -60,19 +50,7 @@ def last_shared_weight(model: MultiTaskModel) -> nn.Parameter | None:
     return (matrices or ordered or [None])[-1]
 
 
-@METHODS.register(
-    "gradnorm",
-    title="GradNorm",
-    summary="""Learns the loss weights alongside the model so that every task's
-    weighted gradient on the last shared layer has a size that matches how fast the
-    task is learning: a task whose loss falls slower than the others' gets a larger
-    weight, α setting how strongly. Helps when tasks learn at very different speeds or
-    have losses on different scales. Costs one extra partial backward pass per task
-    (to the last shared layer) per step; the weights sum to the number of tasks.""",
-    paper="Chen, Z., Badrinarayanan, V., Lee, C.-Y. & Rabinovich, A. (2018). GradNorm: "
-    "Gradient Normalization for Adaptive Loss Balancing in Deep Multitask Networks. ICML.",
-    options=GradNormOptions,
-)
+@METHODS.register("gradnorm")
 class GradNormWeighting(LossWeighting):
     def __init__(self, tasks: Sequence[WeightingTask], options: GradNormOptions):
         super().__init__(tasks, options)

@@ -16,17 +16,7 @@ from mtlcore.weighting.gradient import GradientWeighting
 from mtlcore.weighting.registry import METHODS
 
 
-@METHODS.register(
-    "imtl_g",
-    title="IMTL-G (impartial gradients)",
-    summary="""Chooses the combination of the task gradients whose projection onto
-    every task's gradient direction is the same, so each task is pushed equally hard
-    whatever the size of its gradient. Helps when one task's gradient is much larger
-    than the others' and would otherwise dominate the shared layers. Costs one backward
-    pass per task and a T×T pseudo-inverse per step.""",
-    paper="Liu, L., Li, Y., Kuang, Z., Xue, J.-H., Chen, Y., Yang, W., Liao, Q. & "
-    "Zhang, W. (2021). Towards Impartial Multi-task Learning. ICLR.",
-)
+@METHODS.register("imtl_g")
 class IMTLGWeighting(GradientWeighting):
     def make_aggregator(self) -> IMTLG:
         return IMTLG()

@@ -15,7 +15,6 @@ nothing to bound. torchjd answers for more tasks and where g₁ = g₂.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
 from torchjd.aggregation import MGDA
 
@@ -24,27 +23,7 @@ from mtlcore.weighting.gradient import GradientWeighting
 from mtlcore.weighting.registry import METHODS
 
 
-class MGDAOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    epsilon: float = Field(
-        0.001, gt=0, description="Frank-Wolfe stops when its step size falls below this"
-    )
-    max_iters: int = Field(100, ge=1, description="most Frank-Wolfe iterations per step")
-
-
-@METHODS.register(
-    "mgda",
-    title="MGDA (min-norm gradient)",
-    summary="""Treats the tasks as objectives to improve together: finds the convex
-    combination of the task gradients with the smallest norm and steps along it, a
-    direction that lowers every task's loss at once. Helps when no task should be
-    sacrificed, but favours the task with the smallest gradient and can stall early
-    (the direction shrinks to zero near a trade-off point). Costs one backward pass per
-    task plus a small iterative solve per step.""",
-    paper="Sener, O. & Koltun, V. (2018). Multi-Task Learning as Multi-Objective "
-    "Optimization. NeurIPS. (MGDA: Désidéri, J.-A. (2012), C. R. Math. 350.)",
-    options=MGDAOptions,
-)
+@METHODS.register("mgda")
 class MGDAWeighting(GradientWeighting):
     def make_aggregator(self) -> MGDA:
         return MGDA(epsilon=self.options.epsilon, max_iters=self.options.max_iters)

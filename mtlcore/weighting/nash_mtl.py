@@ -33,41 +33,17 @@ from collections.abc import Sequence
 from importlib.util import find_spec
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
 from torchjd.aggregation import NashMTL
 
+from mtlcore.catalogue import NashMTLOptions
 from mtlcore.weighting._two_task import nash_alpha
 from mtlcore.weighting.base import WeightingTask
 from mtlcore.weighting.gradient import GradientWeighting
 from mtlcore.weighting.registry import METHODS
 
 
-class NashMTLOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    max_norm: float = Field(
-        1.0, ge=0, description="clip the combined gradient's norm to this (0 = no clipping)"
-    )
-    update_weights_every: int = Field(
-        1, ge=1, description="solve for new weights every this many steps (reuse in between)"
-    )
-    optim_niter: int = Field(20, ge=1, description="most convex-concave iterations per solve")
-
-
-@METHODS.register(
-    "nash_mtl",
-    title="Nash-MTL (bargaining)",
-    summary="""Lets the tasks bargain over the shared update: finds the weights of the
-    Nash bargaining solution, in which no task can gain without another losing more,
-    and clips the combined step to a maximum norm. Helps when tasks conflict and differ
-    in gradient size, and is scale invariant. The most expensive method here: one
-    backward pass per task plus a sequence of convex solves (cvxpy, ECOS) per step
-    (with two tasks, a closed form instead); update_weights_every trades accuracy for
-    speed.""",
-    paper="Navon, A., Shamsian, A., Achituve, I., Maron, H., Kawaguchi, K., Chechik, G. "
-    "& Fetaya, E. (2022). Multi-Task Learning as a Bargaining Game. ICML.",
-    options=NashMTLOptions,
-)
+@METHODS.register("nash_mtl")
 class NashMTLWeighting(GradientWeighting):
     mean_scaled = False  # α has its own scale, and the update is clipped to max_norm
 

@@ -24,17 +24,7 @@ from mtlcore.weighting.gradient import GradientWeighting
 from mtlcore.weighting.registry import METHODS
 
 
-@METHODS.register(
-    "pcgrad",
-    title="PCGrad (gradient surgery)",
-    summary="""Where two tasks' gradients on the shared layers point against each other,
-    removes from each the part that conflicts with the other (projects it onto the
-    other's normal plane), then adds them up. Helps when one task's update keeps undoing
-    another's; without conflict it is the plain sum. Costs one backward pass per task
-    and a T×T Gramian per step.""",
-    paper="Yu, T., Kumar, S., Gupta, A., Levine, S., Hausman, K. & Finn, C. (2020). "
-    "Gradient Surgery for Multi-Task Learning. NeurIPS.",
-)
+@METHODS.register("pcgrad")
 class PCGradWeighting(GradientWeighting):
     mean_scaled = False  # all ones without conflict: already the sum of the gradients
     uses_global_rng = True  # random projection orders (torch.randperm)

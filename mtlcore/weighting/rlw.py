@@ -25,16 +25,7 @@ from mtlcore.weighting.registry import METHODS
 from mtlcore.weighting.tracking import RunningMean, last_and_mean
 
 
-@METHODS.register(
-    "rlw",
-    title="Random loss weighting (RLW)",
-    summary="""Draws new random loss weights at every step (a softmax of normal
-    samples, so they are positive and sum to the number of tasks). A litmus test: many
-    elaborate methods do no better than this, and the randomness can help the model
-    leave a point where the tasks are stuck. No extra cost.""",
-    paper="Lin, B., Ye, F., Zhang, Y. & Tsang, I. W. (2021). Reasonable Effectiveness of "
-    "Random Weighting: A Litmus Test for Multi-Task Learning. arXiv:2111.10603 (TMLR 2022).",
-)
+@METHODS.register("rlw")
 class RandomLossWeighting(LossWeighting):
     def __init__(self, tasks: Sequence[WeightingTask], options=None):
         super().__init__(tasks, options)

@@ -9,28 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
 
+from mtlcore.catalogue import StaticOptions
 from mtlcore.weighting.base import LossWeighting, WeightingTask, per_task_weights
 from mtlcore.weighting.registry import METHODS
 
 
-class StaticOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    weights: dict[str, float] = Field(
-        default_factory=dict,
-        description="task name -> loss weight (>= 0); tasks left out get 1.0",
-    )
-
-
-@METHODS.register(
-    "equal",
-    title="Equal weights",
-    summary="""Adds the task losses as they are: Σ L_i. The baseline of every weighting
-    study; works when the losses have similar scales, and lets a task with a larger
-    loss (or larger units) dominate when they do not. No extra cost.""",
-)
+@METHODS.register("equal")
 class EqualWeighting(LossWeighting):
     def __init__(self, tasks: Sequence[WeightingTask], options=None):
         super().__init__(tasks, options)
@@ -40,15 +26,7 @@ class EqualWeighting(LossWeighting):
         return self.w
 
 
-@METHODS.register(
-    "static",
-    title="Static weights (your own)",
-    summary="""Multiplies each task loss by a weight you choose: Σ w_i L_i. Lets you
-    say which task matters more, or undo a scale difference between losses by hand;
-    finding good weights by search is what the learned methods try to avoid. No extra
-    cost.""",
-    options=StaticOptions,
-)
+@METHODS.register("static")
 class StaticWeighting(EqualWeighting):
     def __init__(self, tasks: Sequence[WeightingTask], options: StaticOptions):
         super().__init__(tasks, options)

@@ -17,30 +17,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict
 from torch import Tensor, nn
 
-from mtlcore.weighting.base import LossWeighting, WeightingTask, weight_lr_field
+from mtlcore.catalogue import UncertaintyOptions
+from mtlcore.weighting.base import LossWeighting, WeightingTask
 from mtlcore.weighting.registry import METHODS
 
 
-class UncertaintyOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    weight_lr: float | None = weight_lr_field()
-
-
-@METHODS.register(
-    "uncertainty",
-    title="Uncertainty weighting",
-    summary="""Learns a noise level σ_i per task alongside the model and divides each
-    loss by it (plus a log σ_i term so σ cannot grow without bound). Noisy or
-    large-scale tasks get smaller weights automatically, which removes a manual
-    weight search when losses have different units. Costs one extra parameter per
-    task.""",
-    paper="Kendall, A., Gal, Y. & Cipolla, R. (2018). Multi-Task Learning Using "
-    "Uncertainty to Weigh Losses for Scene Geometry and Semantics. CVPR.",
-    options=UncertaintyOptions,
-)
+@METHODS.register("uncertainty")
 class UncertaintyWeighting(LossWeighting):
     def __init__(self, tasks: Sequence[WeightingTask], options: UncertaintyOptions | None = None):
         super().__init__(tasks, options or UncertaintyOptions())
