@@ -200,7 +200,7 @@ def open_app(browser_page, streamlit_server: str) -> Callable:
     the page shows a Streamlit exception box (a traceback must never reach the page),
     unless called with allow_exception=True."""
 
-    def _open(path: str = "", timeout_ms: int = 30_000, allow_exception: bool = False):
+    def _open(path: str = "", timeout_ms: int = 120_000, allow_exception: bool = False):
         browser_page.goto(streamlit_server + "/" + path.lstrip("/"))
         browser_page.wait_for_selector(APP_IDLE, state="attached", timeout=timeout_ms)
         errors = browser_page.locator(APP_EXCEPTION)

@@ -70,12 +70,15 @@ def test_csv_upload_map_train_compare_zip_and_predict(open_app, tmp_path):
     shot(page, "csv_walk_1_data")
     cells = pd.DataFrame(_grid(table)).set_index("column")
     assert (
-        "year, and sin/cos of month, day of year, day of week" in cells.loc["Date Egg", "read_as"]
+        "year, and sin/cos of month, day of year, day of week" in cells.loc["Date Egg", "read as"]
     )
     assert cells.loc["Date Egg", "features"] == "7"
-    assert cells.loc["Delta 15 N (o/oo)", "filled"] == f"{n_gaps} (median)"
-    assert cells.loc["Delta 15 N (o/oo)", "read_as"] == "number, standardised"
-    assert cells.loc["Sex", "filled"] == f"{int(raw['Sex'].isna().sum())} (most frequent value)"
+    assert cells.loc["Delta 15 N (o/oo)", "values filled in"] == f"{n_gaps} (median)"
+    assert cells.loc["Delta 15 N (o/oo)", "read as"] == "number, standardised"
+    assert (
+        cells.loc["Sex", "values filled in"]
+        == f"{int(raw['Sex'].isna().sum())} (most frequent value)"
+    )
     assert not {"Comments", "Individual ID", "Sample Number"} & set(cells.index)
 
     # Train: two seeds, a few epochs; then the experiment as one zip.
