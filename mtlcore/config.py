@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from mtlcore.catalogue import METHODS, STRATEGIES, CatalogueEntry
 from mtlcore.data.spec import TaskSpec
 from mtlcore.limits import UnreadableFile, check_parameters, min_parameters, read_regular_file
 
@@ -48,6 +49,18 @@ def _options(model: type[BaseModel], raw: dict[str, Any], section: str) -> dict[
         raise ValueError(format_validation_error(exc, where, joiner=".")) from None
     _reject_non_finite(valid.model_dump(), where)  # "inf" given as text, read as a number
     return valid.model_dump(mode="json")
+
+
+def _catalogue_options(
+    catalogue: dict[str, CatalogueEntry], key: str, name: str, raw: dict[str, Any]
+) -> dict[str, Any]:
+    """The options of catalogue entry ``name``, given at ``key`` (``model.strategy`` or
+    ``weighting.method``), validated by :func:`_options`; an unknown name is an error
+    that lists the known ones."""
+    section, field = key.split(".")
+    if name not in catalogue:
+        raise ValueError(f"{key}: unknown {field} {name!r}; choose one of: {', '.join(catalogue)}")
+    return _options(catalogue[name].options_model, raw, section)
 
 
 def _reject_non_finite(value: Any, where: str) -> None:
@@ -202,14 +215,7 @@ class ModelConfig(StrictModel):
 
     @model_validator(mode="after")
     def _known_strategy(self) -> ModelConfig:
-        from mtlcore.models import STRATEGIES
-
-        if self.strategy not in STRATEGIES:
-            raise ValueError(
-                f"model.strategy: unknown strategy {self.strategy!r}; "
-                f"choose one of: {', '.join(STRATEGIES)}"
-            )
-        opts = _options(STRATEGIES[self.strategy].options_model, self.options, "model")
+        opts = _catalogue_options(STRATEGIES, "model.strategy", self.strategy, self.options)
         object.__setattr__(self, "options", opts)
         _check_model_size(self)
         return self
@@ -233,14 +239,7 @@ class WeightingConfig(StrictModel):
 
     @model_validator(mode="after")
     def _known_method(self) -> WeightingConfig:
-        from mtlcore.weighting import METHODS
-
-        if self.method not in METHODS:
-            raise ValueError(
-                f"weighting.method: unknown method {self.method!r}; "
-                f"choose one of: {', '.join(METHODS)}"
-            )
-        opts = _options(METHODS[self.method].options_model, self.options, "weighting")
+        opts = _catalogue_options(METHODS, "weighting.method", self.method, self.options)
         object.__setattr__(self, "options", opts)
         return self
 
