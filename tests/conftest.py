@@ -28,6 +28,13 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Under CI the property tests draw the same examples every run (a red CI is then
+# reproducible, never a lucky draw) and no example is failed for being slow on a busy box.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT_DIR = REPO_ROOT / "tests" / "screenshots"
