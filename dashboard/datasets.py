@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,9 +50,11 @@ def save_upload(data: bytes, filename: str) -> tuple[str, pd.DataFrame]:
         os.utime(path)  # uploaded again: its expiry starts over
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        # Its own temporary file: two sessions uploading the same file at once must not
+        # write (and move) the same one.
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, path)
     return str(path), table
 
 

@@ -47,7 +47,8 @@ def test_payload_names_fetch_nothing_from_their_host(open_app, streamlit_server,
     assert "tasks" in query  # the upload and its tasks are in the link
     extra = "model.strategy=hierarchical&model.hidden=[8,8]&weighting.method=static"
     for name in PAGES:
-        page.goto(f"{streamlit_server}/{name}?{query}&{extra}")
+        path = "" if name == "data" else name  # the default page's address is the root
+        page.goto(f"{streamlit_server}/{path}?{query}&{extra}")
         idle(page)
         page.wait_for_timeout(500)  # let images and fonts load, if any were asked for
         if name == "model":  # the sliders labelled with the task names are on the page
