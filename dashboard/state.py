@@ -483,6 +483,8 @@ ERROR_PREFIX = "error:"
 
 def _write(path: Sequence[Any], from_widget: Callable[[Any], Any], key: str) -> bool:
     """The widget's value into the draft; a ValueError is kept to show under the widget."""
+    if key not in st.session_state:  # the widget left the page before its callback ran
+        return False
     try:
         value = from_widget(st.session_state[key])
     except ValueError as exc:
