@@ -49,7 +49,7 @@ PROBLEMS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 FINAL = {"done", "failed", "cancelled"}
 WAIT_MS = 240_000  # the longest wait for one step, on a loaded machine
 TINY = "train.epochs=2&seeds=[0]&baselines=false&model.hidden=[8]"
-LONG = "train.epochs=5000&seeds=[0]&baselines=false&model.hidden=[8]"
+LONG = "train.steps=1000000&seeds=[0]&baselines=false&model.hidden=[8]"  # stopped long before
 
 
 def soak_csv(n: int = 80) -> bytes:
@@ -107,39 +107,44 @@ async def add_task(page, k: int, tally: Tally, where: str) -> None:
 
 
 async def session(browser, base: str, csv: Path, until: float, tally: Tally, n: int) -> None:
-    """Cycles of upload, train, cancel, compare until ``until`` (at least one)."""
-    from playwright.async_api import expect
-
+    """Cycles of upload, train, cancel, compare until ``until`` (at least one); a step
+    that never comes ends the session with a problem in the tally."""
     context = await browser.new_context(viewport={"width": 1400, "height": 900})
     page = await context.new_page()
     page.set_default_timeout(WAIT_MS)
     try:
-        while True:
-            await page.goto(base + "/")  # the Data page is the default one
-            await idle(page, tally, f"session {n}: data")
-            await page.get_by_text("My CSV files").click()
-            await idle(page, tally, f"session {n}: data")
-            await page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
-                str(csv)
-            )
-            await expect(page.get_by_text("80 rows × 5 columns")).to_be_visible(timeout=WAIT_MS)
-            for k in (1, 2):
-                await add_task(page, k, tally, f"session {n}: tasks")
-            await idle(page, tally, f"session {n}: tasks")
-            query = page.url.partition("?")[2]
-            await press_train(page, f"{base}/train?{query}&{TINY}", tally, f"session {n}: train")
-            await expect(page.get_by_text("done in").first).to_be_visible(timeout=WAIT_MS)
-            await press_train(page, f"{base}/train?{query}&{LONG}", tally, f"session {n}: long")
-            await page.get_by_role("button", name="Stop").click()
-            await expect(page.get_by_text("was stopped").first).to_be_visible(timeout=WAIT_MS)
-            await idle(page, tally, f"session {n}: cancel")
-            await page.goto(f"{base}/compare?{query}")
-            await idle(page, tally, f"session {n}: compare")
-            tally.cycles += 1
-            if time.monotonic() >= until:
-                return
+        await cycles(page, base, csv, until, tally, n)
+    except Exception as exc:  # a step that never came: the page's problem is in the tally
+        tally.problems.append(f"session {n} stopped: {str(exc).splitlines()[0][:300]}")
     finally:
         await context.close()
+
+
+async def cycles(page, base: str, csv: Path, until: float, tally: Tally, n: int) -> None:
+    from playwright.async_api import expect
+
+    while True:
+        await page.goto(base + "/")  # the Data page is the default one
+        await idle(page, tally, f"session {n}: data")
+        await page.get_by_text("My CSV files").click()
+        await idle(page, tally, f"session {n}: data")
+        await page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
+        await expect(page.get_by_text("80 rows × 5 columns")).to_be_visible(timeout=WAIT_MS)
+        for k in (1, 2):
+            await add_task(page, k, tally, f"session {n}: tasks")
+        await idle(page, tally, f"session {n}: tasks")
+        query = page.url.partition("?")[2]
+        await press_train(page, f"{base}/train?{query}&{TINY}", tally, f"session {n}: train")
+        await expect(page.get_by_text("done in").first).to_be_visible(timeout=WAIT_MS)
+        await press_train(page, f"{base}/train?{query}&{LONG}", tally, f"session {n}: long")
+        await page.get_by_role("button", name="Stop").click()
+        await expect(page.get_by_text("was stopped").first).to_be_visible(timeout=WAIT_MS)
+        await idle(page, tally, f"session {n}: cancel")
+        await page.goto(f"{base}/compare?{query}")
+        await idle(page, tally, f"session {n}: compare")
+        tally.cycles += 1
+        if time.monotonic() >= until:
+            return
 
 
 async def drive(base: str, sessions: int, seconds: float, csv: Path) -> Tally:
@@ -278,6 +283,7 @@ class Outcome:
     memory: Memory
     statuses: dict[str, int]
     tracebacks: list[str]  # in the server's log
+    home: Path
 
     @property
     def stored(self) -> int:
@@ -293,8 +299,8 @@ class Outcome:
 def soak(sessions: int, seconds: float, home: Path | None = None) -> Outcome:
     """Run the soak against a fresh server; ``home`` defaults to a temporary folder."""
     with contextlib.ExitStack() as stack:
-        if home is None:
-            home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mtl-soak-")))
+        if home is None:  # kept, with the server's log, for a look afterwards
+            home = Path(tempfile.mkdtemp(prefix="mtl-soak-"))
         csv = home / "soak.csv"
         csv.write_bytes(soak_csv())
         start = time.monotonic()
@@ -308,7 +314,7 @@ def soak(sessions: int, seconds: float, home: Path | None = None) -> Outcome:
         log = (home / "server.log").read_text(encoding="utf-8", errors="replace")
         tracebacks = [part.strip()[-3000:] for part in log.split("Traceback (most recent")[1:]]
         return Outcome(sessions, seconds, time.monotonic() - start, tally, memory, statuses,
-                       tracebacks)  # fmt: skip
+                       tracebacks, home)  # fmt: skip
 
 
 def report(o: Outcome, command: str) -> str:
@@ -353,6 +359,7 @@ def main() -> int:
     print(text)
     for problem in outcome.tally.problems[:20]:
         print("page error:", problem)
+    print(f"server log: {outcome.home / 'server.log'}")
     for traceback in outcome.tracebacks[:5]:
         print("server traceback:", traceback)
     if args.append:
