@@ -38,7 +38,7 @@ def small_csv(path: Path) -> Path:
     return path
 
 
-def idle(page, timeout_ms: int = 30_000) -> None:
+def idle(page, timeout_ms: int = 120_000) -> None:
     """Wait until the script run has finished, and fail on any exception box."""
     page.wait_for_timeout(300)
     page.wait_for_selector(APP_IDLE, state="attached", timeout=timeout_ms)

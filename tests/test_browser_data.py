@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 def idle(page) -> None:
     page.wait_for_timeout(300)
-    page.wait_for_selector(APP_IDLE, state="attached", timeout=30_000)
+    page.wait_for_selector(APP_IDLE, state="attached", timeout=120_000)
     assert page.locator(APP_EXCEPTION).count() == 0
 
 

@@ -22,7 +22,7 @@ PAGES = ["learn", "data", "model", "train", "compare", "predict", "transfer",
 
 def idle(page) -> None:
     page.wait_for_timeout(300)
-    page.wait_for_selector(APP_IDLE, state="attached", timeout=60_000)
+    page.wait_for_selector(APP_IDLE, state="attached", timeout=120_000)
     assert page.locator(APP_EXCEPTION).count() == 0
 
 

@@ -95,12 +95,14 @@ def test_two_output_task_trains_and_its_files_say_so(csv_path: Path, tmp_path: P
         }
         truth, pred = wide["truth"], wide["prediction"]
         m = entry[f"metrics_{model}"]
-        assert m["rmse"] == pytest.approx(math.sqrt(np.mean((truth - pred) ** 2)), rel=1e-9)
-        assert m["mae"] == pytest.approx(skm.mean_absolute_error(truth, pred), rel=1e-9)
+        # predictions.csv holds the predictions in the targets' own precision (rounded), so
+        # the metrics agree to that rounding, not to the last digit
+        assert m["rmse"] == pytest.approx(math.sqrt(np.mean((truth - pred) ** 2)), rel=1e-5)
+        assert m["mae"] == pytest.approx(skm.mean_absolute_error(truth, pred), rel=1e-5)
         r2 = skm.r2_score(truth, pred, multioutput="uniform_average")
-        assert m["r2"] == pytest.approx(r2, rel=1e-9)
+        assert m["r2"] == pytest.approx(r2, rel=1e-5)
         per_column = skm.r2_score(truth, pred, multioutput="raw_values")
-        assert m["r2"] == pytest.approx(per_column.mean(), rel=1e-9)
+        assert m["r2"] == pytest.approx(per_column.mean(), rel=1e-5)
     flag = preds[preds["task"] == "flag"]
     assert set(flag["output"]) == {"flag"} and set(flag["truth"]) <= {"up", "down"}
 
@@ -244,8 +246,11 @@ def test_single_output_numbers_and_files_are_unchanged(tmp_path: Path):
     for name, before in BEFORE.items():
         entry = stored[name]
         assert entry["target"] == "price" and entry["targets"] == ["price"]
-        for key in ("metrics_mtl", "metrics_stl", "metrics_trivial"):
+        for key in ("metrics_mtl", "metrics_trivial"):
             assert entry[key] == pytest.approx(before[key], rel=1e-9, abs=1e-12), (name, key)
+        # The baselines train as one grouped model (9dafcec): the same networks and batches,
+        # summed in another order, so their numbers move in the 8th digit
+        assert entry["metrics_stl"] == pytest.approx(before["metrics_stl"], rel=1e-6), name
         assert entry["rows"]["test"] == before["test"]
     preds = pd.read_csv(paths["predictions"])
     assert list(preds.columns) == ["seed", "model", "task", "row", "truth", "prediction", "output"]
