@@ -17,6 +17,7 @@ import torch
 from pydantic import ValidationError
 from streamlit.testing.v1 import AppTest
 
+import dashboard.lessons
 from dashboard.lesson_client import run_study
 from dashboard.lessons import learning_to_learn as view
 from mtlcore.lessons.few_shot import (
@@ -144,7 +145,7 @@ def test_the_learn_page_runs_the_study_and_draws_it(tiny, monkeypatch):
         calls.append(dict(options))
         return tiny
 
-    monkeypatch.setattr(view, "run_study", fake_run_study)
+    monkeypatch.setattr(dashboard.lessons, "run_study", fake_run_study)
     st.cache_data.clear()
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["lesson"] = KEY

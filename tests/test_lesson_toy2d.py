@@ -34,6 +34,7 @@ import torch
 from pydantic import ValidationError
 from streamlit.testing.v1 import AppTest
 
+import dashboard.lessons
 from dashboard.lesson_client import run_study
 from dashboard.lessons import conflicting_gradients as view
 from mtlcore.lessons import LESSONS
@@ -485,7 +486,7 @@ def test_the_view_runs_the_study_and_draws_it(tiny, monkeypatch):
         calls.append(dict(options))
         return tiny
 
-    monkeypatch.setattr(view, "run_study", fake_run_study)
+    monkeypatch.setattr(dashboard.lessons, "run_study", fake_run_study)
     st.cache_data.clear()
     at = AppTest.from_function(_page, args=(KEY,), default_timeout=60)
     at.run()
@@ -512,7 +513,7 @@ def test_the_view_runs_the_study_and_draws_it(tiny, monkeypatch):
 def test_the_learn_page_opens_the_lesson_and_runs_its_study(tiny, monkeypatch):
     """From its link, the Learn page shows the lesson's text, its measured table and the
     view; Run draws the charts."""
-    monkeypatch.setattr(view, "run_study", lambda key, options: tiny)
+    monkeypatch.setattr(dashboard.lessons, "run_study", lambda key, options: tiny)
     at = AppTest.from_file(DASHBOARD_APP, default_timeout=90)
     at.query_params["lesson"] = KEY
     at.run()

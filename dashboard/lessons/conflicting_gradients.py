@@ -21,7 +21,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from dashboard.charts import LAYOUT
-from dashboard.lesson_client import StudyError, run_study
+from dashboard.lessons import study_button
 from mtlcore.lessons import Lesson
 from mtlcore.lessons.conflicting_gradients import (
     CAGRAD_STARTS,
@@ -189,11 +189,6 @@ def end_table(result: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _study(key: str, options_json: str) -> dict[str, Any]:
-    return run_study(key, json.loads(options_json))
-
-
 def show(lesson: Lesson) -> None:
     """The study's widgets, its Run button and, once run, its charts and table."""
     prefix = f"lesson:{lesson.key}:"
@@ -237,23 +232,10 @@ def show(lesson: Lesson) -> None:
     )
     options = {"methods": methods, "starts": [list(labels[c]) for c in chosen], "steps": steps,
                "lr": lr, "scale": scale}  # fmt: skip
-    options_json = json.dumps(options, sort_keys=True)
-    ran_key = prefix + "ran"
-    if st.button("Run the study", key=prefix + "run", icon=":material/play_arrow:",
-                 disabled=not methods or not chosen):  # fmt: skip
-        with st.spinner("Moving the point with each method from each start…"):
-            try:
-                _study(lesson.key, options_json)
-            except StudyError as exc:
-                st.error(str(exc))
-                return
-        st.session_state[ran_key] = options_json
-    ran = st.session_state.get(ran_key)
-    if ran is None:
+    result = study_button(lesson.key, options, prefix, working="Moving the point with each method from each start…",
+                          disabled=not methods or not chosen)  # fmt: skip
+    if result is None:
         return
-    result = _study(lesson.key, ran)  # cached: drawn again without recomputing
-    if ran != options_json:
-        st.caption("Showing the last run; press Run to see the settings above.")
     surface = st.radio(
         "Contours of", list(SURFACES), format_func=SURFACES.__getitem__, horizontal=True,
         key=prefix + "surface",

@@ -7,7 +7,6 @@ chart, :func:`error_vs_k`, a pure function of the study's result.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.charts import LAYOUT, TRIVIAL_LINE
-from dashboard.lesson_client import StudyError, run_study
+from dashboard.lessons import study_button
 from mtlcore.lessons import Lesson
 
 # Methods are not tasks: they get colours of their own, none of them help-green or harm-red.
@@ -78,11 +77,6 @@ def result_table(result: Mapping[str, Any]) -> pd.DataFrame:
     return table.rename(columns=METHOD_NAMES)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _study(key: str, options_json: str) -> dict[str, Any]:
-    return run_study(key, json.loads(options_json))
-
-
 def show(lesson: Lesson) -> None:
     """The study's widgets, its Run button and, once run, its chart and table."""
     prefix = f"lesson:{lesson.key}:"
@@ -103,23 +97,10 @@ def show(lesson: Lesson) -> None:
         "takes about a minute, in a separate process."
     )
     options = {"relatedness": relatedness, "methods": methods}
-    options_json = json.dumps(options, sort_keys=True)
-    ran_key = prefix + "ran"
-    if st.button("Run the study", key=prefix + "run", icon=":material/play_arrow:",
-                 disabled=not methods):  # fmt: skip
-        with st.spinner("Pre-training, meta-training and fitting k examples…"):
-            try:
-                _study(lesson.key, options_json)
-            except StudyError as exc:
-                st.error(str(exc))
-                return
-        st.session_state[ran_key] = options_json
-    ran = st.session_state.get(ran_key)
-    if ran is None:
+    result = study_button(lesson.key, options, prefix, working="Pre-training, meta-training and fitting k examples…",
+                          disabled=not methods)  # fmt: skip
+    if result is None:
         return
-    result = _study(lesson.key, ran)  # cached: drawn again without recomputing
-    if ran != options_json:
-        st.caption("Showing the last run; press Run to see the settings above.")
     st.plotly_chart(error_vs_k(result), key=prefix + "chart")
     st.dataframe(result_table(result))
     st.caption(
