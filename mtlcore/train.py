@@ -1,12 +1,19 @@
 """The one training loop, for every sharing strategy and weighting method.
 
-Sampling policy. Tasks may have different numbers of training rows. An epoch is
-``ceil(max_i m_i / batch_size)`` steps, and every step draws one batch from every
-task, so the largest task is seen about once per epoch and smaller tasks cycle
-more often. Each task walks its own seeded shuffled order (reshuffled when it runs
-out), seeded by the task's name: a task's batches are the same whichever other
-tasks train beside it, so its single-task baseline sees exactly the batches the
-multi-task model saw.
+Sampling policy. Tasks that read the same columns of the same rows (a *batch
+group*, :attr:`TaskData.batch_group`: tasks of one table whose targets are missing
+on the same rows) share one batch per step: the same rows go through the shared
+layers once and every task's loss reads them. Tasks with rows of their own (other
+tables, a task with missing targets or a ``train_rows`` cap) draw their own. An
+epoch is ``ceil(max_g m_g / batch_size)`` steps over the groups' row counts m_g,
+and every step draws one batch per group, so the largest group is seen about once
+per epoch and smaller ones cycle more often. Each group walks its own seeded
+shuffled order (reshuffled when it runs out), seeded by the group's key (table,
+inputs, rows) — never by the other tasks: a task's batches are the same whichever
+other tasks train beside it, so its single-task baseline sees exactly the batches
+the multi-task model saw. The model gets one tensor per group (the same object for
+every task of the group) and runs its shared layers once over all the step's
+distinct batches (:func:`mtlcore.models.parts.distinct_segments`).
 
 Each step: forward every task's batch, compute each task's loss, let the weighting
 method backpropagate them (``weighting.backward`` — one call for loss weights and
@@ -273,11 +280,12 @@ def initial_weights(weighting: Weighting, losses: Tensor) -> Tensor:
 
 
 class BatchStream:
-    """A task's endless stream of batches: seeded shuffled passes over its training rows."""
+    """A batch group's endless stream of batches: seeded shuffled passes over its training
+    rows (``key``: the group's key, see :func:`batch_key`)."""
 
-    def __init__(self, n_rows: int, batch_size: int, seed: int, task: str):
+    def __init__(self, n_rows: int, batch_size: int, seed: int, key: str):
         self.n, self.b = n_rows, min(batch_size, n_rows)
-        self.rng = numpy_rng(seed, "batches", task)
+        self.rng = numpy_rng(seed, "batches", key)
         self.order = self.rng.permutation(self.n)
         self.pos = 0
 
@@ -287,6 +295,35 @@ class BatchStream:
         idx = self.order[self.pos : self.pos + self.b]
         self.pos += self.b
         return idx
+
+
+def batch_key(task: TaskData) -> str:
+    """The key of the stream ``task`` draws its batches from: its batch group (prepared
+    data), else its name."""
+    return task.batch_group or task.name
+
+
+def batch_groups(tasks: list[TaskData]) -> dict[str, list[TaskData]]:
+    """Stream key -> the tasks that read its batches, in task order. Tasks share a stream
+    only when they hold the very same training array (as prepared data gives them)."""
+    groups: dict[str, list[TaskData]] = {}
+    for t in tasks:
+        key = batch_key(t)
+        while key in groups and groups[key][0].X["train"] is not t.X["train"]:
+            key += "'"  # same key, other rows: its own stream (the same seeded order)
+        groups.setdefault(key, []).append(t)
+    return groups
+
+
+def split_tensors(tasks: list[TaskData], split: str, device: torch.device) -> dict[str, Tensor]:
+    """Task -> its ``split`` inputs on ``device``; tasks that share an array share one tensor
+    (so the model runs them once)."""
+    tensors: dict[int, Tensor] = {}
+    for t in tasks:
+        a = t.X[split]
+        if id(a) not in tensors:
+            tensors[id(a)] = torch.from_numpy(a).to(device)
+    return {t.name: tensors[id(t.X[split])] for t in tasks}
 
 
 def task_loss(task: TaskData, out: Tensor, y: Tensor) -> Tensor:
@@ -388,8 +425,7 @@ def lookahead_affinity(
 def predict(model: MultiTaskModel, data: PreparedData, split: str, device: torch.device):
     """Per task: (outputs as numpy, features as numpy) on every row of ``split``."""
     model.eval()
-    xs = {t.name: torch.from_numpy(t.X[split]).to(device) for t in data.tasks}
-    out = model(xs)
+    out = model(split_tensors(data.tasks, split, device))
     model.train()
     return (
         {k: v.float().cpu().numpy() for k, v in out.outputs.items()},
@@ -448,11 +484,16 @@ def train(
     model.to(device).train()
     weighting.to(device)
     tasks = data.tasks
-    X = {t.name: torch.from_numpy(t.X["train"]).to(device) for t in tasks}
+    X = split_tensors(tasks, "train", device)
     Y = {t.name: torch.from_numpy(t.y["train"]).to(device) for t in tasks}
-    Xv = {t.name: torch.from_numpy(t.X["val"]).to(device) for t in tasks}
+    Xv = split_tensors(tasks, "val", device)
     Yv = {t.name: torch.from_numpy(t.y["val"]).to(device) for t in tasks}
-    streams = {t.name: BatchStream(t.n_rows("train"), cfg.batch_size, seed, t.name) for t in tasks}
+    groups = batch_groups(tasks)
+    group_of = {t.name: g for g, members in groups.items() for t in members}
+    streams = {
+        g: BatchStream(members[0].n_rows("train"), cfg.batch_size, seed, batch_key(members[0]))
+        for g, members in groups.items()
+    }
     optimizer = make_optimizer(
         list(model.parameters()), cfg, list(weighting.parameters()), weighting.parameter_lr()
     )
@@ -501,11 +542,13 @@ def train(
             if stop is not None:
                 raise TimeLimitError(stop)
             lr = optimizer.param_groups[0]["lr"]  # the model's lr for this step
-            idx = {t.name: torch.from_numpy(streams[t.name].next()).to(device) for t in tasks}
-            out = model({t.name: X[t.name][idx[t.name]] for t in tasks})
-            losses = torch.stack(
-                [task_loss(t, out.outputs[t.name], Y[t.name][idx[t.name]]) for t in tasks]
-            )
+            # One batch per group: every task of a group gets the same tensor object.
+            idx = {g: torch.from_numpy(st.next()).to(device) for g, st in streams.items()}
+            xg = {g: X[members[0].name][idx[g]] for g, members in groups.items()}
+            xs = {t.name: xg[group_of[t.name]] for t in tasks}
+            ys = {t.name: Y[t.name][idx[group_of[t.name]]] for t in tasks}
+            out = model(xs)
+            losses = torch.stack([task_loss(t, out.outputs[t.name], ys[t.name]) for t in tasks])
             if not bool(torch.isfinite(losses).all()):
                 _diverged(data, losses, epoch, step, cfg, label)
             due_cosine = measure_cosine and (step - 1) % cfg.grad_cosine_every == 0
@@ -513,8 +556,6 @@ def train(
             if due_cosine or due_affinity:  # one Jacobian serves both measurements
                 G, _ = task_jacobian(losses, shared, [])
             if due_affinity:
-                xs = {t.name: X[t.name][idx[t.name]] for t in tasks}
-                ys = {t.name: Y[t.name][idx[t.name]] for t in tasks}
                 Z = lookahead_affinity(model, xs, ys, tasks, G, shared, lr,
                                        seed=derive_seed(seed, "affinity", step),
                                        base=None if stochastic else losses)  # fmt: skip

@@ -24,6 +24,7 @@ single table are prepared exactly as without it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import reduce
@@ -170,6 +171,10 @@ class TaskData:
     imputed: dict[str, int] = field(default_factory=dict)  # input column -> values imputed
     preprocessor: ColumnTransformer | AlignedInputs | None = None
     aligned_group: str | None = None  # the feature space shared with other tables' tasks
+    # Tasks with the same batch group read the same columns of the same rows: their X
+    # arrays are the very same objects, and training draws one batch for all of them
+    # (see mtlcore.train). The key names the table, inputs and rows, never other tasks.
+    batch_group: str = ""
 
     @property
     def name(self) -> str:
@@ -328,17 +333,42 @@ def prepare(
         key = f"aligned:{'+'.join(pre.tables)}:{','.join(pre.columns)}"
         aligned.update({s.name: (pre, key) for s in group})
     tasks = []
+    # Tasks that read the same columns of the same rows get one preprocessor and one set
+    # of arrays (fitted on the same training rows, they would be equal anyway).
+    features: dict[str, tuple[ColumnTransformer | AlignedInputs, dict[str, np.ndarray]]] = {}
     for s in resolved:
         table = dataset.tables[s.table]
-        if s.name in aligned:
-            pre, key = aligned[s.name]
-            X = {split: pre.transform(p, s.table, s.inputs) for split, p in parts[s.name].items()}
-        else:
-            (pre, X), key = _own_features(table, s, parts[s.name]), None
+        key = aligned[s.name][1] if s.name in aligned else None
+        group = _batch_group(s, parts[s.name], key)
+        if group not in features:
+            if s.name in aligned:
+                pre = aligned[s.name][0]
+                X = {sp: pre.transform(p, s.table, s.inputs) for sp, p in parts[s.name].items()}
+                features[group] = pre, X
+            else:
+                features[group] = _own_features(table, s, parts[s.name])
+            features[group] = (
+                features[group][0],
+                {sp: _owned(v, np.float32) for sp, v in features[group][1].items()},
+            )
+        pre, X = features[group]
         task = _task_data(table, s, parts[s.name], pre, X, standardize_targets)
         task.unused_train_rows, task.aligned_group = rows[s.name][1], key
+        task.batch_group = group
         tasks.append(task)
     return PreparedData(dataset, tasks)
+
+
+def _batch_group(spec: TaskSpec, parts: dict[str, pd.DataFrame], aligned: str | None) -> str:
+    """The key of the tasks that read ``spec``'s columns of the same rows in every split:
+    its table, inputs, aligned feature space and a digest of its rows per split."""
+    digest = hashlib.blake2b(digest_size=12)
+    for split in sorted(parts):
+        index = parts[split].index
+        digest.update(split.encode())
+        digest.update(pd.util.hash_pandas_object(index, index=False).to_numpy().tobytes())
+    inputs = ",".join(spec.inputs or ())
+    return f"{spec.table}:{inputs}|{aligned or ''}|{digest.hexdigest()}"
 
 
 def aligned_groups(specs: Sequence[TaskSpec]) -> list[list[TaskSpec]]:
@@ -504,7 +534,7 @@ def _task_data(
         spec=spec,
         classes=classes,
         feature_names=[str(n) for n in names],
-        X={s: _owned(v, np.float32) for s, v in X.items()},
+        X=X,  # owned float32 arrays, shared by the tasks of one batch group
         y={s: _owned(v, v.dtype) for s, v in y.items()},
         target_mean=mean,
         target_std=std,

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from mtlcore.catalogue import CrossStitchOptions
 from mtlcore.models.base import Architecture, ModelOutput, ModelTask, MultiTaskModel, seeded_mlp
-from mtlcore.models.parts import GroupMLP, group_in_dims, row_slices
+from mtlcore.models.parts import GroupMLP, by_group, cat_rows, distinct_segments, group_in_dims
 from mtlcore.models.registry import STRATEGIES
 
 
@@ -67,19 +67,19 @@ class CrossStitch(MultiTaskModel):
         present = [t for t in self.tasks if t.name in xs]
         if not present:
             return ModelOutput({}, {})
-        segments = [(t.input_group, xs[t.name]) for t in present]
+        segments, rows = distinct_segments(self.tasks, xs)
         towers = [self.towers[self.keys[t.name]] for t in self.tasks]
-        # (towers, rows of all present tasks, width), mixed after every layer
+        # (towers, distinct rows of the present tasks, width), mixed after every layer
         acts = torch.stack(
-            [torch.cat([tw.encode(x, g) for g, x in segments], dim=0) for tw in towers]
+            [cat_rows([tw.encode(x, g) for g, x in by_group(segments)]) for tw in towers]
         )
         acts = stitch(self.alpha[0], acts)
         for layer, blocks in enumerate(zip(*(tw.trunk_blocks for tw in towers)), start=1):
             acts = stitch(self.alpha[layer], torch.stack([b(a) for b, a in zip(blocks, acts)]))
         outputs, features = {}, {}
         index = {t.name: i for i, t in enumerate(self.tasks)}
-        for t, rows in zip(present, row_slices([len(x) for _, x in segments]), strict=True):
-            z = acts[index[t.name], rows]
+        for t in present:
+            z = acts[index[t.name], rows[t.name]]
             features[t.name] = z
             outputs[t.name] = self.heads[self.keys[t.name]](z)
         return ModelOutput(outputs, features)

@@ -22,6 +22,7 @@ from mtlcore.models.base import (
     seeded_mlp,
     unique_parameters,
 )
+from mtlcore.models.parts import by_group, cat_rows, distinct_segments
 from mtlcore.models.registry import STRATEGIES
 
 
@@ -68,13 +69,19 @@ class HardSharing(MultiTaskModel):
         ]
 
     def forward(self, xs: Mapping[str, Tensor]) -> ModelOutput:
+        """One pass of the shared layers over every distinct batch (:func:`distinct_segments`),
+        then each task's head on its own rows."""
+        segments, rows = distinct_segments(self.tasks, xs)
+        if not segments:
+            return ModelOutput({}, {})
+        encoded = [self.encoders[self.group_keys[g]](x) for g, x in by_group(segments)]
+        shared = self.trunk(cat_rows(encoded))
         outputs, features = {}, {}
         for t in self.tasks:
-            if t.name not in xs:
-                continue
-            z = self.trunk(self.encoders[self.group_keys[t.input_group]](xs[t.name]))
-            features[t.name] = z
-            outputs[t.name] = self.heads[self.keys[t.name]](z)
+            if t.name in rows:
+                z = shared[rows[t.name]]
+                features[t.name] = z
+                outputs[t.name] = self.heads[self.keys[t.name]](z)
         return ModelOutput(outputs, features)
 
     def shared_parameters(self) -> list[nn.Parameter]:

@@ -29,7 +29,14 @@ from mtlcore.models.base import (
     module_keys,
     seeded_mlp,
 )
-from mtlcore.models.parts import linear_blocks, parameters_by_name, parameters_used_by_several_tasks
+from mtlcore.models.parts import (
+    by_group,
+    cat_rows,
+    distinct_segments,
+    linear_blocks,
+    parameters_by_name,
+    parameters_used_by_several_tasks,
+)
 from mtlcore.models.registry import STRATEGIES
 
 
@@ -88,15 +95,21 @@ class HierarchicalSharing(MultiTaskModel):
         self._shared = parameters_used_by_several_tasks(self)
 
     def forward(self, xs: Mapping[str, Tensor]) -> ModelOutput:
+        """One pass up the shared layers over every distinct batch (:func:`distinct_segments`),
+        as high as the highest head present; each head reads its task's rows at its depth."""
+        segments, rows = distinct_segments(self.tasks, xs)
+        if not segments:
+            return ModelOutput({}, {})
+        present = [t for t in self.tasks if t.name in rows]
+        z = cat_rows([self.encoders[self.group_keys[g]](x) for g, x in by_group(segments)])
         outputs, features = {}, {}
-        for t in self.tasks:
-            if t.name not in xs:
-                continue
-            z = self.encoders[self.group_keys[t.input_group]](xs[t.name])
-            for block in self.trunk_blocks[: self.depths[t.name] - 1]:
-                z = block(z)
-            features[t.name] = z
-            outputs[t.name] = self.heads[self.keys[t.name]](z)
+        for depth in range(1, max(self.depths[t.name] for t in present) + 1):
+            if depth > 1:
+                z = self.trunk_blocks[depth - 2](z)
+            for t in present:
+                if self.depths[t.name] == depth:
+                    features[t.name] = z[rows[t.name]]
+                    outputs[t.name] = self.heads[self.keys[t.name]](features[t.name])
         return ModelOutput(outputs, features)
 
     def shared_parameters(self) -> list[nn.Parameter]:

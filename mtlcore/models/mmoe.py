@@ -30,6 +30,7 @@ from mtlcore.models.base import Architecture, ModelOutput, ModelTask, MultiTaskM
 from mtlcore.models.parts import (
     GateLog,
     GroupMLP,
+    distinct_segments,
     gate_mix,
     group_in_dims,
     parameters_by_name,
@@ -82,12 +83,16 @@ class MultiGateMixtureOfExperts(MultiTaskModel):
         self.gate_log.record({})  # forget the probe pass
 
     def forward(self, xs: Mapping[str, Tensor]) -> ModelOutput:
+        """Each expert once over every distinct batch (:func:`distinct_segments`); each
+        task's gate on its own rows mixes the experts' outputs of those rows."""
+        segments, rows = distinct_segments(self.tasks, xs)
+        experts = [e.on_segments(segments) for e in self.experts] if segments else []
         outputs, features, extra, means = {}, {}, {}, {}
         for t in self.tasks:
-            if t.name not in xs:
+            if t.name not in rows:
                 continue
-            x, key = xs[t.name], self.keys[t.name]
-            z, w = gate_mix(self.gates[key](x), [e(x, t.input_group) for e in self.experts])
+            r, key = rows[t.name], self.keys[t.name]
+            z, w = gate_mix(self.gates[key](xs[t.name]), [e[r] for e in experts])
             features[t.name] = z
             outputs[t.name] = self.heads[key](z)
             extra[f"gate:{t.name}"] = w

@@ -7,6 +7,9 @@
   strategies that act between layers (cross-stitch mixing, hierarchical heads).
 - :func:`gate_mix`: a softmax gate's weighted sum of expert outputs, and
   :class:`GateLog`: each gate's mean weights over the last forward pass.
+- :func:`distinct_segments` / :func:`by_group`: the distinct input batches of a step
+  (tasks that read the same rows share one batch object), so the shared layers run
+  once per step on all of them at once, whatever the number of tasks.
 - :func:`task_users` / :func:`parameters_used_by_several_tasks`: which parameters
   more than one task's output depends on, read off the autograd graph of probe
   forward passes (what "shared" means for the gated and hierarchical strategies).
@@ -20,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from mtlcore.models.base import MultiTaskModel, module_keys, seeded_mlp
+from mtlcore.models.base import ModelTask, MultiTaskModel, module_keys, seeded_mlp
 
 Segments = list[tuple[str, Tensor]]  # (input group, rows) per task batch, in task order
 
@@ -67,8 +70,9 @@ class GroupMLP(nn.Module):
         return self.trunk(self.encode(x, group))
 
     def on_segments(self, segments: Segments) -> Tensor:
-        """The network on every segment, rows stacked in segment order."""
-        return torch.cat([self(x, g) for g, x in segments], dim=0)
+        """The network on every segment, rows stacked in segment order: one pass per
+        input group (segments arrive grouped by input group, see :func:`distinct_segments`)."""
+        return self.trunk(cat_rows([self.encode(x, g) for g, x in by_group(segments)]))
 
 
 class GroupLinear(nn.Module):
@@ -90,7 +94,49 @@ class GroupLinear(nn.Module):
         return self.layers[self.group_keys[group]](x)
 
     def on_segments(self, segments: Segments) -> Tensor:
-        return torch.cat([self(x, g) for g, x in segments], dim=0)
+        return cat_rows([self(x, g) for g, x in by_group(segments)])
+
+
+def distinct_segments(
+    tasks: Sequence[ModelTask], xs: Mapping[str, Tensor]
+) -> tuple[Segments, dict[str, slice]]:
+    """The distinct input batches of the tasks present in ``xs``, and each task's rows.
+
+    Tasks that read the same rows get the same tensor object (``mtlcore.train`` draws
+    one batch per batch group), so a batch counts once however many tasks read it.
+    The segments come grouped by input group (in order of first appearance), so the
+    layer that reads a group's columns runs once on all of its rows
+    (:func:`by_group`). ``rows[task]`` is where the task's batch lies in the
+    concatenation of the segments. Rows are independent in every layer, so one pass
+    over the concatenation equals a pass per task on its own batch.
+    """
+    groups: dict[str, list[Tensor]] = {}
+    seen: set[int] = set()
+    for t in tasks:
+        x = xs.get(t.name)
+        if x is not None and id(x) not in seen:
+            seen.add(id(x))
+            groups.setdefault(t.input_group, []).append(x)
+    segments = [(g, x) for g, batch in groups.items() for x in batch]
+    where = {id(x): r for (_, x), r in zip(segments, row_slices([len(x) for _, x in segments]),
+                                            strict=True)}  # fmt: skip
+    return segments, {t.name: where[id(xs[t.name])] for t in tasks if t.name in xs}
+
+
+def by_group(segments: Segments) -> Segments:
+    """Consecutive segments of one input group joined into one: (group, all its rows)."""
+    joined: list[tuple[str, list[Tensor]]] = []
+    for g, x in segments:
+        if joined and joined[-1][0] == g:
+            joined[-1][1].append(x)
+        else:
+            joined.append((g, [x]))
+    return [(g, cat_rows(batch)) for g, batch in joined]
+
+
+def cat_rows(parts: Sequence[Tensor]) -> Tensor:
+    """``torch.cat`` along rows, without a copy for a single part."""
+    return parts[0] if len(parts) == 1 else torch.cat(list(parts), dim=0)
 
 
 def linear_blocks(seq: nn.Sequential) -> tuple[nn.Sequential, ...]:

@@ -46,11 +46,11 @@ from mtlcore.models.parts import (
     GroupLinear,
     GroupMLP,
     Segments,
+    distinct_segments,
     gate_mix,
     group_in_dims,
     parameters_by_name,
     parameters_used_by_several_tasks,
-    row_slices,
 )
 from mtlcore.models.registry import STRATEGIES
 
@@ -201,9 +201,9 @@ class ProgressiveLayeredExtraction(MultiTaskModel):
         present = [t for t in self.tasks if t.name in xs]
         if not present:
             return ModelOutput({}, {})
-        segments = [(t.input_group, xs[t.name]) for t in present]
-        rows = dict(zip([t.name for t in present], row_slices([len(x) for _, x in segments])))
-        own_segment = {t.name: [seg] for t, seg in zip(present, segments, strict=True)}
+        # Every distinct batch once (tasks that read the same rows share one batch).
+        segments, rows = distinct_segments(self.tasks, xs)
+        own_segment = {t.name: [(t.input_group, xs[t.name])] for t in present}
         n = len(self.levels)
         means: dict[tuple[int, str | None], Tensor] = {}
 
