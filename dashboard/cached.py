@@ -102,10 +102,10 @@ def tsne_projection(features: np.ndarray, perplexity: float) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=2048)
 def config_summary(config_yaml: str) -> dict[str, Any]:
-    """What a run list shows of a run's config (see logic.config_summary)."""
+    """What a run list shows of a run's config (see dashboard.draft.config_summary)."""
     import yaml
 
-    from dashboard.logic import config_summary as summarize
+    from dashboard.draft import config_summary as summarize
 
     return summarize(yaml.safe_load(config_yaml) or {})
 

@@ -112,7 +112,7 @@ def loss_curves(
 ) -> go.Figure:
     """Per-task training (left) and validation (right) loss by epoch; MTL solid, STL dashed.
 
-    ``history``: columns model, task, split, epoch, loss (:func:`logic.loss_history`).
+    ``history``: columns model, task, split, epoch, loss (:func:`dashboard.history.loss_history`).
     ``relative``: each curve divided by its epoch-0 loss (:func:`relative_to_start`).
     """
     if history.empty:
@@ -219,7 +219,7 @@ def weight_caption(method: str, title: str, gradient_method: bool) -> str:
 def cosine_heatmap(cosines: pd.DataFrame) -> go.Figure:
     """Mean gradient cosine per task pair and epoch: blue = tasks agree, red = they conflict.
 
-    ``cosines``: columns step, epoch, pair, cosine (:func:`logic.cosine_history`).
+    ``cosines``: columns step, epoch, pair, cosine (:func:`dashboard.history.cosine_history`).
     """
     if cosines.empty:
         return empty_figure("No gradient agreement measured yet.")

@@ -17,7 +17,8 @@ from typing import Any
 import streamlit as st
 
 from dashboard import state
-from dashboard.logic import draft_summary, md_escape
+from dashboard.draft import draft_summary
+from dashboard.text import md_escape
 from mtlcore.config import ConfigError, ExperimentConfig
 from mtlcore.runs import RunInfo
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.logic import md_escape
+from dashboard.text import md_escape
 from mtlcore.config import ConfigError, ExperimentConfig
 
 DRAFT_KEY = "draft"

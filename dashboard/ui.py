@@ -15,10 +15,12 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from dashboard import datasets, logic, runs_client, state
+from dashboard import datasets, runs_client, state
 from dashboard.charts import verdict_color
-from dashboard.logic import md_escape
+from dashboard.comparison import comparison_frame, display_table
+from dashboard.draft import dataset_options_text
 from dashboard.sidebar import show_experiment
+from dashboard.text import md_escape
 from mtlcore.analysis import FINDINGS, verdict_label
 from mtlcore.config import ConfigError
 from mtlcore.data.spec import DataError
@@ -83,7 +85,7 @@ def data_options(run: RunInfo) -> str:
 
     data = cached.run_config(run.config_yaml).get("data") or {}
     builtin = data.get("builtin")
-    return logic.dataset_options_text(builtin, data.get("options") or {}) if builtin else ""
+    return dataset_options_text(builtin, data.get("options") or {}) if builtin else ""
 
 
 def run_label(run: RunInfo) -> str:
@@ -195,7 +197,7 @@ TABLE_FORMAT = {
 
 def comparison_table(comparison: dict[str, Any]) -> None:
     """The per-task comparison table; only a verdict that is a finding is coloured."""
-    table = logic.display_table(logic.comparison_frame(comparison))
+    table = display_table(comparison_frame(comparison))
     colors = {verdict_label(v): verdict_color(v) for v in FINDINGS}
     styled = table.style.map(
         lambda v: f"color: {colors[v]}; font-weight: 600" if v in colors else "", subset=["verdict"]

@@ -15,15 +15,9 @@ import streamlit as st
 from pydantic import BaseModel
 
 from dashboard import state
-from dashboard.logic import (
-    OptionField,
-    format_ints,
-    format_one_or_list,
-    md_escape,
-    option_fields,
-    parse_one_or_list,
-    parse_widths,
-)
+from dashboard.draft import format_ints, parse_widths
+from dashboard.options import OptionField, format_one_or_list, option_fields, parse_one_or_list
+from dashboard.text import md_escape
 
 PER_TASK_FLOAT_MAX = 5.0
 

@@ -18,11 +18,19 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import charts, datasets, logic, runs_client, state
+from dashboard import charts, datasets, runs_client, state
+from dashboard.comparison import comparison_frame, comparison_markdown, display_table
 from dashboard.diagram import dot_escape, network_dot
+from dashboard.draft import parse_seeds, parse_widths
+from dashboard.history import cosine_history, loss_history, val_metric_history, weight_history
+from dashboard.objective import is_gradient_method, objective_latex
+from dashboard.options import option_fields
+from dashboard.predictions import confusion_frame, representation_points
+from dashboard.text import md_escape
 from mtlcore.analysis import combine_results, compare
 from mtlcore.config import ExperimentConfig
 from mtlcore.models import STRATEGIES
+from mtlcore.runs import MetricRow
 from mtlcore.runs._worker import result_summary
 from mtlcore.weighting import METHODS
 
@@ -335,7 +343,7 @@ def test_option_fields_cover_every_registered_option():
         f.name: f.kind
         for registry in (STRATEGIES, METHODS)
         for entry in registry.values()
-        for f in logic.option_fields(entry.options_model)
+        for f in option_fields(entry.options_model)
     }
     assert kinds["n_experts"] == "int" and kinds["tie_lambda"] == "float"
     assert kinds["weights"] == "per_task_float" and kinds["depths"] == "per_task_int"
@@ -343,33 +351,33 @@ def test_option_fields_cover_every_registered_option():
 
 
 def test_parse_widths_and_seeds():
-    assert logic.parse_widths("64, 32") == [64, 32]
-    assert logic.parse_widths(" ", allow_empty=True) == []
-    assert logic.parse_seeds("0, 2-4") == [0, 2, 3, 4]
+    assert parse_widths("64, 32") == [64, 32]
+    assert parse_widths(" ", allow_empty=True) == []
+    assert parse_seeds("0, 2-4") == [0, 2, 3, 4]
     for bad, fn in (
-        ("64, x", logic.parse_widths),
-        ("0", logic.parse_widths),
-        ("a", logic.parse_seeds),
+        ("64, x", parse_widths),
+        ("0", parse_widths),
+        ("a", parse_seeds),
     ):
         with pytest.raises(ValueError):
             fn(bad)
 
 
 def test_objective_latex_escapes_task_names():
-    tex = logic.objective_latex(
+    tex = objective_latex(
         ["a_b", "50%$#{}"], weights={"a_b": 2.0}, method_title="Static", gradient_method=False,
         regularization="l1", reg_lambda=1e-5,
     )  # fmt: skip
     assert r"2\cdot L_{\text{a\_b}}" in tex and r"50\%\$\#\{\}" in tex
     assert r"1\times 10^{-5}" in tex and r"\lVert\theta\rVert_1" in tex
-    learned = logic.objective_latex(["a"], weights=None, method_title="PCGrad", gradient_method=True,
+    learned = objective_latex(["a"], weights=None, method_title="PCGrad", gradient_method=True,
                                     regularization="none", reg_lambda=0.0)  # fmt: skip
     assert "w_{1}(t)" in learned and "PCGrad" in learned
-    assert logic.is_gradient_method("pcgrad") and not logic.is_gradient_method("uncertainty")
+    assert is_gradient_method("pcgrad") and not is_gradient_method("uncertainty")
 
 
 def test_md_escape_keeps_user_text_inert():
-    text = logic.md_escape("[click](javascript:alert(1)) <b>$x$</b> **bold**")
+    text = md_escape("[click](javascript:alert(1)) <b>$x$</b> **bold**")
     assert "\\[" in text and "\\$" in text and "\\<" in text and "\\*\\*" in text
 
 
@@ -412,22 +420,22 @@ def test_the_pages_read_the_engines_verdict_and_colour_only_findings():
     noisy = [(99.0, 100.0), (101.0, 100.0), (100.5, 100.0), (99.8, 100.0), (100.2, 100.0)]
     summaries = one_seed_summaries({"worse": FIVE_OF_FIVE_WORSE, "same": noisy})
     comparison = combine_results(summaries)
-    cmp = logic.comparison_frame(comparison)
+    cmp = comparison_frame(comparison)
     assert cmp["n_seeds"].tolist() == [5, 5]
     # Worse on every seed is a finding (the old |gain| < 2 std rule called it noise).
     assert cmp["verdict"].tolist() == ["hurts", "within the noise"]
-    lines = logic.comparison_markdown(comparison)
+    lines = comparison_markdown(comparison)
     assert plain(lines[1]).startswith(":red[worse: sharing hurts") and not lines[2].startswith(":")
-    table = logic.display_table(cmp)
+    table = display_table(cmp)
     assert table["trivial"].tolist() == ["100", "100"] and table["verdict"][0] == "hurts"
     assert table["95% interval"][0].endswith(" to " + f"{cmp['gain_high'][0]:+.1f}")
 
     one = combine_results(one_seed_summaries({"a_[x](y)": [(90.0, 100.0)]}))
-    assert logic.comparison_frame(one)["gain_std"].isna().all()  # no spread: NaN, never 0
-    lines = logic.comparison_markdown(one)
+    assert comparison_frame(one)["gain_std"].isna().all()  # no spread: NaN, never 0
+    lines = comparison_markdown(one)
     assert not any(line.startswith((":green", ":red")) for line in lines)
     assert "a\\_\\[x\\]\\(y\\)" in lines[1]  # the task name stays text
-    assert logic.display_table(logic.comparison_frame(one))["verdict"].tolist() == [
+    assert display_table(comparison_frame(one))["verdict"].tolist() == [
         "one seed — run more to tell"
     ]
 
@@ -478,12 +486,12 @@ def test_metric_rows_become_chart_frames():
             (5, 1, 1, 1, "mtl", "a|b", "train", "cosine", -0.2),
             (6, 1, 5, 1, "mtl", "a", "val", "rmse", 3.0),
         ],
-        columns=logic.METRIC_COLUMNS,
+        columns=MetricRow._fields,
     )
-    assert len(logic.loss_history(rows)) == 3
-    assert logic.weight_history(rows)["weight"].tolist() == [1.0]
-    assert logic.cosine_history(rows)["pair"].tolist() == ["a · b"]
-    assert logic.val_metric_history(rows)["metric"].tolist() == ["rmse"]
+    assert len(loss_history(rows)) == 3
+    assert weight_history(rows)["weight"].tolist() == [1.0]
+    assert cosine_history(rows)["pair"].tolist() == ["a · b"]
+    assert val_metric_history(rows)["metric"].tolist() == ["rmse"]
 
 
 def test_charts_keep_one_colour_per_task_and_dash_the_baselines():
@@ -528,21 +536,18 @@ def test_every_strategy_has_a_diagram_with_every_task(strategy: str):
         assert "cross-stitch" in dot
 
 
-def test_predictions_from_outputs_and_the_confusion_frame():
-    out = np.array([[0.5], [-1.0]])
-    assert logic.outputs_to_predictions("regression", out, mean=10, std=2).tolist() == [11.0, 8.0]
-    assert logic.outputs_to_predictions("binary", out).tolist() == [1, 0]
-    counts = logic.confusion_frame(["x", "y", "y"], ["x", "x", "y"], ["x", "y"])
+def test_the_confusion_frame_counts_every_pair():
+    counts = confusion_frame(["x", "y", "y"], ["x", "x", "y"], ["x", "y"])
     assert counts.to_numpy().tolist() == [[1, 0], [1, 1]]
 
 
 def test_representation_points_read_truth_and_errors():
     # Truths and decoded predictions come from the snapshot (mtlcore.train.Snapshot).
-    pts = logic.representation_points("t", 2, np.array([1.0, 2.0]), np.array([1.5, 2.0]))
+    pts = representation_points("t", 2, np.array([1.0, 2.0]), np.array([1.5, 2.0]))
     assert pts["error"].tolist() == [0.5, 0.0]
-    pts = logic.representation_points("c", 2, np.array(["a", "b"]), np.array(["b", "b"]))
+    pts = representation_points("c", 2, np.array(["a", "b"]), np.array(["b", "b"]))
     assert pts["error"].tolist() == ["wrong", "right"]
-    old = logic.representation_points("c", 2)  # a snapshot saved before truths were stored
+    old = representation_points("c", 2)  # a snapshot saved before truths were stored
     assert list(old.columns) == ["task"] and len(old) == 2
 
 

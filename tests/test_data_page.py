@@ -10,7 +10,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import logic
+from dashboard.options import option_fields
 from mtlcore.data.builtin import BUILTIN_DATASETS, SyntheticOptions
 from tests.conftest import DASHBOARD_APP
 from tests.messy_csv import cars_csv, cars_frame, penguins_raw_csv, weather_csv
@@ -126,7 +126,7 @@ def test_a_date_input_is_described_as_its_features():
 
 
 def test_every_synthetic_option_has_a_control_and_the_text_names_no_other():
-    fields = {f.name for f in logic.option_fields(SyntheticOptions)}
+    fields = {f.name for f in option_fields(SyntheticOptions)}
     assert fields == set(SyntheticOptions.model_fields)  # scales included
     at = AppTest.from_file(DASHBOARD_APP, default_timeout=90)
     at.run()

@@ -6,7 +6,7 @@ named after those columns, the experiment gets a payload name, and it trains (ti
 the hierarchical strategy and static weights, whose per-task sliders are labelled with the
 task names. Every page is then visited, and every string Streamlit renders as markdown
 (bodies, captions, alerts, widget labels and help, radio options, expander and tab labels,
-metric labels) must hold the payloads only escaped by ``dashboard.logic.md_escape`` (the
+metric labels) must hold the payloads only escaped by ``dashboard.text.md_escape`` (the
 one helper the pages use, re-exported by ``dashboard.ui``). A real-browser check of the
 same names is in tests/test_browser_markdown_injection.py.
 """
@@ -24,7 +24,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import runs_client
-from dashboard.logic import WORD_JOINER
+from dashboard.text import WORD_JOINER
 from tests.conftest import DASHBOARD_APP
 
 pytestmark = pytest.mark.usefixtures("quiet_dashboard")
@@ -92,7 +92,7 @@ def markdown_strings(at: AppTest) -> Iterator[tuple[str, str]]:
 
 # Charts draw text, not markdown: Plotly reads a few HTML tags (dashboard.charts escapes
 # them), Graphviz reads its own quoting (dashboard.diagram.dot_escape), and KaTeX reads
-# commands (dashboard.logic.latex_escape): none of them may hold the payloads raw.
+# commands (dashboard.objective.latex_escape): none of them may hold the payloads raw.
 RAW_IN_CHARTS = {"latex": re.compile(r"\\(?:href|url|includegraphics|html)"),
                  "graphviz_chart": re.compile(r"label\s*=\s*<"),  # an HTML-like label
                  "plotly_chart": re.compile(r"<(?:img|b)\b")}  # fmt: skip
@@ -164,7 +164,7 @@ def test_payload_names_render_as_text_on_every_page():
 def test_md_escape_keeps_bare_urls_and_addresses_text():
     """GitHub markdown links a bare URL or e-mail address even when its characters are
     escaped; md_escape puts an invisible word joiner where the link would start."""
-    from dashboard.logic import md_escape
+    from dashboard.text import md_escape
 
     text = md_escape("see http://h.invalid/x, WWW.h.invalid and me@h.invalid")
     assert not UNESCAPED.search(md_escape(f"http://{HOST}/x"))

@@ -17,7 +17,7 @@ import pytest
 from sklearn import metrics as skm
 from streamlit.testing.v1 import AppTest
 
-from dashboard import logic
+from dashboard.predictions import multi_output_note, representation_points
 from mtlcore.analysis import trivial_metrics
 from mtlcore.config import ConfigError, ExperimentConfig
 from mtlcore.data.ingest import resolve_task
@@ -265,11 +265,11 @@ def test_single_output_numbers_and_files_are_unchanged(tmp_path: Path):
 def test_representation_points_colour_by_the_first_output():
     truth = np.array([[1.0, 100.0], [2.0, 300.0]])
     pred = np.array([[1.5, 0.0], [2.0, 0.0]])
-    points = logic.representation_points("both", 2, truth, pred)
+    points = representation_points("both", 2, truth, pred)
     assert points["target"].tolist() == [1.0, 2.0] and points["error"].tolist() == [0.5, 0.0]
-    note = logic.multi_output_note({"both": ["y_small", "y_big"]}, ["both", "flag"])
+    note = multi_output_note({"both": ["y_small", "y_big"]}, ["both", "flag"])
     assert note is not None and "first output, y\\_small (of 2)" in note
-    assert logic.multi_output_note({}, ["flag"]) is None
+    assert multi_output_note({}, ["flag"]) is None
 
 
 def clean(at: AppTest) -> AppTest:

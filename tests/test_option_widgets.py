@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import logic
+from dashboard.draft import dataset_options_text, draft_summary
+from dashboard.options import format_one_or_list, option_fields, parse_one_or_list
 from mtlcore.data.builtin import SyntheticOptions
 from tests.conftest import DASHBOARD_APP
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("quiet_dashboard")
 
 
 def test_one_or_per_task_options_are_recognised():
-    kinds = {f.name: (f.kind, f.default) for f in logic.option_fields(SyntheticOptions)}
+    kinds = {f.name: (f.kind, f.default) for f in option_fields(SyntheticOptions)}
     assert kinds["noise"] == ("float_or_list", 0.1)
     assert kinds["scales"] == ("float_or_list", 1.0)
     assert kinds["labelled_rows"] == ("int_or_list", None)
@@ -33,14 +34,11 @@ def test_one_or_per_task_options_are_recognised():
     ],
 )
 def test_parse_one_or_list(text, integer, allow_none, value):
-    parsed = logic.parse_one_or_list(text, integer=integer, allow_none=allow_none, what="x")
+    parsed = parse_one_or_list(text, integer=integer, allow_none=allow_none, what="x")
     assert parsed == value
     if value is not None:  # the field shows what it parsed, and reads it back the same
-        shown = logic.format_one_or_list(parsed)
-        assert (
-            logic.parse_one_or_list(shown, integer=integer, allow_none=allow_none, what="x")
-            == value
-        )
+        shown = format_one_or_list(parsed)
+        assert parse_one_or_list(shown, integer=integer, allow_none=allow_none, what="x") == value
 
 
 @pytest.mark.parametrize(
@@ -55,7 +53,7 @@ def test_parse_one_or_list(text, integer, allow_none, value):
 )
 def test_bad_text_says_what_and_how(text, integer, allow_none, says):
     with pytest.raises(ValueError, match=says):
-        logic.parse_one_or_list(text, integer=integer, allow_none=allow_none, what="noise")
+        parse_one_or_list(text, integer=integer, allow_none=allow_none, what="noise")
 
 
 def test_the_few_labels_case_can_be_set_on_the_data_page():
@@ -75,9 +73,9 @@ def test_the_few_labels_case_can_be_set_on_the_data_page():
 
 
 def test_the_summary_names_the_dataset_options_that_differ_from_the_defaults():
-    assert logic.dataset_options_text("synthetic", {}) == ""
-    assert logic.dataset_options_text("synthetic", SyntheticOptions().model_dump()) == ""
-    text = logic.dataset_options_text(
+    assert dataset_options_text("synthetic", {}) == ""
+    assert dataset_options_text("synthetic", SyntheticOptions().model_dump()) == ""
+    text = dataset_options_text(
         "synthetic", {**SyntheticOptions().model_dump(), "relatedness": 0.9,
                       "labelled_rows": [None, 30]}
     )  # fmt: skip
@@ -86,6 +84,6 @@ def test_the_summary_names_the_dataset_options_that_differ_from_the_defaults():
            "model": {"strategy": "hard", "hidden": [8]}, "weighting": {"method": "equal"},
            "train": {"optimizer": "adam", "lr": 0.01, "epochs": 30, "steps": 200,
                      "batch_size": 32}}  # fmt: skip
-    lines = logic.draft_summary(raw)
+    lines = draft_summary(raw)
     assert lines[0] == "Data: synthetic (relatedness 0)"
     assert "200 steps" in lines[4] and "epochs" not in lines[4]

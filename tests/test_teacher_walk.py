@@ -14,11 +14,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import charts, learned_sigma, logic, runs_client
+from dashboard import charts, learned_sigma, runs_client
+from dashboard.objective import is_gradient_method, objective_latex
 from dashboard.sidebar import draft_difference
 from mtlcore.analysis import compare
 from mtlcore.config import ExperimentConfig
 from mtlcore.experiment import prepare_data, run_experiment
+from mtlcore.runs import MetricRow
 from mtlcore.runs._worker import result_summary
 from mtlcore.weighting import METHODS
 from tests.conftest import DASHBOARD_APP
@@ -174,15 +176,15 @@ def test_classroom_mode_hides_the_descriptions_of_fixed_choices_and_leaves_no_em
 
 @pytest.mark.parametrize("method", ["pcgrad", "uncertainty", "equal"])
 def test_the_objective_breaks_its_lines_so_a_column_never_cuts_it(method):
-    tex = logic.objective_latex(
+    tex = objective_latex(
         ["task0", "task1", "task2", "a_long_task_name_here"], weights=None,
-        method_title=METHODS[method].title, gradient_method=logic.is_gradient_method(method),
+        method_title=METHODS[method].title, gradient_method=is_gradient_method(method),
         regularization="l2", reg_lambda=1e-4,
     )  # fmt: skip
     assert tex.startswith(r"\begin{aligned}") and tex.endswith(r"\end{aligned}")
     lines = tex.split(r"\\")
     assert all(line.count("L_{") + line.count(r"\lVert") <= 2 for line in lines), lines
-    if logic.is_gradient_method(method):
+    if is_gradient_method(method):
         assert lines[-1].strip().startswith(r"& \text{(gradients combined by PCGrad")
         assert "L_{" not in lines[-1]
     else:
@@ -194,9 +196,9 @@ def test_the_objective_breaks_its_lines_so_a_column_never_cuts_it(method):
 
 def test_every_weighting_method_says_what_its_weight_curves_show():
     for name, entry in METHODS.items():
-        text = charts.weight_caption(name, entry.title, logic.is_gradient_method(name))
+        text = charts.weight_caption(name, entry.title, is_gradient_method(name))
         assert "epoch 0 is before training" in text, name
-        if logic.is_gradient_method(name):
+        if is_gradient_method(name):
             assert "effective weight" in text and entry.title in text, name
         else:
             assert name in charts.WEIGHT_MEANING, f"{name}: no words for its weight curves"
@@ -234,7 +236,7 @@ def test_uncertainty_weights_rise_while_the_losses_fall_and_sigma_lags_the_loss(
 def sigma_rows(values: dict[str, float]) -> pd.DataFrame:
     return pd.DataFrame(
         [(i, 1, 10, 1, "mtl", t, "state", "sigma", v) for i, (t, v) in enumerate(values.items())],
-        columns=logic.METRIC_COLUMNS,
+        columns=MetricRow._fields,
     )
 
 

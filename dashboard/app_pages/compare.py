@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, downloads, logic, runs_client, ui
+from dashboard import cached, downloads, runs_client, ui
 from dashboard.charts import (
     confusion_heatmap,
     gain_bars,
@@ -16,7 +16,10 @@ from dashboard.charts import (
     prediction_scatter,
     task_colors,
 )
-from dashboard.logic import md_escape
+from dashboard.comparison import comparison_frame, comparison_markdown
+from dashboard.history import val_metric_history
+from dashboard.predictions import confusion_frame
+from dashboard.text import md_escape
 from mtlcore.analysis import combine_results, interval_text, verdict_label
 from mtlcore.runs import RunInfo
 
@@ -57,13 +60,13 @@ VERDICT_RULE = (
 
 def headline(done: list[RunInfo], colors: dict[str, str]) -> None:
     comparison = combine_results([r.result for r in done if r.result])
-    cmp = logic.comparison_frame(comparison)
+    cmp = comparison_frame(comparison)
     dm = comparison["delta_m"]
     c1, c2 = st.columns([1, 4])
     c1.metric("Δm", f"{dm:+.1f}%" if dm is not None else "—",
               delta=verdict_label(comparison["delta_m_verdict"]), delta_color="off", delta_arrow="off",
               help="Mean relative gain over tasks; positive means sharing helped.")  # fmt: skip
-    first, *rest = logic.comparison_markdown(comparison)
+    first, *rest = comparison_markdown(comparison)
     c2.markdown(first)
     c2.caption("  \n".join(rest))
     ui.comparison_table(comparison)
@@ -138,7 +141,7 @@ def confusion(rows: pd.DataFrame, task: str) -> None:
         part = rows[rows["model"] == model]
         if part.empty:
             continue
-        counts = logic.confusion_frame(part["truth"], part["prediction"], classes)
+        counts = confusion_frame(part["truth"], part["prediction"], classes)
         name = "multi-task" if model == "mtl" else "single-task"
         acc = (part["truth"].astype(str) == part["prediction"].astype(str)).mean()
         col.plotly_chart(confusion_heatmap(counts, f"{name}: accuracy {acc:.1%}"),
@@ -167,7 +170,7 @@ def other_tasks_note(n: int) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def finished_metrics(run_id: int) -> pd.DataFrame:
-    return logic.val_metric_history(runs_client.metrics(run_id))
+    return val_metric_history(runs_client.metrics(run_id))
 
 
 def overlay_section(exp: int, tasks: list[str], colors: dict[str, str]) -> None:

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cached, datasets, state, ui
-from dashboard.logic import md_escape
+from dashboard.text import md_escape
 from dashboard.widgets import option_widgets
 from mtlcore.data.builtin import BUILTIN_DATASETS
 from mtlcore.data.ingest import CSV_FORMAT_ATTR, CsvFormat, missing_target_count

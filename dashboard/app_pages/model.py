@@ -9,10 +9,12 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import logic, state, ui
+from dashboard import state, ui
 from dashboard.charts import task_colors
 from dashboard.diagram import describe, network_dot
-from dashboard.logic import format_ints, md_escape, objective_latex, parse_seeds, parse_widths
+from dashboard.draft import format_ints, parse_seeds, parse_widths
+from dashboard.objective import is_gradient_method, objective_latex
+from dashboard.text import md_escape
 from dashboard.widgets import option_widgets
 from mtlcore.config import TrainConfig
 from mtlcore.models import STRATEGIES
@@ -179,7 +181,7 @@ def objective(tasks: list[str]) -> None:
     st.latex(
         objective_latex(
             tasks, weights=weights, method_title=METHODS[method].title,
-            gradient_method=logic.is_gradient_method(method),
+            gradient_method=is_gradient_method(method),
             regularization=t["regularization"], reg_lambda=t["reg_lambda"],
         )
     )  # fmt: skip

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import downloads, runs_client, ui
-from dashboard.logic import md_escape
+from dashboard.text import md_escape
 from mtlcore.data.spec import DataError
 from mtlcore.predict import MAX_UPLOAD_BYTES, Prediction, predict
 from mtlcore.trained import TrainedExperiment, from_store

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, logic, runs_client, ui
+from dashboard import cached, runs_client, ui
 from dashboard.animation import (
     PROJECTION_NOTE,
     animation_points,
@@ -26,6 +26,8 @@ from dashboard.charts import (
     projection_scatter,
     task_colors,
 )
+from dashboard.predictions import multi_output_note, representation_points
+from dashboard.text import md_escape
 from mtlcore.analysis import CKA_MEANING, cka_rows
 from mtlcore.runs import Artifact, RunInfo
 
@@ -115,10 +117,10 @@ def panel(model, snaps, epoch, color_by, task, method, tasks) -> None:
     for name in names:
         if name not in snap.features:
             continue
-        frames.append(logic.representation_points(
+        frames.append(representation_points(
             name, len(snap.features[name]), snap.truth.get(name), snap.prediction.get(name)))  # fmt: skip
         feats.append(snap.features[name])
-    note = logic.multi_output_note(snap.targets, names)
+    note = multi_output_note(snap.targets, names)
     if color_by != "task" and note:
         st.caption(note)
     if color_by != "task" and not snap.has_truth:
@@ -179,9 +181,9 @@ def animated(run: RunInfo, snaps: dict[str, list[Artifact]], tasks: list[str]) -
     fig = representation_animation(points, task, cka_by_epoch(rows, task) if stl else None,
                                    value_name="true value" if numeric else "class")  # fmt: skip
     st.plotly_chart(fig, width="stretch", key="repr_animation")
-    note = logic.multi_output_note(mtl[-1].targets, [task])
+    note = multi_output_note(mtl[-1].targets, [task])
     st.caption(
-        f"{PROJECTION_NOTE} Press ▶ Play to watch {logic.md_escape(task)}'s rows from epoch "
+        f"{PROJECTION_NOTE} Press ▶ Play to watch {md_escape(task)}'s rows from epoch "
         f"{epochs[0]} (before training) to {epochs[-1]}, or drag the slider; the title gives the "
         "linear CKA between the two pictures at that epoch (1 = the shared layers compute what "
         "the task alone would). Each panel has its own projection, so compare the shapes, not "

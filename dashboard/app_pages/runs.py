@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 import yaml
 
-from dashboard import cached, logic, runs_client, state, ui
+from dashboard import cached, runs_client, state, ui
 from dashboard.downloads import experiment_zip
-from dashboard.logic import md_escape
+from dashboard.text import duration, md_escape
 from mtlcore.csv_safe import csv_text
 from mtlcore.runs import RunInfo
 
@@ -43,7 +43,7 @@ def runs_table(runs: list[RunInfo]) -> pd.DataFrame:
             "run": r.id, "experiment": r.experiment_id, "name": r.name, "seed": r.seed,
             "status": r.status, "progress": r.progress,
             **summary, "Δm %": dm if dm is not None else math.nan,
-            "started": ui.when(r.started or r.created), "took": logic.duration(r.elapsed),
+            "started": ui.when(r.started or r.created), "took": duration(r.elapsed),
             "note": r.error or "",
         })  # fmt: skip
     return pd.DataFrame(rows)

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, datasets, downloads, learned_sigma, logic, runs_client, state, ui
+from dashboard import cached, datasets, downloads, learned_sigma, runs_client, state, ui
 from dashboard.charts import (
     cosine_heatmap,
     loss_curves,
@@ -21,6 +21,11 @@ from dashboard.charts import (
     weight_caption,
     weight_curves,
 )
+from dashboard.comparison import comparison_markdown
+from dashboard.draft import build_config, draft_summary
+from dashboard.history import cosine_history, loss_history, task_order, weight_history
+from dashboard.objective import is_gradient_method, objective_latex
+from dashboard.text import duration, md_escape
 from mtlcore.analysis import combine_results
 from mtlcore.config import ConfigError, ExperimentConfig
 from mtlcore.data.spec import DataError
@@ -53,7 +58,7 @@ def main() -> None:
 
 def start_section() -> None:
     d = state.draft()
-    st.caption("  \n".join(logic.md_escape(line) for line in logic.draft_summary(d)))
+    st.caption("  \n".join(md_escape(line) for line in draft_summary(d)))
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
     with c1:
         state.control(
@@ -78,7 +83,7 @@ def checked_config(d: dict[str, Any]) -> tuple[ExperimentConfig | None, list[str
     """The config to submit, or the sentences that say what to fix first."""
     raw = {**d, "name": run_name(d)}
     try:
-        config = logic.build_config(raw)
+        config = build_config(raw)
     except ConfigError as exc:
         return None, [f"Fix these settings first:\n{exc}"]
     if config.data.csv is not None:
@@ -188,16 +193,16 @@ def progress(run: RunInfo) -> None:
         text = (
             f"training {PHASE.get(run.phase or '', 'the model')}, epoch {run.epoch} · "
             f"{100 * run.progress:.0f}% · "
-            + (f"about {logic.duration(eta)} left" if eta is not None else "estimating time left…")
+            + (f"about {duration(eta)} left" if eta is not None else "estimating time left…")
         )
         st.progress(min(max(run.progress, 0.0), 1.0), text=label + text)
     elif run.status == "done":
-        st.progress(1.0, text=label + f"done in {logic.duration(run.elapsed)}")
+        st.progress(1.0, text=label + f"done in {duration(run.elapsed)}")
     elif run.status == "failed":
         ui.error(f"Seed {run.seed} failed: {run.error or 'no reason was recorded'}")
     else:
-        st.info(logic.md_escape(f"Seed {run.seed} was stopped ({run.error or 'cancelled'}); "
-                                "the curves so far are kept."), icon=":material/stop_circle:")  # fmt: skip
+        st.info(md_escape(f"Seed {run.seed} was stopped ({run.error or 'cancelled'}); "
+                          "the curves so far are kept."), icon=":material/stop_circle:")  # fmt: skip
 
 
 def figures(
@@ -207,11 +212,11 @@ def figures(
     memo = st.session_state.get("live_figures")
     if memo is not None and memo[0] == version:
         return memo[1]
-    colors = task_colors(logic.task_order(frame, tasks))
-    cos = logic.cosine_history(frame)
+    colors = task_colors(task_order(frame, tasks))
+    cos = cosine_history(frame)
     figs = {
-        "loss": loss_curves(logic.loss_history(frame), colors, log_y=log_y, relative=relative),
-        "weights": weight_curves(logic.weight_history(frame), colors),
+        "loss": loss_curves(loss_history(frame), colors, log_y=log_y, relative=relative),
+        "weights": weight_curves(weight_history(frame), colors),
         "cosine": cosine_heatmap(cos) if not cos.empty else None,
     }
     st.session_state["live_figures"] = (version, figs)
@@ -225,7 +230,7 @@ def draw_curves(figs: dict[str, Any], method: str) -> None:
     with left:
         st.plotly_chart(figs["weights"], width="stretch", key="weight_curves")
         st.caption(weight_caption(method, METHODS[method].title,
-                                  logic.is_gradient_method(method)))  # fmt: skip
+                                  is_gradient_method(method)))  # fmt: skip
     with right:
         if figs["cosine"] is None:
             st.caption(
@@ -243,16 +248,16 @@ def draw_curves(figs: dict[str, Any], method: str) -> None:
 
 def live_objective(run: RunInfo, frame: pd.DataFrame, tasks: list[str]) -> None:
     """The objective with the loss weights of the latest epoch plugged in."""
-    weights = logic.weight_history(frame)
+    weights = weight_history(frame)
     if weights.empty:
         return
     latest = weights.sort_values("epoch").groupby("task")["weight"].last().to_dict()
     config = cached.run_config(run.config_yaml)
     method = config["weighting"]["method"]
     st.latex(
-        logic.objective_latex(
+        objective_latex(
             [t for t in tasks if t in latest], weights=latest, method_title=METHODS[method].title,
-            gradient_method=logic.is_gradient_method(method),
+            gradient_method=is_gradient_method(method),
             regularization=config["train"]["regularization"],
             reg_lambda=config["train"]["reg_lambda"],
         )
@@ -278,7 +283,7 @@ def outcome(runs: list[RunInfo]) -> None:
         return
     st.subheader("Result")
     comparison = combine_results(summaries)
-    first, *rest = logic.comparison_markdown(comparison)
+    first, *rest = comparison_markdown(comparison)
     st.markdown(first)
     ui.comparison_table(comparison)
     if rest:

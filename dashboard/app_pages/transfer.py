@@ -23,7 +23,7 @@ from dashboard.charts import (
     pairwise_heatmap,
     task_colors,
 )
-from dashboard.logic import md_escape
+from dashboard.text import md_escape
 from mtlcore.analysis import CKA_MEANING, MAX_PAIRWISE_TASKS, combine_transfer, pair_matrix
 from mtlcore.runs import RunInfo
 
