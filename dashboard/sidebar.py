@@ -19,6 +19,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.draft import draft_summary
 from dashboard.text import md_escape
+from dashboard.url import flatten
 from mtlcore.config import ConfigError, ExperimentConfig
 from mtlcore.runs import RunInfo
 
@@ -87,4 +88,4 @@ def _settings(raw: Mapping[str, Any]) -> dict[str, Any]:
     compare equal."""
     with contextlib.suppress(ConfigError):
         raw = ExperimentConfig.parse(dict(raw), source="settings").model_dump(mode="json")
-    return state.flatten(raw)
+    return flatten(raw)

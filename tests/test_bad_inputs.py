@@ -119,7 +119,7 @@ def test_the_dashboard_says_when_its_home_is_a_file(tmp_path, monkeypatch):
 def test_a_link_cannot_ask_for_a_huge_model():
     """Model sizes come from a dashboard link too: the huge one is dropped with a sentence
     and the draft keeps its own hidden sizes."""
-    from dashboard.state import decode_query, default_draft, encode_value
+    from dashboard.url import decode_query, default_draft, encode_value
 
     draft, _, _, problems = decode_query({"model.hidden": encode_value([4096] * 8)})
     assert draft["model"]["hidden"] == default_draft()["model"]["hidden"]

@@ -27,6 +27,7 @@ from dashboard.objective import is_gradient_method, objective_latex
 from dashboard.options import option_fields
 from dashboard.predictions import confusion_frame, representation_points
 from dashboard.text import md_escape
+from dashboard.url import decode_query, default_draft, encode_query
 from mtlcore.analysis import combine_results, compare
 from mtlcore.config import ExperimentConfig
 from mtlcore.models import STRATEGIES
@@ -306,15 +307,15 @@ def test_an_unexpected_error_is_a_sentence_not_a_traceback(monkeypatch):
 
 
 def test_query_encoding_round_trips_and_only_holds_changes():
-    draft = state.default_draft()
-    assert state.encode_query(draft) == {}
+    draft = default_draft()
+    assert encode_query(draft) == {}
     draft["model"]["strategy"] = "mmoe"
     draft["model"]["options"] = {"n_experts": 6}
     draft["train"]["lr"] = 0.003
     draft["name"] = "123"  # a string that looks like a number stays a string
-    q = state.encode_query(draft, hide=["lr"], exp=4)
+    q = encode_query(draft, hide=["lr"], exp=4)
     assert q["model.strategy"] == "mmoe" and q["hide"] == "lr" and q["exp"] == "4"
-    back, hide, exp, problems = state.decode_query(q)
+    back, hide, exp, problems = decode_query(q)
     assert (hide, exp, problems) == ({"lr"}, 4, [])
     assert back == ExperimentConfig.parse(draft).model_dump(mode="json")
     assert back["name"] == "123"
@@ -322,19 +323,19 @@ def test_query_encoding_round_trips_and_only_holds_changes():
 
 def test_csv_links_name_uploads_never_paths(mtl_studio_home):
     path, _ = datasets.save_upload(small_csv(), "m.csv")
-    draft = state.default_draft()
+    draft = default_draft()
     draft["data"].update(builtin=None, csv={"m": path})
     draft["tasks"] = [
         {"name": "t", "table": "m", "target": "y_value", "kind": "auto", "inputs": ["x1"]}
     ]
-    q = state.encode_query(draft, upload_id=datasets.upload_id)
+    q = encode_query(draft, upload_id=datasets.upload_id)
     assert str(mtl_studio_home) not in json.dumps(q)
-    back, _, _, problems = state.decode_query(q, upload_path=datasets.upload_path)
+    back, _, _, problems = decode_query(q, upload_path=datasets.upload_path)
     assert problems == [] and back["data"]["csv"] == {"m": path}
     draft["data"]["csv"], draft["tasks"] = {}, []  # CSV chosen, nothing uploaded yet
-    assert state.encode_query(draft) == {}
+    assert encode_query(draft) == {}
     evil = {"data.csv": json.dumps({"m": "upload:../../etc/passwd"})}
-    _, _, _, problems = state.decode_query(evil, upload_path=datasets.upload_path)
+    _, _, _, problems = decode_query(evil, upload_path=datasets.upload_path)
     assert problems and "upload the CSV again" in problems[0]
 
 

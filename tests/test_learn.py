@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import state
+from dashboard.url import LESSON_KEY, decode_query, encode_query, lesson_from_link
 from mtlcore.lessons import LESSONS
 from tests.conftest import DASHBOARD_APP
 
@@ -39,7 +39,7 @@ def test_overview_lists_every_lesson_and_opens_one():
     assert not at.exception
     text = page_text(at)
     assert LESSONS["few-labels"].question in text and "What the runs show" in text
-    assert state.LESSON_KEY in at.query_params or at.session_state[state.LESSON_KEY] == "few-labels"
+    assert LESSON_KEY in at.query_params or at.session_state[LESSON_KEY] == "few-labels"
 
 
 @pytest.mark.parametrize("key", list(LESSONS))
@@ -91,10 +91,10 @@ def test_a_bad_lesson_link_says_what_was_ignored(query, says):
 
 
 def test_lesson_links_are_pure_functions():
-    key, draft, problems = state.lesson_from_link({"lesson": "few-labels", "preset": "related"})
+    key, draft, problems = lesson_from_link({"lesson": "few-labels", "preset": "related"})
     assert key == "few-labels" and not problems
     assert draft["data"]["options"]["relatedness"] == 0.9
-    query = state.encode_query(draft, lesson=key)
+    query = encode_query(draft, lesson=key)
     assert query["lesson"] == "few-labels"
-    decoded, _, _, problems = state.decode_query(query)
+    decoded, _, _, problems = decode_query(query)
     assert not problems and decoded == draft

@@ -10,13 +10,14 @@ import pytest
 import streamlit as st
 
 from dashboard import state
+from dashboard.url import default_draft
 
 
 def test_a_callback_for_a_widget_that_is_gone_changes_nothing(monkeypatch: pytest.MonkeyPatch):
-    session: dict = {"draft": state.default_draft()}
+    session: dict = {"draft": default_draft()}
     monkeypatch.setattr(st, "session_state", session)
     assert state._write(("data", "builtin"), str, "ctl:data.builtin") is False
-    assert session == {"draft": state.default_draft()}
+    assert session == {"draft": default_draft()}
     session["ctl:data.builtin"] = "penguins"  # the widget still there: its value lands
     assert state._write(("data", "builtin"), str, "ctl:data.builtin") is True
     assert session["draft"]["data"]["builtin"] == "penguins"

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from dashboard import lessons, state
+from dashboard.url import LESSON_KEY, PRESET_KEY
 from mtlcore.lessons import LESSONS, Lesson, Preset
 
 PAGES = {"train": "app_pages/train.py", "compare": "app_pages/compare.py",
@@ -80,8 +81,8 @@ def presets(lesson: Lesson) -> None:
 
 
 def preset_link(lesson: Lesson, preset: Preset, page: str = "train") -> str:
-    """A relative link that opens ``page`` with the preset loaded (see ``state.lesson_from_link``)."""
-    return f"{page}?{urlencode({state.LESSON_KEY: lesson.key, state.PRESET_KEY: preset.key})}"
+    """A relative link that opens ``page`` with the preset loaded (see ``dashboard.url.lesson_from_link``)."""
+    return f"{page}?{urlencode({LESSON_KEY: lesson.key, PRESET_KEY: preset.key})}"
 
 
 def load(lesson: Lesson, preset: Preset) -> None:
