@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 
 from mtlcore.config import ConfigError, one_line
 from mtlcore.data.spec import DataError
+from mtlcore.mlflow_export import MlflowNotInstalled
 from mtlcore.runs import RunStoreError
 from mtlcore.runs._cli import add_runs_parser, run_runs_command
+from mtlcore.runs.ray_backend import RayNotInstalled
 
 if TYPE_CHECKING:  # torch: imported only by the commands that train or predict
     from mtlcore.config import ExperimentConfig
@@ -70,6 +72,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                           "(the 'exp' column of `runs list`)")  # fmt: skip
     p_export.add_argument("--out", required=True, help="the zip file to write")
 
+    p_mlflow = sub.add_parser(
+        "export-mlflow", help="log stored runs (params, per-epoch metrics, verdicts, weights) "
+        "to MLflow; needs requirements-mlflow.txt",
+    )  # fmt: skip
+    p_mlflow.add_argument("id", help="a run id (the 'id' column of `runs list`), or with "
+                          "--sweep a sweep's id")  # fmt: skip
+    p_mlflow.add_argument("--sweep", action="store_true",
+                          help="ID is a sweep: one MLflow run per member, under a parent run")  # fmt: skip
+    p_mlflow.add_argument("--tracking-uri", required=True,
+                          help="MLflow tracking URI: http://host:5000, or file:/path/to/mlruns")  # fmt: skip
+    p_mlflow.add_argument("--experiment", default="MTL Studio",
+                          help="MLflow experiment name (created if missing; default %(default)s)")  # fmt: skip
+
     p_predict = sub.add_parser(
         "predict", help="predict on new rows with a trained experiment's multi-task model"
     )
@@ -96,9 +111,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _export(args)
         if args.command == "predict":
             return _predict(args)
+        if args.command == "export-mlflow":
+            _check_home()
+            return _export_mlflow(args)
         return _inspect(args.csv)
     except (ConfigError, DataError, RunStoreError) as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (RayNotInstalled, MlflowNotInstalled) as exc:  # an optional extra asked for
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:
         if not _diverged(exc):
@@ -320,6 +341,24 @@ def _export(args: argparse.Namespace) -> int:
     data = export_experiment(args.source)
     _write_out(out, lambda p: p.write_bytes(data))
     print(f"wrote {args.out} ({len(data) / 1e6:.2f} MB)")
+    return 0
+
+
+def _export_mlflow(args: argparse.Namespace) -> int:
+    from mtlcore.mlflow_export import export_runs, export_sweep
+    from mtlcore.runs import RunStore
+
+    store, uri, name = RunStore(), args.tracking_uri, args.experiment
+    if args.sweep:
+        parent, exported, waiting = export_sweep(store, args.id, uri, experiment=name)
+        print(f"sweep {args.id}: parent MLflow run {parent} in experiment {name!r} at {uri}")
+        if waiting:
+            print(f"note: run(s) {', '.join(map(str, waiting))} have not finished and were left "
+                  "out; export the sweep again once they have", file=sys.stderr)  # fmt: skip
+    else:
+        exported = export_runs(store, [args.id], uri, experiment=name)
+    for e in exported:
+        print(f"run {e.run_id} -> MLflow run {e.mlflow_run_id}")
     return 0
 
 

@@ -35,6 +35,7 @@ from safetensors.torch import save_file
 import mtlcore
 from mtlcore import saved_preprocessing
 from mtlcore.analysis.comparison import compare, trivial_metrics
+from mtlcore.analysis.seeds import mean_std
 from mtlcore.analysis.transfer import (
     PairwiseSeed,
     check_pairwise,
@@ -402,7 +403,9 @@ def _clean(x: float) -> float | None:
 
 
 def _mean_dict(dicts: list[dict[str, float]]) -> dict[str, float | None]:
-    return {k: _clean(float(np.mean([d[k] for d in dicts]))) for k in dicts[0]} if dicts else {}
+    """Each metric's mean over seeds, by the one rule (:mod:`mtlcore.analysis.seeds`): the
+    primary metric's equals the task's ``mtl``/``stl`` to the last digit."""
+    return {k: mean_std(d[k] for d in dicts)[0] for k in dicts[0]} if dicts else {}
 
 
 def _mean_state(states: list[Any]) -> Any:
@@ -411,7 +414,7 @@ def _mean_state(states: list[Any]) -> Any:
     if isinstance(first, dict):
         return {k: _mean_state([s[k] for s in states]) for k in first}
     if isinstance(first, int | float):
-        return float(np.mean(states))
+        return mean_std(states)[0]
     return first
 
 

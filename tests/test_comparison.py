@@ -195,6 +195,8 @@ def test_result_carries_the_comparison_and_one_run_per_seed_gives_the_same():
         assert list(t["gain_by_seed"]) == ["0", "1", "2"]
         assert t["gain_low"] <= t["gain"] <= t["gain_high"] and t["confidence"] == 0.95
         assert t["trivial"] == t["metrics_trivial"]["rmse"] > 0
+        # one rule for every mean over seeds: the metric means are the comparison's values
+        assert t["metrics_mtl"]["rmse"] == t["mtl"] and t["metrics_stl"]["rmse"] == t["stl"]
     assert set(three) >= set(DELTA_M) and len(three["delta_m_by_seed"]) == 3
 
     ones = [run_experiment(ExperimentConfig.parse({**TINY, "seeds": [s]}))[0] for s in (2, 0, 1)]

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from scipy import stats
 
+from mtlcore.analysis.seeds import finite, mean_std
 from mtlcore.metrics import classification_metrics, delta_m, regression_metrics, relative_gain
 
 if TYPE_CHECKING:  # the data layer imports torch; the CLI table should not need it
@@ -81,7 +82,7 @@ def summarize_gains(gains: Iterable[float | None], level: float = CONFIDENCE) ->
     >>> summarize_gains([4.0]).verdict
     'one seed'
     """
-    arr = _finite(gains)
+    arr = finite(gains)
     n = len(arr)
     mean, std = mean_std(arr)
     if mean is None:
@@ -92,27 +93,6 @@ def summarize_gains(gains: Iterable[float | None], level: float = CONFIDENCE) ->
     low, high = mean - half, mean + half
     verdict: Verdict = "helps" if low > 0 else "hurts" if high < 0 else "within the noise"
     return GainSummary(mean, std, n, low, high, level, verdict)
-
-
-def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None]:
-    """Mean and sample std of the finite values; std is None below two values (no spread).
-
-    Exactly rounded sums (``math.fsum``) make both independent of the order of the
-    seeds and exactly odd/even under a change of sign, so a verdict cannot flip on
-    the order the runs finished in.
-    """
-    arr = _finite(values)
-    if len(arr) == 0:
-        return None, None
-    mean = math.fsum(arr) / len(arr)
-    if len(arr) == 1:
-        return mean, None
-    return mean, math.sqrt(math.fsum((arr - mean) ** 2) / (len(arr) - 1))
-
-
-def _finite(values: Iterable[float | None]) -> np.ndarray:
-    arr = np.array([v for v in values if v is not None], dtype=float)
-    return arr[np.isfinite(arr)]
 
 
 def _value(x: float | None) -> float | None:
@@ -243,7 +223,7 @@ def stored_summary(entry: Mapping[str, Any], key: str = "gain") -> GainSummary:
     """The :class:`GainSummary` that a result's keys hold (``key``: ``gain`` of a task
     entry, or ``delta_m`` of a whole result)."""
     verdict = entry.get("verdict" if key == "gain" else f"{key}_verdict") or "no baseline"
-    n = len(_finite((entry.get(f"{key}_by_seed") or {}).values()))
+    n = len(finite((entry.get(f"{key}_by_seed") or {}).values()))
     level = entry.get("confidence") or CONFIDENCE
     low, high = entry.get(f"{key}_low"), entry.get(f"{key}_high")
     return GainSummary(entry.get(key), entry.get(f"{key}_std"), n, low, high, level, verdict)

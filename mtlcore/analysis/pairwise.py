@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -32,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from mtlcore.analysis.seeds import mean_std_cells
 from mtlcore.metrics import HIGHER_IS_BETTER, relative_gain
 
 MAX_PAIRWISE_TASKS = 5
@@ -105,12 +105,8 @@ def pairwise_summary(
             ia, ib = tasks.index(a), tasks.index(b)
             values[k, ia, ib] = m[a][metric[a]]
             values[k, ib, ia] = m[b][metric[b]]
-    with warnings.catch_warnings():  # all-NaN cells (the diagonal) are expected
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(gains, axis=0)
-        std = np.nanstd(gains, axis=0, ddof=1) if len(seeds) > 1 else np.zeros_like(mean)
-        value = np.nanmean(values, axis=0)
-    std[np.isnan(mean)] = np.nan
+    mean, std = mean_std_cells(gains)  # the diagonal has no gain: NaN
+    value, _ = mean_std_cells(values)
     return {
         "tasks": tasks,
         "metric": dict(metric),

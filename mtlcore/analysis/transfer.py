@@ -10,7 +10,6 @@ here so it imports one module. Nothing here imports torch.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,6 +26,7 @@ from mtlcore.analysis.pairwise import (
     pairwise_trainings,
     train_pairwise,
 )
+from mtlcore.analysis.seeds import mean_std_cells
 
 __all__ = [
     "PairwiseSeed",
@@ -109,10 +109,8 @@ def _combine_pairwise(parts: list[Mapping[str, Any]]) -> dict[str, Any] | None:
     parts = [p for p in parts if list(p["tasks"]) == tasks]
     gains = np.array([_array(p["gain"]) for p in parts])
     values = np.array([_array(p["value"]) for p in parts])
-    with warnings.catch_warnings():  # the diagonal is NaN in every part
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean, value = np.nanmean(gains, 0), np.nanmean(values, 0)
-        std = np.nanstd(gains, 0, ddof=1) if len(parts) > 1 else np.zeros_like(mean)
+    mean, std = mean_std_cells(gains)
+    value, _ = mean_std_cells(values)
     return {
         **dict(parts[0]),
         "gain": json_matrix(mean),

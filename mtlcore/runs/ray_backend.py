@@ -1,0 +1,321 @@
+"""Run stored runs as Ray tasks: on a cluster, or on a local Ray started for the call.
+
+The local worker pool (:class:`~mtlcore.runs.LocalExecutor`) is the embedded
+default; this backend is for when one machine is not enough. Ray is an optional
+extra (``pip install -r requirements-ray.txt``) and is imported only here, inside
+the functions, so ``mtlcore`` imports without it.
+
+:func:`run_on_ray` takes queued runs of a :class:`RunStore` and executes each as
+one Ray task. The nodes need not share the store's disk, so nothing on the worker
+touches the store:
+
+* the driver (this process) claims the runs (they read ``running``, owned by this
+  process: if it dies, readers fail them as for any dead worker), and sends each
+  task the run's config text, the bytes of its CSV files (if any) and the project's
+  code (``mtlcore`` and ``sample_data``, as the task's Ray working directory);
+* the task runs :func:`~mtlcore.runs.execute_run`, the very function the local
+  workers use, against a throw-away store in a temporary folder on its node, and
+  returns what that run wrote there: final status, error, result summary, metric
+  rows, progress and every file (result.json, config.yaml, weights, predictions,
+  snapshots) as bytes;
+* the driver writes these rows and files into the real store under the run's id,
+  so the pages and ``runs`` commands read a Ray run exactly as a local one.
+
+The price of that design: a Ray run's metrics and files reach the store when it
+ends, not epoch by epoch (the page shows it running, then done), and a cancelled
+Ray run keeps no metrics. Cancelling a run in the store (the dashboard's button,
+``runs cancel``) is seen by the driver within ``poll_seconds`` and stops its Ray
+task with ``ray.cancel``: a task still waiting in Ray's queue is dropped, a
+running one is interrupted.
+
+Resources: each task asks for one CPU; a run whose config says
+``train.device: cuda`` also asks for one GPU when the cluster has one (and fails
+with a clear reason when it has none). ``device: auto`` runs on a CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mtlcore.runs._liveness import process_token
+from mtlcore.runs._records import CANCELLED, FAILED, RunInfo
+from mtlcore.runs._store import RunStore
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = "pip install -r requirements-ray.txt"
+LOCAL_CPUS = 2  # a local Ray started for one call: a small one, beside the dashboard
+POLL_SECONDS = 0.5
+# The project files a task needs: the engine, and the built-in datasets' CSVs beside it.
+CODE_PARTS = ("mtlcore", "sample_data")
+
+
+class RayNotInstalled(RuntimeError):
+    """Ray was asked for and is not installed."""
+
+
+def import_ray() -> Any:
+    """``ray``, or :class:`RayNotInstalled` with the one line that says what to do."""
+    try:
+        import ray
+    except ImportError:
+        raise RayNotInstalled(
+            f"--backend ray needs Ray, which is not installed: {INSTALL_HINT}"
+        ) from None
+    return ray
+
+
+@dataclass
+class RunPayload:
+    """What a Ray task needs to run one run, away from the store's disk."""
+
+    run_id: int
+    config_yaml: str
+    csv: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # table -> (name, bytes)
+
+
+@dataclass
+class RunOutcome:
+    """What a Ray task sends back: the run as it ended in the task's own store."""
+
+    status: str
+    error: str | None
+    error_detail: str | None
+    result: dict[str, Any] | None
+    progress: dict[str, Any]
+    rows: list[tuple]  # (step, epoch, model, task, split, name, value)
+    files: list[tuple[str, str, dict[str, Any], bytes]]  # (kind, path in run dir, meta, bytes)
+
+
+def run_on_ray(
+    home: str | Path | RunStore,
+    run_ids: Iterable[int],
+    address: str | None = None,
+    *,
+    num_cpus: int | None = None,
+    poll_seconds: float = POLL_SECONDS,
+    on_finish: Callable[[int, str], None] | None = None,
+) -> list[tuple[int, str]]:
+    """Execute the queued runs ``run_ids`` of the store at ``home`` as Ray tasks; wait for all.
+
+    ``address``: an existing cluster (``ray://host:10001``, or ``auto`` on a node of
+    it); None starts a local Ray with ``num_cpus`` (default 2) CPUs for this call and
+    shuts it down after. When this process has already connected Ray
+    (``ray.is_initialized()``), that connection is used and left open. Runs that are
+    no longer queued are skipped. ``on_finish(run_id, status)`` is called as each
+    ends. Returns (run id, final status) in the order they ended.
+    """
+    ray = import_ray()
+    store = home if isinstance(home, RunStore) else RunStore(home)
+    token, pid = process_token(), os.getpid()
+    claimed = [
+        rid for rid in dict.fromkeys(int(r) for r in run_ids) if store.claim(rid, token, pid)
+    ]
+    if not claimed:
+        return []
+    refs: dict[Any, int] = {}
+    ending = FAILED, "the Ray driver stopped before the run finished"
+    try:
+        with contextlib.ExitStack() as stack:
+            if not ray.is_initialized():
+                stack.enter_context(ray_session(address, num_cpus=num_cpus))
+            return _drive(ray, store, claimed, refs, poll_seconds, on_finish)
+    except KeyboardInterrupt:
+        ending = CANCELLED, "interrupted (Ctrl-C)"
+        raise
+    finally:
+        # Whatever stopped us (Ctrl-C, a lost cluster), no claimed run stays running.
+        for ref in refs:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
+        for rid in claimed:
+            store.finish(rid, ending[0], error=ending[1])
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> Iterator[Any]:
+    """Connect this process to Ray for the ``with`` block, with the project's code as the
+    job's working directory (so the nodes need only the requirements installed); yields
+    ``ray``. ``address``: a cluster (``ray://host:10001`` or ``auto``); None starts a local
+    Ray (``num_cpus``, default 2; no dashboard, no usage stats, on 127.0.0.1)."""
+    ray = import_ray()
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage report leaves the machine
+    code_dir = Path(tempfile.mkdtemp(prefix="mtl-ray-code-"))
+    try:
+        _copy_code(code_dir)
+        env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        common = {
+            "runtime_env": {"working_dir": str(code_dir), "env_vars": env},
+            "logging_level": logging.WARNING,
+            "log_to_driver": False,
+        }
+        if address:
+            ray.init(address=address, **common)
+        else:
+            ray.init(num_cpus=num_cpus or LOCAL_CPUS, include_dashboard=False,
+                     _node_ip_address="127.0.0.1", **common)  # fmt: skip
+        try:
+            yield ray
+        finally:
+            ray.shutdown()
+    finally:
+        shutil.rmtree(code_dir, ignore_errors=True)
+
+
+def _copy_code(dest: Path) -> None:
+    """The project's code and built-in data, without caches: the tasks' working directory."""
+    root = Path(__file__).resolve().parents[2]
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for part in CODE_PARTS:
+        src = root / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=ignore)
+
+
+def _payload(store: RunStore, info: RunInfo) -> RunPayload:
+    config = info.config()
+    csv = {}
+    for table, path in (config.data.csv or {}).items():
+        p = Path(path).expanduser()
+        with contextlib.suppress(OSError):  # a missing file fails in the task, as locally
+            csv[table] = (p.name, p.read_bytes())
+    return RunPayload(info.id, info.config_yaml, csv)
+
+
+def _task_options(ray: Any, info: RunInfo) -> dict[str, Any]:
+    # max_retries 0: a run that failed once fails (as locally); no silent re-run.
+    options: dict[str, Any] = {"num_cpus": 1, "max_retries": 0}
+    if info.config().train.device == "cuda" and ray.cluster_resources().get("GPU", 0) > 0:
+        options["num_gpus"] = 1
+    return options
+
+
+def _drive(
+    ray: Any,
+    store: RunStore,
+    run_ids: list[int],
+    refs: dict[Any, int],
+    poll_seconds: float,
+    on_finish: Callable[[int, str], None] | None,
+) -> list[tuple[int, str]]:
+    remote = ray.remote(execute_remote)
+    for rid in run_ids:
+        info = store.run(rid)
+        ref = remote.options(**_task_options(ray, info)).remote(_payload(store, info))
+        refs[ref] = rid
+    cancelled: set[int] = set()
+    done: list[tuple[int, str]] = []
+    while refs:
+        ready, _ = ray.wait(list(refs), num_returns=1, timeout=poll_seconds)
+        for ref in ready:
+            rid = refs.pop(ref)
+            status = _land(ray, store, rid, ref)
+            done.append((rid, status))
+            if on_finish is not None:
+                on_finish(rid, status)
+        for ref, rid in refs.items():
+            if rid not in cancelled and store.cancel_requested(rid):
+                cancelled.add(rid)
+                ray.cancel(ref)
+    return done
+
+
+def _land(ray: Any, store: RunStore, run_id: int, ref: Any) -> str:
+    """Write a finished task's outcome into the store under ``run_id``; the final status."""
+    from ray.exceptions import TaskCancelledError
+
+    try:
+        outcome: RunOutcome = ray.get(ref)
+    except TaskCancelledError:
+        store.finish(run_id, CANCELLED, error="cancelled")
+        return CANCELLED
+    except Exception as exc:  # the task's process died, the node was lost, ...
+        error = f"the Ray task ended without a result: {type(exc).__name__}: {exc}"
+        store.finish(run_id, FAILED, error=error.splitlines()[0], error_detail=str(exc))
+        return FAILED
+    run_dir = store.run_dir(run_id)
+    artifacts = []
+    for kind, rel, meta, data in outcome.files:
+        path = run_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        artifacts.append((kind, path, meta))
+    store.record(run_id, outcome.rows, progress=outcome.progress or None)
+    store.finish(run_id, outcome.status, error=outcome.error, error_detail=outcome.error_detail,
+                 result=outcome.result, artifacts=artifacts)  # fmt: skip
+    return outcome.status
+
+
+def execute_remote(payload: RunPayload) -> RunOutcome:
+    """The body of a Ray task: one run in a temporary store on this node (see the module
+    docstring); returns everything it wrote. Runs on the worker, imports only there."""
+    import torch
+
+    from mtlcore.config import ExperimentConfig
+    from mtlcore.runs._worker import execute_run
+
+    torch.set_num_threads(1)  # one run per CPU Ray gives us, as in the local workers
+    with tempfile.TemporaryDirectory(prefix="mtl-ray-run-") as tmp:
+        config = ExperimentConfig.from_text(payload.config_yaml, source=f"run {payload.run_id}")
+        if payload.csv:
+            config = _local_csv(config, payload.csv, Path(tmp) / "data")
+        local = RunStore(Path(tmp) / "store")
+        [rid] = local.submit(config)
+        local.claim(rid, process_token(), os.getpid())
+        status = execute_run(local, rid)
+        info = local.run(rid)
+        run_dir = local.run_dir(rid)
+        if payload.csv:
+            _restore_config(run_dir, payload.config_yaml)
+        files = [
+            (a.kind, a.path.relative_to(run_dir).as_posix(), a.meta, a.path.read_bytes())
+            for a in local.artifacts(rid)
+            if a.path.is_file()
+        ]
+        rows = [tuple(r)[2:] for r in local.metrics(rid)]  # drop the row id and run id
+        progress = {"phase": info.phase, "epoch": info.epoch, "step": info.step,
+                    "total_steps": info.total_steps, "progress": info.progress}  # fmt: skip
+        return RunOutcome(status, info.error, info.error_detail, info.result,
+                          progress if info.phase is not None else {}, rows, files)  # fmt: skip
+
+
+def _local_csv(config: Any, csv: dict[str, tuple[str, bytes]], folder: Path) -> Any:
+    """The config with its CSV paths pointing at copies written under ``folder``."""
+    from mtlcore.config import ExperimentConfig
+
+    paths = {}
+    for i, (table, (name, data)) in enumerate(sorted(csv.items())):
+        path = folder / str(i) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        paths[table] = str(path)
+    raw = config.model_dump(mode="json")
+    raw["data"]["csv"] = {**raw["data"]["csv"], **paths}
+    return ExperimentConfig.parse(raw)
+
+
+def _restore_config(run_dir: Path, config_yaml: str) -> None:
+    """Put the run's own config (its real CSV paths) back into the files that embed it,
+    so they read as if the run had been local: config.yaml and the weights' metadata."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    config_file = run_dir / "config.yaml"
+    if config_file.is_file():
+        config_file.write_text(config_yaml, encoding="utf-8")
+    weights = run_dir / "weights.safetensors"
+    if weights.is_file():
+        with safe_open(str(weights), framework="pt") as fh:
+            metadata = dict(fh.metadata() or {})
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 (not a dict)
+        if "config" in metadata:
+            metadata["config"] = config_yaml
+            save_file(tensors, str(weights), metadata=metadata)

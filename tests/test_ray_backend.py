@@ -1,0 +1,161 @@
+"""The Ray backend (mtlcore/runs/ray_backend.py): runs as Ray tasks, results in the same store.
+
+One local Ray (2 CPUs) serves the whole file: starting one costs seconds. The tests
+that need Ray skip with a message when the extra is not installed; CI installs it
+(requirements-ray.txt via requirements-dev.txt).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from safetensors import safe_open
+
+from mtlcore.config import ExperimentConfig
+from mtlcore.runs import CANCELLED, DONE, RUNNING, RunStore, drain_queue
+from mtlcore.runs.ray_backend import INSTALL_HINT, RayNotInstalled, import_ray, run_on_ray
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY_BUILTIN = {
+    "name": "tiny-ray",
+    "data": {"builtin": "synthetic", "options": {"n_rows": 120, "n_features": 4}},
+    "model": {"hidden": [8]},
+    "train": {"epochs": 3, "batch_size": 32, "snapshot_every": 2, "snapshot_rows": 8},
+    "seeds": [0, 1],
+}
+
+
+def tiny_csv(folder: Path) -> dict:
+    """A CSV experiment whose file lives outside the project (shipped to the task as bytes)."""
+    path = folder / "my penguins.csv"
+    shutil.copy(ROOT / "sample_data" / "penguins.csv", path)
+    return {
+        "name": "tiny-ray-csv",
+        "data": {"csv": {"penguins": str(path)}},
+        "tasks": [
+            {"name": "mass", "table": "penguins", "target": "body_mass_g"},
+            {"name": "species", "table": "penguins", "target": "species"},
+        ],
+        "model": {"hidden": [8, 8]},
+        "train": {"epochs": 2, "batch_size": 64},
+        "seeds": [3],
+    }
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    try:
+        import_ray()
+    except RayNotInstalled as exc:
+        pytest.skip(f"the Ray extra is not installed ({exc})")
+    from mtlcore.runs.ray_backend import ray_session
+
+    with ray_session(num_cpus=2) as ray:
+        yield ray
+
+
+def run_files(store: RunStore, run_id: int) -> dict[str, Path]:
+    return {a.path.relative_to(store.run_dir(run_id)).as_posix(): a.path
+            for a in store.artifacts(run_id)}  # fmt: skip
+
+
+def assert_same_run(a: RunStore, ra: int, b: RunStore, rb: int) -> None:
+    """What a page or tool reads of a run is the same in both stores (timings aside)."""
+    ia, ib = a.run(ra), b.run(rb)
+    assert (ia.status, ib.status) == (DONE, DONE), (ia.error, ib.error)
+    assert ia.config_yaml == ib.config_yaml
+    rows_a = [tuple(r)[2:] for r in a.metrics(ra)]
+    rows_b = [tuple(r)[2:] for r in b.metrics(rb)]
+    assert rows_a and rows_a == rows_b
+    assert (ia.progress, ia.step, ia.total_steps) == (ib.progress, ib.step, ib.total_steps)
+    sa, sb = dict(ia.result), dict(ib.result)
+    sa.pop("seconds"), sb.pop("seconds")
+    assert sa == sb
+    files_a, files_b = run_files(a, ra), run_files(b, rb)
+    assert sorted(files_a) == sorted(files_b)
+    assert [(x.kind, x.meta) for x in a.artifacts(ra)] == [
+        (x.kind, x.meta) for x in b.artifacts(rb)
+    ]
+    for rel, path in files_a.items():
+        other = files_b[rel]
+        if rel == "result.json":
+            ja, jb = json.loads(path.read_text()), json.loads(other.read_text())
+            ja.pop("timings"), jb.pop("timings")
+            assert ja == jb
+        elif rel.endswith(".safetensors"):  # same tensors and metadata; byte order may differ
+            with safe_open(str(path), "pt") as fa, safe_open(str(other), "pt") as fb:
+                assert fa.metadata() == fb.metadata()
+                assert sorted(fa.keys()) == sorted(fb.keys())
+                for k in fa.keys():  # noqa: SIM118 (not a dict)
+                    assert fa.get_tensor(k).equal(fb.get_tensor(k)), k
+        else:
+            assert path.read_bytes() == other.read_bytes(), rel
+
+
+def test_ray_writes_the_same_results_as_the_local_pool(ray_cluster, tmp_path: Path):
+    configs = [ExperimentConfig.parse(TINY_BUILTIN), ExperimentConfig.parse(tiny_csv(tmp_path))]
+    local, on_ray = RunStore(tmp_path / "local"), RunStore(tmp_path / "ray")
+    local_ids = [i for c in configs for i in local.submit(c)]
+    ray_ids = [i for c in configs for i in on_ray.submit(c)]
+    drain_queue(local)
+    ended: list[tuple[int, str]] = []
+    done = run_on_ray(on_ray.home, ray_ids, on_finish=lambda rid, st: ended.append((rid, st)))
+    assert sorted(done) == sorted((i, DONE) for i in ray_ids) and ended == done
+    for ra, rb in zip(local_ids, ray_ids, strict=True):
+        assert_same_run(local, ra, on_ray, rb)
+    # The CSV run's files name the user's file, not the task's temporary copy.
+    csv_run = ray_ids[-1]
+    assert (
+        str(tmp_path / "my penguins.csv") in (on_ray.run_dir(csv_run) / "config.yaml").read_text()
+    )
+    # A run that is no longer queued is left alone.
+    assert run_on_ray(on_ray, ray_ids) == []
+
+
+def test_cancel_in_the_store_stops_running_and_waiting_ray_tasks(ray_cluster, tmp_path: Path):
+    store = RunStore(tmp_path)
+    long = {**TINY_BUILTIN, "train": {"epochs": 5000, "batch_size": 32}, "baselines": False}
+    ids = store.submit(ExperimentConfig.parse({**long, "seeds": [0, 1, 2]}))  # 3 runs, 2 CPUs
+    result: list = []
+    driver = threading.Thread(
+        target=lambda: result.extend(run_on_ray(store, ids, poll_seconds=0.1))
+    )
+    driver.start()
+    deadline = time.monotonic() + 60
+    while any(store.run(i).status != RUNNING for i in ids):  # claimed by the driver at once
+        assert time.monotonic() < deadline, [store.run(i) for i in ids]
+        time.sleep(0.05)
+    time.sleep(3)  # let two tasks start training; the third waits in Ray's queue
+    for i in ids:
+        store.request_cancel(i)
+    driver.join(120)
+    assert not driver.is_alive(), "run_on_ray did not return after the cancel"
+    assert sorted(result) == sorted((i, CANCELLED) for i in ids)
+    assert all(store.run(i).status == CANCELLED for i in ids)
+    # The cluster's CPUs are free again: a new run goes through.
+    [again] = store.submit(ExperimentConfig.parse({**TINY_BUILTIN, "seeds": [0]}))
+    assert run_on_ray(store, [again]) == [(again, DONE)]
+
+
+def test_without_ray_one_clear_line_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails as if not installed
+    with pytest.raises(RayNotInstalled) as err:
+        run_on_ray(Path("unused"), [1])
+    assert INSTALL_HINT in str(err.value) and "\n" not in str(err.value)
+
+
+def test_mtlcore_imports_without_ray_or_mlflow():
+    code = (
+        "import sys; sys.modules['ray'] = None; sys.modules['mlflow'] = None\n"
+        "import mtlcore, mtlcore.cli, mtlcore.runs, mtlcore.runs.ray_backend, mtlcore.mlflow_export"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
