@@ -3,15 +3,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.requirements.stamp
+EXTRAS := $(VENV)/.extras.stamp
 PORT   ?= 8501
 PYTEST_ARGS ?=
 # Tests and benches use one thread each: reproducible numbers, no oversubscription on small CI boxes.
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: help venv run test lint format bench chromium clean distclean
+.PHONY: help venv extras run test lint format bench chromium clean distclean
 
 help:
 	@echo "venv      create .venv and install requirements-dev.txt (skipped when unchanged)"
+	@echo "extras    also install the optional Ray and MLflow extras (make test does)"
 	@echo "run       start the dashboard on http://127.0.0.1:$(PORT) (PORT=... to change)"
 	@echo "test      lint, then pytest (browser tests need /usr/bin/chromium; installed if root)"
 	@echo "lint      ruff check ."
@@ -27,6 +29,14 @@ $(BIN)/python:
 # Reinstall only when a requirements file is newer than the last successful install.
 $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# The optional extras (Ray backend, MLflow export): their tests run under make test; the
+# dashboard (make run) and the local worker pool never need them.
+extras: $(EXTRAS)
+
+$(EXTRAS): requirements-ray.txt requirements-mlflow.txt $(STAMP)
+	$(BIN)/python -m pip install -q -r requirements-ray.txt -r requirements-mlflow.txt
 	touch $@
 
 run: venv
@@ -52,7 +62,7 @@ format: venv
 	$(BIN)/ruff check --fix .
 
 # pytest exits 5 when it collects no test; that is not a failure here, every other code is.
-test: venv lint chromium
+test: venv extras lint chromium
 	@echo "pytest $(PYTEST_ARGS)"; $(THREADS) $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): treated as success"; exit 0; fi; \
 	exit $$rc
