@@ -1,4 +1,4 @@
-"""Command line: ``python -m mtlcore {train,list,inspect,lesson,runs,export,predict}``.
+"""Command line: ``python -m mtlcore {train,list,inspect,lesson,runs,sweep,export,predict}``.
 
 Bad input (a broken config or CSV) exits with status 2 and one clear message on
 stderr, never a traceback. Only the commands that train or load a model import
@@ -65,6 +65,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     add_runs_parser(sub)
 
+    p_sweep = sub.add_parser(
+        "sweep", help="run a grid of experiments (axes × seeds), ranked by Δm; see docs/sweeps.md"
+    )
+    p_sweep.add_argument("sweep", help="sweep file: base config, axes and seeds")
+    p_sweep.add_argument(
+        "--out", required=True, help="output folder (sweep.json, a folder per cell)"
+    )
+    p_sweep.add_argument("--backend", choices=("local", "ray"), default="local",
+                         help="local: this machine's worker pool (default); ray: a Ray cluster")  # fmt: skip
+    p_sweep.add_argument("--address", help="with --backend ray: the cluster's address "
+                         "(default: a local Ray started for the run)")  # fmt: skip
+    p_sweep.add_argument("--workers", type=int, help="local pool size (default: one per two cores)")
+    p_sweep.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
     p_export = sub.add_parser(
         "export", help="one zip of an experiment: config, result, metrics, predictions, weights"
     )
@@ -107,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_runs_command(args)
         if args.command == "lesson":
             return _lesson(args)
+        if args.command == "sweep":
+            _check_home()
+            return _sweep(args)
         if args.command == "export":
             return _export(args)
         if args.command == "predict":
@@ -235,6 +252,86 @@ def _row(cells: tuple[str, ...], width: int) -> str:
 
 def _num(x: float | None) -> str:
     return "-" if x is None else f"{x:.4g}"
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    """Start (or resume) a sweep, run its members on the chosen backend, rank them."""
+    import time
+
+    from mtlcore.runs import RunStore
+    from mtlcore.sweep import (
+        cell_results,
+        finished,
+        load_sweep,
+        progress,
+        ranking_table,
+        start_sweep,
+        write_sweep,
+    )
+
+    grid = load_sweep(args.sweep)
+    if args.address and args.backend != "ray":
+        raise ConfigError("--address: only with --backend ray")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers: give 1 or more, not {args.workers}")
+    run_on_ray = _ray_backend() if args.backend == "ray" else None
+    _make_folder(Path(args.out), "--out", "give a folder for the sweep's files")
+    store = RunStore()
+    started = start_sweep(store, grid)
+    sid, n_runs = started.sweep_id, len(grid.cells) * len(grid.seeds)
+    say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
+    say(f"sweep {sid} ({grid.name}): {len(grid.cells)} cells × {len(grid.seeds)} seeds; "
+        f"baselines trained {grid.baselines_trained}, reused {grid.baselines_reused}"
+        + (f"; resumed, {n_runs - len(started.submitted)} runs kept" if started.resumed else ""))  # fmt: skip
+    seen: dict[int, str] = {}
+
+    def report() -> bool:
+        cells = progress(store, sid, grid)
+        for c in cells:
+            for r in c.runs:
+                if r.is_finished and seen.get(r.id) != r.status:
+                    seen[r.id] = r.status
+                    say(f"[{len(seen)}/{n_runs}] {c.label} seed {r.seed}: {r.status}"
+                        + (f" ({r.error})" if r.error else ""))  # fmt: skip
+        return finished(cells, len(grid.seeds))
+
+    try:
+        if run_on_ray is not None:
+            queued = [r.id for r in store.runs(sweep_id=sid, status="queued")]
+            run_on_ray(store.home, queued, address=args.address)
+            report()
+        else:
+            from mtlcore.runs import LocalExecutor
+
+            if not report():  # a resumed sweep may have nothing left to run
+                with LocalExecutor(store, workers=args.workers, max_queued=n_runs + 1):
+                    while not report():
+                        time.sleep(0.5)
+    except KeyboardInterrupt:
+        store.cancel_sweep(sid)
+        print(f"interrupted; sweep {sid}'s runs are cancelled (run the same command again "
+              "to continue it)", file=sys.stderr)  # fmt: skip
+        return 130
+    results = cell_results(store, sid, grid)
+    path = write_sweep(args.out, store, grid, sid, results)
+    print(ranking_table(grid, results))
+    print(f"wrote {path} and {len(results)} cell folders")
+    return 0 if all(c.status == "done" for c in results) else EXIT_FAILED
+
+
+def _ray_backend() -> Callable:
+    """``mtlcore.runs.ray_backend.run_on_ray``, or one line saying how to get it."""
+    import importlib
+
+    try:
+        ray_backend = importlib.import_module("mtlcore.runs.ray_backend")
+    except ImportError as exc:
+        raise ConfigError(f"--backend ray: Ray backend not available ({exc}); install it with "
+                          "pip install -r requirements-ray.txt, or use --backend local") from None  # fmt: skip
+    check = getattr(ray_backend, "import_ray", None)
+    if check is not None:
+        check()  # Ray itself missing: one line now, before any run is queued
+    return ray_backend.run_on_ray
 
 
 def _lesson(args: argparse.Namespace) -> int:

@@ -376,21 +376,26 @@ class ExperimentConfig(StrictModel):
     @classmethod
     def load(cls, path: str | Path) -> ExperimentConfig:
         p = Path(path)
-        try:
-            text = read_regular_file(p, MAX_CONFIG_BYTES).decode("utf-8")
-        except UnreadableFile as exc:
-            if exc.missing:
-                raise ConfigError(f"{p}: no such config file; check the path") from None
-            raise ConfigError(f"{p}: the config file {exc.reason}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{p}: not UTF-8 text; save the config as UTF-8") from None
-        return cls.from_text(text, source=str(p))
+        return cls.from_text(read_config_text(p), source=str(p))
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(self.to_yaml(), encoding="utf-8")
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), sort_keys=False)
+
+
+def read_config_text(path: Path, what: str = "config file") -> str:
+    """The text of a config-sized file (a config, a sweep); ConfigError with one line when
+    it is missing, not a regular file, too large or not UTF-8."""
+    try:
+        return read_regular_file(path, MAX_CONFIG_BYTES).decode("utf-8")
+    except UnreadableFile as exc:
+        if exc.missing:
+            raise ConfigError(f"{path}: no such {what}; check the path") from None
+        raise ConfigError(f"{path}: the {what} {exc.reason}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save the {what} as UTF-8") from None
 
 
 class _ConfigLoader(yaml.SafeLoader):

@@ -41,6 +41,7 @@ from mtlcore.runs._records import (
     RunStateError,
     RunStatus,
     RunStoreError,
+    SweepInfo,
 )
 from mtlcore.runs._snapshots import StoredSnapshot, load_snapshot
 from mtlcore.runs._store import RunStore, parse_run_id
@@ -73,6 +74,7 @@ __all__ = [
     "RunStoreError",
     "StoreError",
     "StoredSnapshot",
+    "SweepInfo",
     "Tidied",
     "cosine_rows",
     "default_workers",

@@ -65,13 +65,17 @@ def add_runs_parser(sub: argparse._SubParsersAction) -> None:
     ls.add_argument(
         "--limit", type=int, default=50, help="at most this many, 1 or more (default 50)"
     )
+    ls.add_argument("--sweep", type=int, help="only the runs of this sweep (its id)")
 
     for name, text in (
         ("show", "a run's status, progress and latest per-task metrics"),
-        ("cancel", "cancel a queued or running run (keeps its metrics so far)"),
         ("delete", "delete a run that is not running, with its metrics and files"),
     ):
         runs.add_parser(name, help=text).add_argument("id", help="run id")
+    c = runs.add_parser("cancel", help="cancel a queued or running run (keeps its metrics so "
+                        "far), or with --sweep every queued and running run of a sweep")  # fmt: skip
+    c.add_argument("id", nargs="?", help="run id (or, with --sweep, the sweep's id)")
+    c.add_argument("--sweep", action="store_true", help="ID is a sweep: cancel all its runs")
 
     ex = runs.add_parser("export", help="write a done run's result.json, config.yaml, weights")
     ex.add_argument("id", help="run id")
@@ -88,9 +92,15 @@ def run_runs_command(args: argparse.Namespace) -> int:
         if command == "work":
             return _work(store)
         if command == "list":
-            return _list(store, args.status, args.limit)
+            return _list(store, args.status, args.limit, args.sweep)
         if command == "show":
             return _show(store, args.id)
+        if command == "cancel" and args.id is None:
+            print("error: runs cancel: give the id of a run, or --sweep and a sweep's id",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_BAD_INPUT
+        if command == "cancel" and args.sweep:
+            return _cancel_sweep(store, args.id)
         if command == "cancel":
             return _cancel(store, args.id)
         if command == "delete":
@@ -213,20 +223,24 @@ def _work(store: RunStore) -> int:
 # --- list / show / cancel --------------------------------------------------------------
 
 
-def _list(store: RunStore, status: str | None, limit: int) -> int:
+def _list(store: RunStore, status: str | None, limit: int, sweep: int | None = None) -> int:
     if limit < 1:
         print(f"error: runs list --limit: give a whole number of 1 or more (got {limit})",
               file=sys.stderr)  # fmt: skip
         return EXIT_BAD_INPUT
-    runs = store.runs(status=status, limit=limit)
+    if sweep is not None:
+        store.sweep(sweep)  # no such sweep: one line, status 2
+    runs = store.runs(status=status, limit=limit, sweep_id=sweep)
     if not runs:
         print("no runs yet (`python -m mtlcore runs submit CONFIG` adds one)")
         return 0
-    print(f"{'id':>5} {'exp':>4}  {'name':<24} {'seed':>4}  {'status':<9} {'progress':>8}  "
-          f"{'created':<19}  summary")  # fmt: skip
+    print(f"{'id':>5} {'exp':>4} {'sweep':>5}  {'name':<24} {'seed':>4}  {'status':<9} "
+          f"{'progress':>8}  {'created':<19}  summary")  # fmt: skip
     for r in runs:
-        print(f"{r.id:>5} {r.experiment_id:>4}  {_clip(r.name, 24):<24} {r.seed:>4}  "
-              f"{r.status:<9} {r.progress:>8.0%}  {_time(r.created):<19}  {_clip(summary(r), 60)}")  # fmt: skip
+        in_sweep = "-" if r.sweep_id is None else str(r.sweep_id)
+        print(f"{r.id:>5} {r.experiment_id:>4} {in_sweep:>5}  {_clip(r.name, 24):<24} "
+              f"{r.seed:>4}  {r.status:<9} {r.progress:>8.0%}  {_time(r.created):<19}  "
+              f"{_clip(summary(r), 60)}")  # fmt: skip
     return 0
 
 
@@ -291,6 +305,19 @@ def _cancel(store: RunStore, run_id: str) -> int:
         print(f"run {run.id} had already finished ({run.status}); nothing to cancel")
     else:
         print(f"run {run.id}: cancel requested; it stops at its worker's next check")
+    return 0
+
+
+def _cancel_sweep(store: RunStore, sweep_id: str) -> int:
+    """Cancel a sweep's queued and running runs; wait up to 5 s for the running ones."""
+    runs = store.cancel_sweep(sweep_id)
+    deadline = time.monotonic() + 5.0
+    while any(not r.is_finished for r in runs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        runs = store.runs(sweep_id=int(sweep_id))
+    counts = {s: sum(r.status == s for r in runs) for s in STATUSES}
+    tally = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    print(f"sweep {int(sweep_id)}: {tally or 'no runs'}")
     return 0
 
 

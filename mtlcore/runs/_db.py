@@ -22,7 +22,7 @@ from pathlib import Path
 
 from mtlcore.runs._records import RunStoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 WAL_LIMIT_BYTES = 16 * 1024 * 1024  # after a checkpoint, the WAL shrinks back to this
 
 MIGRATIONS: dict[int, list[str]] = {
@@ -83,6 +83,22 @@ MIGRATIONS: dict[int, list[str]] = {
     # The process that is to run a queued run (a foreground `runs submit`, or the
     # background `runs work` it started); if it dies first, readers fail the run.
     2: ["ALTER TABLE runs ADD COLUMN owner_token TEXT"],
+    # Sweeps (mtlcore.sweep): a grid of experiments whose runs are ordinary runs tagged
+    # with the sweep and the grid cell they belong to. ``fingerprint`` finds the sweep
+    # again when the same grid is started once more (it resumes instead of re-running).
+    3: [
+        """CREATE TABLE sweeps (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            created REAL NOT NULL,
+            spec TEXT NOT NULL,
+            fingerprint TEXT NOT NULL
+        )""",
+        "CREATE INDEX sweeps_by_fingerprint ON sweeps(fingerprint)",
+        "ALTER TABLE runs ADD COLUMN sweep_id INTEGER REFERENCES sweeps(id) ON DELETE SET NULL",
+        "ALTER TABLE runs ADD COLUMN sweep_cell INTEGER",
+        "CREATE INDEX runs_by_sweep ON runs(sweep_id, sweep_cell)",
+    ],
 }
 
 

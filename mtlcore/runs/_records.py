@@ -67,6 +67,8 @@ class RunInfo:
     progress: float
     result: dict[str, Any] | None
     artifact_dir: Path
+    sweep_id: int | None = None  # the sweep this run belongs to (mtlcore.sweep), if any
+    sweep_cell: int | None = None  # its cell in that sweep's grid (0-based, grid order)
 
     @property
     def is_finished(self) -> bool:
@@ -118,6 +120,8 @@ class RunInfo:
             progress=row["progress"],
             result=json.loads(row["result"]) if row["result"] else None,
             artifact_dir=artifact_dir,
+            sweep_id=row["sweep_id"],
+            sweep_cell=row["sweep_cell"],
         )
 
 
@@ -129,6 +133,18 @@ class ExperimentInfo:
     name: str
     created: float
     config_yaml: str
+    run_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SweepInfo:
+    """A sweep as started: its resolved spec (JSON, see ``mtlcore.sweep``) and its runs."""
+
+    id: int
+    name: str
+    created: float
+    spec: str
+    fingerprint: str
     run_ids: list[int] = field(default_factory=list)
 
 

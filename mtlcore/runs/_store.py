@@ -53,6 +53,7 @@ from mtlcore.runs._records import (
     RunInfo,
     RunNotFound,
     RunStateError,
+    SweepInfo,
 )
 
 if TYPE_CHECKING:
@@ -116,11 +117,13 @@ class RunStore:
         name: str | None = None,
         max_queued: int | None = None,
         owner_token: str | None = None,
+        sweep: tuple[int, int] | None = None,
     ) -> list[int]:
         """Queue ``config``: one experiment, one run per seed. Returns the run ids.
 
         ``owner_token``: the process that will run them (see :meth:`set_owner`); None
-        leaves them to any worker. Raises :class:`QueueFull` when more than
+        leaves them to any worker. ``sweep``: (sweep id, cell) of the sweep these runs
+        belong to (see :meth:`create_sweep`). Raises :class:`QueueFull` when more than
         ``max_queued`` runs would be waiting.
         """
         from mtlcore.config import ExperimentConfig
@@ -128,6 +131,7 @@ class RunStore:
         name = name or config.name
         now = time.time()
         raw = config.model_dump(mode="json")
+        sweep_id, sweep_cell = sweep if sweep is not None else (None, None)
         per_seed = [
             ExperimentConfig.parse({**raw, "seeds": [seed]}).to_yaml() for seed in config.seeds
         ]
@@ -147,8 +151,9 @@ class RunStore:
             ids = [
                 c.execute(
                     "INSERT INTO runs (experiment_id, name, seed, config, status, created, "
-                    "updated, owner_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (exp, name, seed, text, QUEUED, now, now, owner_token),
+                    "updated, owner_token, sweep_id, sweep_cell) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (exp, name, seed, text, QUEUED, now, now, owner_token, sweep_id, sweep_cell),
                 ).lastrowid
                 for seed, text in zip(config.seeds, per_seed, strict=True)
             ]
@@ -170,9 +175,11 @@ class RunStore:
         *,
         status: str | Sequence[str] | None = None,
         experiment_id: int | None = None,
+        sweep_id: int | None = None,
         limit: int | None = None,
     ) -> list[RunInfo]:
-        """Runs, newest first, optionally only those with the given status(es) or experiment."""
+        """Runs, newest first, optionally only those with the given status(es), of one
+        experiment or of one sweep."""
         _check_limit(limit)
         self._sweep()
         where, args = [], []
@@ -186,6 +193,9 @@ class RunStore:
         if experiment_id is not None:
             where.append("experiment_id = ?")
             args.append(int(experiment_id))
+        if sweep_id is not None:
+            where.append("sweep_id = ?")
+            args.append(int(sweep_id))
         sql = "SELECT * FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -213,6 +223,57 @@ class RunStore:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [self.experiment(r[0]) for r in self._conn().execute(sql).fetchall()]
+
+    # --- sweeps (mtlcore.sweep) -----------------------------------------------------
+
+    def create_sweep(self, name: str, spec: str, fingerprint: str) -> int:
+        """Record a new sweep (its runs join it through ``submit(..., sweep=...)``)."""
+        with _db.write(self._conn()) as c:
+            sid = c.execute(
+                "INSERT INTO sweeps (name, created, spec, fingerprint) VALUES (?, ?, ?, ?)",
+                (name, time.time(), spec, fingerprint),
+            ).lastrowid
+        return int(sid)
+
+    def find_sweep(self, fingerprint: str) -> SweepInfo | None:
+        """The newest sweep started with this fingerprint (the same grid), or None."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT id FROM sweeps WHERE fingerprint = ? ORDER BY id DESC LIMIT 1",
+                (fingerprint,),
+            )
+            .fetchone()
+        )
+        return None if row is None else self.sweep(row[0])
+
+    def sweep(self, sweep_id: int | str) -> SweepInfo:
+        """The sweep with this id; :class:`RunNotFound` if there is none."""
+        sid = parse_run_id(sweep_id)
+        c = self._conn()
+        row = c.execute("SELECT * FROM sweeps WHERE id = ?", (sid,)).fetchone()
+        if row is None:
+            raise RunNotFound(f"no sweep with id {sid} (`python -m mtlcore runs list` shows "
+                              "each run's sweep)")  # fmt: skip
+        ids = c.execute("SELECT id FROM runs WHERE sweep_id = ? ORDER BY id", (sid,)).fetchall()
+        return SweepInfo(row["id"], row["name"], row["created"], row["spec"],
+                         row["fingerprint"], [r[0] for r in ids])  # fmt: skip
+
+    def sweeps(self, *, limit: int | None = None) -> list[SweepInfo]:
+        """Sweeps, newest first."""
+        _check_limit(limit)
+        sql = "SELECT id FROM sweeps ORDER BY id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [self.sweep(r[0]) for r in self._conn().execute(sql).fetchall()]
+
+    def cancel_sweep(self, sweep_id: int | str) -> list[RunInfo]:
+        """Cancel every queued and running run of a sweep (see :meth:`request_cancel`);
+        the finished ones stay as they are. Returns the sweep's runs as they are now."""
+        info = self.sweep(sweep_id)
+        for run in self.runs(sweep_id=info.id, status=(QUEUED, RUNNING)):
+            self.request_cancel(run.id)
+        return self.runs(sweep_id=info.id)
 
     def metrics(
         self,

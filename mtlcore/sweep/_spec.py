@@ -1,0 +1,307 @@
+"""A sweep's spec and its expansion into a grid of experiment configs.
+
+A sweep file is a base experiment config plus axes and seeds::
+
+    name: synthetic-grid
+    base: synthetic.yaml            # a config file (relative to this file), or a mapping
+    axes:                           # dotted config keys -> the values to try
+      model.strategy: [hard, mmoe]
+      weighting.method: [equal, uncertainty]
+      data.options.relatedness: [0.9, 0.0]
+    seeds: [0, 1, 2]                # every cell trains these seeds (default: the base's)
+
+The grid is every combination of the axis values (the first axis varies slowest).
+Each cell is validated by the config loader; a bad axis key or value is one line
+that names the key (and the valid keys or values where they are known).
+
+Single-task baselines depend on the data, the tasks, the network's shape and the
+training settings, and on the seed, but not on the sharing strategy or the
+weighting method (the multi-task model and the baselines draw from separate seeded
+streams, see ``mtlcore.train``). Cells whose baseline inputs are equal form one
+*baseline group*: only its first cell trains the baselines, once per seed, and
+every cell of the group is compared with them.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mtlcore.config import (
+    ConfigError,
+    ExperimentConfig,
+    _ConfigLoader,
+    _yaml_problem,
+    format_validation_error,
+    read_config_text,
+)
+
+# Runs one sweep may ask for (cells × seeds): a 100-cell grid of 5 seeds fits.
+MAX_SWEEP_RUNS = 1000
+# Keys a sweep sets itself: seeds come from ``seeds:``, names and baselines per cell.
+RESERVED_KEYS = {
+    "seeds": "give the seeds as the sweep's own seeds: list, not as an axis",
+    "name": "the sweep names each cell after its axis values",
+    "baselines": "a sweep trains the single-task baselines itself (once per seed and group)",
+}
+# The parts of a config that single-task baselines do not depend on.
+NOT_IN_BASELINES = {"model": ("strategy", "options"), "weighting": None}
+
+
+class SweepError(ConfigError):
+    """A sweep that cannot be used; the message names the key and what is allowed."""
+
+
+class SweepSpec(BaseModel):
+    """The sweep file as written (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    name: Annotated[str, Field(min_length=1, max_length=64)] = "sweep"
+    base: str | dict[str, Any] = Field(default_factory=dict)
+    axes: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(min_length=1)
+    seeds: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] | None = None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the grid: its axis values and the experiment config it runs."""
+
+    index: int
+    values: dict[str, Any]  # axis key -> value
+    label: str  # "strategy=hard, method=equal"
+    config: ExperimentConfig  # every seed of the sweep, baselines on
+    group: int  # its baseline group
+
+    def member_config(self, seeds: list[int], *, trains_baselines: bool) -> ExperimentConfig:
+        """The config its runs for ``seeds`` are submitted with: the group's first cell
+        trains the baselines, the others reuse them."""
+        raw = self.config.model_dump(mode="json")
+        raw.update(seeds=list(seeds), baselines=trains_baselines)
+        return ExperimentConfig.parse(raw, source=f"sweep cell {self.label}")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A sweep resolved: base config, axes, seeds and the cells they expand to."""
+
+    name: str
+    base: dict[str, Any]  # the base config, as the loader dumps it
+    axes: list[tuple[str, list[Any]]]
+    seeds: list[int]
+    cells: list[Cell]
+
+    @property
+    def owners(self) -> list[int]:
+        """Per baseline group, the cell that trains its baselines (its first cell)."""
+        first: dict[int, int] = {}
+        for cell in self.cells:
+            first.setdefault(cell.group, cell.index)
+        return [first[g] for g in sorted(first)]
+
+    def owner_of(self, cell: Cell) -> Cell:
+        return self.cells[self.owners[cell.group]]
+
+    @property
+    def baselines_trained(self) -> int:
+        """Baseline trainings the grid needs: one per group and seed."""
+        return len(self.owners) * len(self.seeds)
+
+    @property
+    def baselines_reused(self) -> int:
+        """Cell-seeds that reuse a baseline another cell trained."""
+        return (len(self.cells) - len(self.owners)) * len(self.seeds)
+
+    def spec_json(self) -> str:
+        """The resolved spec (the base inlined) as canonical JSON: what the store keeps."""
+        spec = {"name": self.name, "base": self.base, "axes": [[k, v] for k, v in self.axes],
+                "seeds": self.seeds}  # fmt: skip
+        return json.dumps(spec, sort_keys=True, separators=(",", ":"))
+
+    @property
+    def fingerprint(self) -> str:
+        """Equal for equal grids: starting the same sweep again resumes it."""
+        return hashlib.sha256(self.spec_json().encode("utf-8")).hexdigest()
+
+    @classmethod
+    def from_spec_json(cls, text: str) -> Grid:
+        """The grid of a stored sweep (:meth:`spec_json`)."""
+        spec = json.loads(text)
+        return expand(spec["name"], spec["base"], [tuple(a) for a in spec["axes"]], spec["seeds"])
+
+
+def load_sweep(path: str | Path) -> Grid:
+    """Read and expand a sweep file; a relative ``base:`` path is read from its folder."""
+    p = Path(path)
+    try:
+        text = read_config_text(p, "sweep file")
+    except ConfigError as exc:
+        raise SweepError(str(exc)) from None
+    return sweep_from_text(text, source=str(p), folder=p.parent)
+
+
+def sweep_from_text(text: str, *, source: str = "sweep", folder: str | Path = ".") -> Grid:
+    """Parse and expand a sweep given as YAML text (see the module docstring)."""
+    try:
+        raw = yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 (the config's safe loader)
+    except yaml.YAMLError as exc:
+        raise SweepError(f"{source}: not valid YAML{_yaml_problem(exc)}") from None
+    except RecursionError:
+        raise SweepError(f"{source}: nested too deeply to be a sweep") from None
+    if not isinstance(raw, dict):
+        raise SweepError(f"{source}: the top level must be a mapping with base, axes and seeds")
+    return sweep_from_mapping(raw, source=source, folder=folder)
+
+
+def sweep_from_mapping(
+    raw: dict[str, Any], *, source: str = "sweep", folder: str | Path = "."
+) -> Grid:
+    """Validate a sweep given as a mapping and expand it."""
+    try:
+        spec = SweepSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SweepError(format_validation_error(exc, source)) from None
+    try:
+        if isinstance(spec.base, str):
+            base = ExperimentConfig.load(Path(folder) / spec.base)
+        else:
+            base = ExperimentConfig.parse(spec.base, source=f"{source}: base")
+    except ConfigError as exc:
+        raise SweepError(str(exc)) from None
+    if not base.baselines:
+        raise SweepError(f"{source}: base: baselines is false, but a sweep ranks its cells by Δm "
+                         "against the single-task baselines; remove baselines: false")  # fmt: skip
+    seeds = list(spec.seeds if spec.seeds is not None else base.seeds)
+    return expand(spec.name, base.model_dump(mode="json"), list(spec.axes.items()), seeds,
+                  source=source)  # fmt: skip
+
+
+def expand(
+    name: str,
+    base: dict[str, Any],
+    axes: list[tuple[str, list[Any]]],
+    seeds: list[int],
+    *,
+    source: str = "sweep",
+) -> Grid:
+    """Every combination of the axis values as a validated cell config."""
+    if len(set(seeds)) != len(seeds):
+        raise SweepError(f"{source}: seeds: each seed once, please ({seeds})")
+    n_cells = math.prod(len(values) for _, values in axes)
+    if n_cells * len(seeds) > MAX_SWEEP_RUNS:
+        raise SweepError(
+            f"{source}: axes: {n_cells} cells × {len(seeds)} seeds is {n_cells * len(seeds)} "
+            f"runs; a sweep runs at most {MAX_SWEEP_RUNS}; drop values or seeds"
+        )
+    for key, values in axes:
+        _check_key(key, base, source)
+        repeated = [v for i, v in enumerate(values) if v in values[:i]]
+        if repeated:
+            raise SweepError(f"{source}: axes: {key}: {repeated[0]!r} is listed twice; list "
+                             "each value once")  # fmt: skip
+        for value in values:  # one value at a time, so the message names it
+            _cell_config(base, {key: value}, seeds, f"{source}: axes: {key} = {value!r}")
+    cells, groups = [], {}
+    for index, combo in enumerate(itertools.product(*(values for _, values in axes))):
+        values = dict(zip((k for k, _ in axes), combo, strict=True))
+        label = ", ".join(f"{k.rsplit('.', 1)[-1]}={_short(v)}" for k, v in values.items())
+        config = _cell_config(base, values, seeds, f"{source}: cell {label}", name=label)
+        group = groups.setdefault(baseline_key(config), len(groups))
+        cells.append(Cell(index, values, label, config, group))
+    return Grid(name, base, [(k, list(v)) for k, v in axes], list(seeds), cells)
+
+
+def baseline_key(config: ExperimentConfig) -> str:
+    """What single-task baselines depend on, as text: equal text, equal baselines (per seed)."""
+    raw = config.model_dump(mode="json")
+    for section, keys in NOT_IN_BASELINES.items():
+        if keys is None:
+            raw.pop(section, None)
+        else:
+            for k in keys:
+                raw[section].pop(k, None)
+    for k in ("name", "seeds", "baselines"):
+        raw.pop(k, None)
+    return json.dumps(raw, sort_keys=True)
+
+
+def _cell_config(
+    base: dict[str, Any], values: dict[str, Any], seeds: list[int], source: str, name: str = ""
+) -> ExperimentConfig:
+    raw = copy.deepcopy(base)
+    for key, value in values.items():
+        *path, last = key.split(".")
+        node = raw
+        for part in path:
+            if node.get(part) is None:
+                node[part] = {}
+            node = node[part]
+            if not isinstance(node, dict):
+                raise SweepError(f"{source}: {key}: {part} holds a value, not keys")
+        node[last] = value
+    raw.update(seeds=list(seeds), baselines=True, name=name or raw.get("name", "experiment"))
+    try:
+        return ExperimentConfig.parse(raw, source=source)
+    except ConfigError as exc:
+        raise SweepError(str(exc)) from None
+
+
+def _check_key(key: str, base: dict[str, Any], source: str) -> None:
+    """An axis key must name a config key: its sections and fields, or an option."""
+    parts = key.split(".")
+    if parts[0] in RESERVED_KEYS and len(parts) == 1:
+        raise SweepError(f"{source}: axes: {key}: {RESERVED_KEYS[parts[0]]}")
+    model: type[BaseModel] = ExperimentConfig
+    for depth, part in enumerate(parts):
+        where = ".".join(parts[:depth]) or "the config"
+        fields = model.model_fields
+        if part not in fields:
+            raise SweepError(f"{source}: axes: {key!r} is not a config key: {where} has no "
+                             f"{part!r}; its keys are: {', '.join(fields)}")  # fmt: skip
+        kind = fields[part].annotation
+        rest = parts[depth + 1 :]
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            if not rest:
+                raise SweepError(f"{source}: axes: {key!r} is a section; sweep one of its keys: "
+                                 f"{', '.join(f'{key}.{k}' for k in kind.model_fields)}")  # fmt: skip
+            model = kind
+            continue
+        if part == "options" and rest:
+            _check_option(parts[:depth], rest, base, source, key)
+        elif rest:
+            raise SweepError(f"{source}: axes: {key!r} is not a config key: "
+                             f"{'.'.join(parts[: depth + 1])} holds a value, not keys")  # fmt: skip
+        return
+
+
+def _check_option(section: list[str], rest: list[str], base: dict[str, Any], source: str,
+                  key: str) -> None:  # fmt: skip
+    """A dataset option of the base's built-in dataset must be one it has; strategy and
+    weighting options are checked by the loader per cell (the strategy may vary)."""
+    if section != ["data"] or not base.get("data", {}).get("builtin"):
+        return
+    from mtlcore.data.builtin import BUILTIN_DATASETS
+
+    dataset = BUILTIN_DATASETS.get(base["data"]["builtin"])
+    if dataset is None:
+        return
+    known = dataset.options_model.model_fields
+    if rest[0] not in known:
+        raise SweepError(
+            f"{source}: axes: {key!r} is not an option of the {base['data']['builtin']} "
+            f"dataset; its options are: {', '.join(known) or 'none'}"
+        )
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 24 else text[:23] + "…"
