@@ -10,6 +10,11 @@ environment of the dashboard and its workers (or of a CLI call):
   example or lesson model has under 100,000.
 - ``MTL_STUDIO_MAX_RUN_SECONDS`` (default 3600): the wall-clock time one experiment
   (all its seeds, baselines and pairwise runs) may train; ``0`` turns the cap off.
+- ``MTL_STUDIO_MAX_CSV_MB`` (default 300): the largest CSV file a config or the CLI
+  may read, in MB. Reading and preparing a table takes about ten times its file size
+  in memory (a 1,000,000-row, 21-column file of 127 MB peaks near 1.3 GB), so the
+  default fits a few million rows on a machine with 4 GB or more to spare. Uploads
+  through the page have their own, smaller limit (``dashboard/datasets.py``).
 
 Files (configs, CSVs) are read with :func:`read_regular_file`: only a regular file,
 and never more than a given number of bytes, so ``/dev/zero``, a named pipe or a
@@ -30,8 +35,10 @@ from collections.abc import Iterator, Sequence
 
 MAX_PARAMS_ENV = "MTL_STUDIO_MAX_PARAMS"
 MAX_RUN_SECONDS_ENV = "MTL_STUDIO_MAX_RUN_SECONDS"
+MAX_CSV_MB_ENV = "MTL_STUDIO_MAX_CSV_MB"
 DEFAULT_MAX_PARAMS = 5_000_000
 DEFAULT_MAX_RUN_SECONDS = 3600.0
+DEFAULT_MAX_CSV_MB = 300
 
 
 class UnreadableFile(ValueError):
@@ -105,6 +112,23 @@ def max_parameters() -> int:
             f"parameters; set it to a number such as {DEFAULT_MAX_PARAMS} or unset it"
         )
     return int(raw)
+
+
+def max_csv_bytes() -> int:
+    """The largest CSV file to read, in bytes: ``MTL_STUDIO_MAX_CSV_MB`` or the default."""
+    raw = os.environ.get(MAX_CSV_MB_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_CSV_MB * 1_000_000
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = math.nan
+    if not math.isfinite(mb) or mb <= 0:
+        raise ValueError(
+            f"{MAX_CSV_MB_ENV}={raw!r} is not a size in MB; set it to a number such as "
+            f"{DEFAULT_MAX_CSV_MB} or unset it"
+        )
+    return int(mb * 1_000_000)
 
 
 def max_run_seconds() -> float | None:

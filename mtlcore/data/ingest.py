@@ -36,7 +36,7 @@ from mtlcore.data.spec import (
     TaskSpec,
     detect_task_kind,
 )
-from mtlcore.limits import UnreadableFile, read_regular_file
+from mtlcore.limits import UnreadableFile, max_csv_bytes, read_regular_file
 
 # A table (or a task) needs at least this many rows to train and validate on.
 MIN_ROWS = 20
@@ -54,11 +54,12 @@ _SAVE_AS_UTF8 = (
 
 
 def read_csv_table(
-    source: str | os.PathLike[str] | bytes, name: str, *, max_bytes: int = 50_000_000
+    source: str | os.PathLike[str] | bytes, name: str, *, max_bytes: int | None = None
 ) -> pd.DataFrame:
     """Read a CSV file (a path, or its raw bytes) into a validated DataFrame.
 
-    ``name`` is the file or table name the messages use. A UTF-8 byte order mark is
+    ``name`` is the file or table name the messages use; ``max_bytes`` defaults to the
+    server's CSV limit (:func:`mtlcore.limits.max_csv_bytes`). A UTF-8 byte order mark is
     dropped; the separator (comma, semicolon, tab or ``|``) is found by
     :class:`csv.Sniffer`, and with another separator than the comma, numbers written with
     a decimal comma (``3,5``) are read as numbers (:func:`csv_format`; the table's
@@ -68,13 +69,26 @@ def read_csv_table(
     without a header, with empty or duplicate column names, with rows of the wrong length,
     or without any data row. How many rows training needs is checked per task
     (:func:`resolve_task`), not here: any file with a header and a row can be inspected.
+
+    The file is parsed once, by pandas. The header is read with the ``csv`` module from
+    the file's first lines (pandas silently renames duplicate columns), and the length of
+    every row is checked on the bytes by :func:`_rows_fit`; only a file it cannot vouch
+    for (a quote after a space, a line of spaces, a lone carriage return, a row of the
+    wrong length) is walked row by row with the ``csv`` module, which finds the line to
+    name in the message.
     """
+    if max_bytes is None:
+        try:
+            max_bytes = max_csv_bytes()
+        except ValueError as err:
+            raise DataError(f"File '{name}' was not read: {err}.", where=name) from None
     data = _read_bytes(source, name, max_bytes)
-    text = _decode_utf8(data, name)
-    if not text.strip(_EMPTY_SHEET):  # no cell holds anything
+    skip = _check_utf8(data, name)
+    head = _head(data, skip)
+    if _is_empty_sheet(data, skip, head):  # no cell holds anything
         _check_rows("", name)  # says the file is empty
-    fmt = csv_format(text)
-    header, n_rows = _check_rows(text, name, fmt.delimiter)
+    fmt = _sample_format(head)
+    header, n_rows = _header_and_rows(data, skip, head, name, fmt.delimiter)
     if n_rows == 0:
         raise DataError(
             f"File '{name}' has a header row ({_names(header, 5)}) but no data rows. Add a "
@@ -83,10 +97,11 @@ def read_csv_table(
         )
     try:
         df = pd.read_csv(
-            io.StringIO(text), sep=fmt.delimiter, decimal=fmt.decimal, skipinitialspace=True,
-            index_col=False, na_values=MISSING_MARKERS,
+            io.BytesIO(data), sep=fmt.delimiter, decimal=fmt.decimal,
+            skipinitialspace=True, index_col=False, na_values=MISSING_MARKERS, encoding="utf-8",
         )  # fmt: skip
-    except (ValueError, pd.errors.ParserError) as err:  # rare: the checks above passed
+    except (ValueError, pd.errors.ParserError) as err:
+        _check_rows(data[skip:].decode("utf-8"), name, fmt.delimiter)  # names the line, if it can
         raise DataError(
             f"File '{name}' could not be read as CSV ({err}). Check that it is a "
             f"{fmt.separated}-separated file with one row per line.",
@@ -138,6 +153,11 @@ def csv_format(text: str) -> CsvFormat:
     sample = text[:_SNIFF_CHARS]
     if len(text) > _SNIFF_CHARS and "\n" in sample:
         sample = sample[: sample.rindex("\n")]  # whole lines only
+    return _sample_format(sample)
+
+
+def _sample_format(sample: str) -> CsvFormat:
+    """:func:`csv_format` of the file's first lines."""
     header = next((line for line in sample.splitlines() if line.strip()), "")
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
@@ -146,14 +166,116 @@ def csv_format(text: str) -> CsvFormat:
             delimiter = csv.Sniffer().sniff(header, delimiters=_DELIMITERS).delimiter
         except csv.Error:
             return CsvFormat()
-    rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
-            if not _is_blank(r)]  # fmt: skip
+    try:
+        rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+                if not _is_blank(r)]  # fmt: skip
+    except csv.Error:  # a quote left open: the row check says where
+        return CsvFormat(delimiter)
     if delimiter == "," or not rows or len(rows[0]) < 2:
         return CsvFormat()
     cells = [c.strip() for row in rows[1:] for c in row]
     commas = sum(bool(_DECIMAL_COMMA.fullmatch(c)) for c in cells)
     points = sum(bool(_DECIMAL_POINT.fullmatch(c)) for c in cells)
     return CsvFormat(delimiter, "," if commas and not points else ".")
+
+
+def _head(data: bytes, skip: int) -> str:
+    """The file's first lines as text (after the byte order mark): its first
+    ``_SNIFF_CHARS`` bytes, cut after the last whole line when the file goes on."""
+    head = data[skip : skip + _SNIFF_CHARS]
+    if len(data) - skip > _SNIFF_CHARS and b"\n" in head:
+        head = head[: head.rindex(b"\n")]
+    return head.decode("utf-8", errors="replace")  # the file is checked to be UTF-8
+
+
+def _is_empty_sheet(data: bytes, skip: int, head: str) -> bool:
+    if head.strip(_EMPTY_SHEET):
+        return False
+    return not data[skip:].strip(_EMPTY_SHEET.encode())
+
+
+def _header_and_rows(
+    data: bytes, skip: int, head: str, name: str, delimiter: str
+) -> tuple[list[str], int]:
+    """The checked, stripped header and the number of data rows, or a DataError.
+
+    The header is the first row of the file's first lines; when :func:`_rows_fit`
+    vouches for every row on the bytes, that is all; otherwise :func:`_check_rows`
+    walks the whole file and names the line at fault."""
+    reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter,
+                        skipinitialspace=True, strict=True)  # fmt: skip
+    try:
+        first = next((row for row in reader if not _is_blank(row)), None)
+    except csv.Error:
+        first = None
+    if first is not None:
+        header = _check_header(first, name)
+        n_rows = _rows_fit(data, skip, delimiter, len(header))
+        if n_rows is not None:
+            return header, n_rows
+    return _check_rows(data[skip:].decode("utf-8"), name, delimiter)
+
+
+# Rows are checked on the bytes a block at a time (bounded temporary arrays).
+_SCAN_BLOCK = 1 << 22
+_QUOTE, _NEWLINE, _RETURN = ord('"'), ord("\n"), ord("\r")
+
+
+def _rows_fit(data: bytes, skip: int, delimiter: str, n_columns: int) -> int | None:
+    """The number of data rows when every line of the file after the header is a row of
+    ``n_columns`` values as the ``csv`` module (and pandas) read it; None when the bytes
+    alone cannot tell (then the row walk decides, and says where a row is wrong).
+
+    Vouched for: lines separated by ``\\n`` or ``\\r\\n``, each empty (skipped) or
+    holding ``n_columns - 1`` separators outside double quotes, where every quoted value
+    opens at the start of a value and closes at its end (a doubled quote inside it is
+    one quote). Anything else (a line of spaces, a lone ``\\r``, a NUL byte, a quote
+    after a space or inside an unquoted value, a quote never closed, a row of another
+    length, a one-column file) is left to the walk.
+    """
+    if n_columns < 2 or b"\x00" in data or data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    buf = np.frombuffer(data, dtype=np.uint8)[skip:]
+    sep = ord(delimiter)
+    quoted = b'"' in data
+    inside = 0  # 1 while a quoted value is open at the end of the blocks read so far
+    ends: list[np.ndarray] = []  # line ends (positions of \n outside quotes)
+    seps: list[np.ndarray] = []  # separators before each line end, counted from the start
+    n_seps = 0
+    for start in range(0, len(buf), _SCAN_BLOCK):
+        block = buf[start : start + _SCAN_BLOCK]
+        is_sep, is_end = block == sep, block == _NEWLINE
+        if quoted:
+            is_quote = block == _QUOTE
+            at = np.flatnonzero(is_quote)
+            if len(at) or inside:
+                parity = (np.cumsum(is_quote, dtype=np.uint8) + inside) & 1
+                opening = parity[at] == 1  # a quote that opens a value (or a doubled one)
+                pos = at + start
+                before = np.where(pos > 0, buf[np.maximum(pos - 1, 0)], sep)
+                after = np.where(pos + 1 < len(buf), buf[np.minimum(pos + 1, len(buf) - 1)], sep)
+                starts_value = np.isin(before, (sep, _NEWLINE, _QUOTE))
+                ends_value = np.isin(after, (sep, _NEWLINE, _RETURN, _QUOTE))
+                if not np.all(np.where(opening, starts_value, ends_value)):
+                    return None
+                outside = parity == 0
+                is_sep &= outside
+                is_end &= outside
+                inside = int(parity[-1])
+        at_sep, at_end = np.flatnonzero(is_sep), np.flatnonzero(is_end)
+        ends.append(at_end + start)
+        seps.append(np.searchsorted(at_sep, at_end) + n_seps)
+        n_seps += len(at_sep)
+    if inside:
+        return None
+    end = np.concatenate([*ends, [len(buf)]]).astype(np.int64)
+    count = np.diff(np.concatenate([[0], *seps, [n_seps]]).astype(np.int64))
+    length = np.diff(np.concatenate([[-1], end])) - 1
+    length[:-1] -= buf[np.maximum(end[:-1] - 1, 0)] == _RETURN  # a \r\n line end
+    blank = length == 0
+    if not np.all(blank | (count == n_columns - 1)):
+        return None
+    return int((~blank).sum()) - 1  # less the header
 
 
 # --- dates ------------------------------------------------------------------
@@ -175,22 +297,51 @@ def date_format(values: pd.Series) -> str | None:
     Numeric columns are never dates (20240131 stays a number). A format is accepted
     only when it reads *every* value, so a column of codes or a mix of formats stays text.
     """
+    found = _date_format_and_dates(values)
+    return None if found is None else found[0]
+
+
+# A column's first values are tried first: a format that misses one of them cannot read
+# the whole column, and most text columns are not dates.
+_DATE_TRIAL = 200
+
+
+def _date_format_and_dates(values: pd.Series) -> tuple[str, pd.Series] | None:
+    """:func:`date_format` and the non-missing values read with it."""
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return None
-    text = values.dropna().astype(str).str.strip()
-    if text.empty or not text.str.contains(r"\d", regex=True).all():
+    present = values.dropna()
+    if present.empty:
         return None
-    first = text.iloc[0]
+    first = str(present.iloc[0]).strip()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         guesses = [guess_datetime_format(first), guess_datetime_format(first, dayfirst=True)]
-    for fmt in dict.fromkeys(g for g in (*guesses, *_DATE_FORMATS) if g):
-        if not _is_calendar_date(fmt):
-            continue
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-        if parsed.notna().all():
-            return fmt
+    formats = [f for f in dict.fromkeys(g for g in (*guesses, *_DATE_FORMATS) if g)
+               if _is_calendar_date(f)]  # fmt: skip
+    if len(present) > _DATE_TRIAL:
+        trial = present.iloc[:_DATE_TRIAL]
+        formats = [f for f in formats if _reads_all(_date_text(trial), f) is not None]
+        if not formats:
+            return None
+    text = _date_text(present)
+    if not text.str.contains(r"\d", regex=True).all():
+        return None
+    for fmt in formats:
+        parsed = _reads_all(text, fmt)
+        if parsed is not None:
+            return fmt, parsed
     return None
+
+
+def _date_text(values: pd.Series) -> pd.Series:
+    return values.astype(str).str.strip()
+
+
+def _reads_all(text: pd.Series, fmt: str) -> pd.Series | None:
+    """``text`` read as dates written with ``fmt``, if every value is one."""
+    parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    return parsed if parsed.notna().all() else None
 
 
 def _is_calendar_date(fmt: str) -> bool:
@@ -206,10 +357,10 @@ def parse_dates(df: pd.DataFrame) -> pd.DataFrame:
     for column in df.columns:
         if pd.api.types.is_datetime64_any_dtype(df[column]):
             continue
-        fmt = date_format(df[column])
-        if fmt is not None:
-            df[column] = to_dates(df[column], fmt)
-            formats[str(column)] = fmt
+        found = _date_format_and_dates(df[column])
+        if found is not None:  # the dates read, missing values missing (as to_dates gives)
+            df[column] = found[1].reindex(df.index)
+            formats[str(column)] = found[0]
     df.attrs[DATE_FORMATS_ATTR] = formats
     return df
 
@@ -285,8 +436,8 @@ def column_use(series: pd.Series) -> ColumnUse:
                 "input if it means something, such as a year)",
             )  # fmt: skip
         return ColumnUse("number", True, True, "")
-    text = values.astype(str)
-    words = float(text.str.split().str.len().median())
+    counts = values.astype(str).value_counts(sort=False)  # each distinct value once
+    words = float(np.median(np.repeat([len(v.split()) for v in counts.index], counts.to_numpy())))
     if (
         n_unique > MAX_CLASSES
         and words >= 2
@@ -595,26 +746,56 @@ _NOT_TEXT = {
 }
 
 
-def _decode_utf8(data: bytes, name: str) -> str:
+def _check_utf8(data: bytes, name: str) -> int:
+    """Refuse a file that is not UTF-8 text; return the length of its byte order mark."""
     what = next((w for start, w in _NOT_TEXT.items() if data.startswith(start)), None)
     if what is not None:
         raise DataError(f"File '{name}' is {what}. {_SAVE_AS_UTF8}", where=name)
-    skip = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-    try:
-        return data[skip:].decode("utf-8")
-    except UnicodeDecodeError as err:
-        offset = skip + err.start
-        line = data[:offset].count(b"\n") + 1
+    if not data.isascii():
+        try:
+            data.decode("utf-8")  # a byte order mark decodes too
+        except UnicodeDecodeError as err:
+            offset = err.start
+            line = data[:offset].count(b"\n") + 1
+            raise DataError(
+                f"File '{name}' is not UTF-8 text: byte {offset} (line {line}) cannot be read. "
+                f"It was probably saved in another encoding such as Windows-1252. {_SAVE_AS_UTF8}",
+                where=name,
+            ) from None
+    return len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+
+
+def _check_header(first: list[str], name: str) -> list[str]:
+    """The first row's names, stripped, once they are checked to make a header."""
+    header = [c.strip() for c in first]
+    if any(header) and all(_as_number(c) is not None for c in header if c):
         raise DataError(
-            f"File '{name}' is not UTF-8 text: byte {offset} (line {line}) cannot be read. "
-            f"It was probably saved in another encoding such as Windows-1252. {_SAVE_AS_UTF8}",
+            f"File '{name}' has no header row: its first line holds only numbers "
+            f"({', '.join(header[:5])}). Add a first line with a name for each column.",
             where=name,
-        ) from None
+        )
+    if "" in header:
+        position = header.index("") + 1
+        raise DataError(
+            f"File '{name}': column {position} has no name in the header row. Give every "
+            "column a name, or delete the empty column.",
+            where=name,
+        )
+    duplicates = [c for c, n in Counter(header).items() if n > 1]
+    if duplicates:
+        raise DataError(
+            f"File '{name}' has more than one column named '{duplicates[0]}'. Rename the "
+            "columns so every name is different.",
+            where=name,
+            column=duplicates[0],
+        )
+    return header
 
 
 def _check_rows(text: str, name: str, delimiter: str = ",") -> tuple[list[str], int]:
-    """Validate the header and the length of every row; return the stripped
-    header and the number of data rows."""
+    """Walk the whole file with the ``csv`` module: validate the header and the length of
+    every row, naming the line at fault; return the stripped header and the number of
+    data rows."""
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True, strict=True
     )
@@ -627,28 +808,7 @@ def _check_rows(text: str, name: str, delimiter: str = ",") -> tuple[list[str], 
                 "with a header row naming the columns and a row of values for each example.",
                 where=name,
             )
-        header = [c.strip() for c in first]
-        if any(header) and all(_as_number(c) is not None for c in header if c):
-            raise DataError(
-                f"File '{name}' has no header row: its first line holds only numbers "
-                f"({', '.join(header[:5])}). Add a first line with a name for each column.",
-                where=name,
-            )
-        if "" in header:
-            position = header.index("") + 1
-            raise DataError(
-                f"File '{name}': column {position} has no name in the header row. Give every "
-                "column a name, or delete the empty column.",
-                where=name,
-            )
-        duplicates = [c for c, n in Counter(header).items() if n > 1]
-        if duplicates:
-            raise DataError(
-                f"File '{name}' has more than one column named '{duplicates[0]}'. Rename the "
-                "columns so every name is different.",
-                where=name,
-                column=duplicates[0],
-            )
+        header = _check_header(first, name)
         sep = CsvFormat(delimiter).separated
         read_as = "" if delimiter == "," else f" (read as {sep}-separated)"
         n_rows = 0
