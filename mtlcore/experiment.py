@@ -48,18 +48,17 @@ from mtlcore.config import ConfigError, ExperimentConfig
 from mtlcore.csv_safe import write_csv
 from mtlcore.data.builtin import load_builtin
 from mtlcore.data.ingest import read_csv_table
-from mtlcore.data.prepare import MAX_DECIMALS, PreparedData, TaskData, prepare
+from mtlcore.data.prepare import PreparedData, TaskData, prepare
 from mtlcore.data.spec import Dataset, TaskSpec
+from mtlcore.evaluate import evaluate
 from mtlcore.limits import check_parameters, max_run_seconds, time_limit
-from mtlcore.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC
+from mtlcore.metrics import HIGHER_IS_BETTER
 from mtlcore.models import Architecture, ModelTask, MultiTaskModel, build_model, count_parameters
 from mtlcore.models.independent import GroupedIndependent
 from mtlcore.train import (
     Callback,
     TrainEvent,
-    predict,
     resolve_device,
-    score,
     steps_per_epoch,
     train,
     training_steps,
@@ -247,7 +246,7 @@ def _run_experiment(
         )
     result = summarize(config, data, runs, device, time.perf_counter() - started)
     result.update(transfer_summary(
-        data.names, {t.name: PRIMARY_METRIC[t.kind] for t in data.tasks},
+        data.names, {t.name: t.kind_rules.primary_metric for t in data.tasks},
         grad_cosine=[row for r in runs for row in r.grad_cosine],
         affinity=[row for r in runs for row in r.affinity],
         affinity_every=config.train.affinity_every,
@@ -268,52 +267,6 @@ def total_steps(config: ExperimentConfig, data: PreparedData) -> int:
     )
     per_run = training_steps(config.train, steps_per_epoch(data, config.train.batch_size))
     return per_run * runs_per_seed * len(config.seeds)
-
-
-def evaluate(model: MultiTaskModel, data: PreparedData, device: torch.device, label: str):
-    """Test metrics per task, and the test predictions as rows (in the target's units/labels):
-    one row per test row and output (``output`` names the target column)."""
-    outputs, _ = predict(model, data, "test", device)
-    metrics = {t.name: score(t, outputs[t.name], "test") for t in data.tasks}
-    rows = [
-        {"model": label, "task": t.name, "row": i, "truth": truth, "prediction": pred,
-         "output": column}
-        for t in data.tasks
-        for i, column, truth, pred in readable_predictions(t, outputs[t.name])
-    ]  # fmt: skip
-    return metrics, rows
-
-
-def readable_predictions(task: TaskData, output: np.ndarray) -> list[tuple[int, str, Any, Any]]:
-    """(row, output, truth, prediction) per test row and output: numbers in the target's
-    units, or class labels; ``output`` is the target column's name. Rows come in test-row
-    order, a multi-output task's outputs in target order within each row."""
-    y = task.y["test"]
-    if task.kind == "regression":
-        # (rows, k) either way, so one loop yields row × output in target order; numbers
-        # written with the decimals of the target's training values (14, not 13.999999046)
-        truth = task.target_in_units(y).reshape(len(y), -1).tolist()
-        pred = task.predictions_in_units(output).reshape(len(y), -1).tolist()
-        decimals = task.target_decimals or (MAX_DECIMALS,) * len(task.targets)
-        return [
-            (i, column, in_precision(a, d), in_precision(b, d))
-            for i, (row_truth, row_pred) in enumerate(zip(truth, pred, strict=True))
-            for column, a, b, d in zip(task.targets, row_truth, row_pred, decimals, strict=True)
-        ]
-    classes = task.classes or []
-    column = task.targets[0]
-    idx = (output[:, 0] > 0).astype(int) if task.kind == "binary" else output.argmax(axis=1)
-    return [
-        (i, column, classes[int(a)], classes[int(b)])
-        for i, (a, b) in enumerate(zip(y, idx, strict=True))
-    ]
-
-
-def in_precision(x: float, decimals: int) -> float | int:
-    """``x`` rounded to ``decimals`` (a whole number for 0); NaN and inf stay as they are."""
-    if not math.isfinite(x):
-        return x
-    return int(round(x)) if decimals == 0 else round(x, decimals)
 
 
 def summarize(
@@ -358,7 +311,7 @@ def summarize(
 
 def _seed_values(task: TaskData, runs: list[SeedRun], baselines: bool) -> dict[str, Any]:
     """A task's primary test metric per seed, multi-task and single-task, for ``compare``."""
-    metric = PRIMARY_METRIC[task.kind]
+    metric = task.kind_rules.primary_metric
     return {
         "higher_is_better": HIGHER_IS_BETTER[metric],
         "mtl_by_seed": {r.seed: r.metrics_mtl[task.name][metric] for r in runs},
@@ -370,7 +323,7 @@ def _seed_values(task: TaskData, runs: list[SeedRun], baselines: bool) -> dict[s
 
 def _task_entry(task: TaskData, runs: list[SeedRun], comparison: dict[str, Any]) -> dict[str, Any]:
     """A task's ``result.json`` entry: what it is, the comparison, the trivial baseline."""
-    metric = PRIMARY_METRIC[task.kind]
+    metric = task.kind_rules.primary_metric
     trivial = {k: _clean(v) for k, v in trivial_metrics(task).items()}
     entry: dict[str, Any] = {
         "kind": task.kind,
@@ -386,9 +339,7 @@ def _task_entry(task: TaskData, runs: list[SeedRun], comparison: dict[str, Any])
         # per target column, the std its values were divided by for training (1 without
         # data.standardize_targets): what turns a loss-scale number (a learned σ) into the
         # target's units; null for classification
-        "target_scale": [float(v) for v in np.atleast_1d(task.target_std)]
-        if task.kind == "regression"
-        else None,
+        "target_scale": task.kind_rules.target_scale(task),
         "rows": {s: task.n_rows(s) for s in ("train", "val", "test")},
         "metrics_mtl": _mean_dict([r.metrics_mtl[task.name] for r in runs]),
         "metrics_trivial": trivial,
@@ -438,7 +389,7 @@ def write_outputs(
     paths["result"].write_text(json.dumps(_json_safe(result), indent=2) + "\n", encoding="utf-8")
     config.save(paths["config"])
     columns = ["seed", "model", "task", "row", "truth", "prediction", "output"]
-    # truth and prediction as the text they were rounded to (readable_predictions): a
+    # truth and prediction as the text they were rounded to (``Kind.readable``): a
     # whole-number target's 3124 and a class 4 stay so (a float64 column writes 3124.0)
     rows = [
         {**p, "truth": _as_written(p["truth"]), "prediction": _as_written(p["prediction"])}

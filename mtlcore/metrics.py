@@ -2,7 +2,8 @@
 
 Regression is scored in the target's own units (RMSE, MAE, R²; pooled over the outputs
 of a multi-output task), classification by
-accuracy, F1 and ROC AUC. Each kind has a primary metric that the comparison uses.
+accuracy, F1 and ROC AUC. Each task kind (``mtlcore.kinds``) has a primary metric that the
+comparison uses.
 
 The reported test metrics come from scikit-learn (:func:`regression_metrics`,
 :func:`classification_metrics`). The per-epoch validation metrics of the training
@@ -22,7 +23,6 @@ from sklearn import metrics as skm
 if TYPE_CHECKING:  # tensors are only passed in: importing this module imports no torch
     from torch import Tensor
 
-PRIMARY_METRIC = {"regression": "rmse", "binary": "accuracy", "multiclass": "accuracy"}
 HIGHER_IS_BETTER = {
     "rmse": False, "mae": False, "r2": True, "accuracy": True, "f1": True, "auc": True, "loss": False,
 }  # fmt: skip

@@ -55,6 +55,7 @@ from mtlcore.data.prepare import (
     TaskData,
     date_features,
 )
+from mtlcore.kinds import kind_named
 
 FORMAT = "mtlcore-preprocessing-1"
 FILENAME = "preprocessing.json"
@@ -251,18 +252,9 @@ class SavedTask:
 
     def predictions(self, output: np.ndarray) -> dict[str, list]:
         """Raw model outputs (rows, out_dim) as predictions: target column -> values in
-        its units (regression, one per target) or class labels (classification)."""
-        if self.kind == "regression":
-            mean, std = np.asarray(self.target_mean), np.asarray(self.target_std)
-            values = output[:, : len(self.targets)].astype(np.float64) * std + mean
-            decimals = self.target_decimals or [None] * len(self.targets)
-            return {
-                t: [_rounded(v, decimals[i]) for v in values[:, i].tolist()]
-                for i, t in enumerate(self.targets)
-            }
-        classes = self.classes or []
-        idx = (output[:, 0] > 0).astype(int) if self.kind == "binary" else output.argmax(axis=1)
-        return {self.targets[0]: [classes[int(i)] for i in idx]}
+        its units (regression, one per target, rounded like its training values) or class
+        labels (classification); see ``Kind.column_predictions``."""
+        return kind_named(self.kind).column_predictions(self, output)
 
 
 def _column(c: dict[str, Any], values: pd.Series | None, n: int) -> np.ndarray:
@@ -286,13 +278,6 @@ def _column(c: dict[str, Any], values: pd.Series | None, n: int) -> np.ndarray:
         if v in index:  # unknown categories read as all zeros, as at training
             out[row, index[v]] = 1.0
     return out
-
-
-def _rounded(x: float, decimals: int | None) -> float | int:
-    """``x`` with the decimals of the target's training values (a whole number for 0)."""
-    if decimals is None or not np.isfinite(x):
-        return x
-    return int(round(x)) if decimals == 0 else round(x, decimals)
 
 
 def load(path: str | Path) -> list[SavedTask]:

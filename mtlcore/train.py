@@ -47,19 +47,12 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torch.func import functional_call
 
 from mtlcore.config import ConfigError, TrainConfig
 from mtlcore.data.prepare import PreparedData, TaskData
 from mtlcore.limits import overtime
-from mtlcore.metrics import (
-    PRIMARY_METRIC,
-    classification_metrics,
-    regression_metrics,
-    tensor_metric,
-)
 from mtlcore.models.base import MultiTaskModel
 from mtlcore.seeding import derive_seed, numpy_rng
 from mtlcore.weighting.base import LossWeighting, StepContext, Weighting
@@ -159,7 +152,7 @@ def take_snapshot(
     model, Xv, rows: dict[str, np.ndarray], epoch: int, device, tasks: list[TaskData] | None = None
 ) -> Snapshot:
     """The model's features and outputs on the sampled validation ``rows``; with ``tasks``,
-    also each row's true value and decoded prediction (:func:`decode_outputs`)."""
+    also each row's true value and decoded prediction (``Kind.decode``, mtlcore.kinds)."""
     model.eval()
     out = model({k: Xv[k][torch.from_numpy(v).to(device)] for k, v in rows.items()})
     model.train()
@@ -171,32 +164,16 @@ def take_snapshot(
         {k: v.float().cpu().numpy() for k, v in out.features.items()},
         outputs,
         model.mixing_state(),
-        truth={k: decode_targets(t, t.y["val"][rows[k]]) for k, t in by_name.items() if k in rows},
-        prediction={k: decode_outputs(t, outputs[k]) for k, t in by_name.items() if k in outputs},
+        truth={
+            k: t.kind_rules.decode_targets(t, t.y["val"][rows[k]])
+            for k, t in by_name.items()
+            if k in rows
+        },
+        prediction={
+            k: t.kind_rules.decode(t, outputs[k]) for k, t in by_name.items() if k in outputs
+        },
         targets={k: list(t.targets) for k, t in by_name.items() if t.multi_output},
     )
-
-
-def decode_outputs(task: TaskData, output: np.ndarray) -> np.ndarray:
-    """Raw model outputs -> predictions: float64 in the target's units (regression; (rows, k)
-    for k targets) or class labels as a unicode array (classification; binary: logit > 0
-    is class 1)."""
-    if task.kind == "regression":
-        return task.predictions_in_units(output.astype(np.float64))
-    idx = (output[:, 0] > 0).astype(int) if task.kind == "binary" else output.argmax(axis=1)
-    return _labels(task, idx)
-
-
-def decode_targets(task: TaskData, y: np.ndarray) -> np.ndarray:
-    """Trained targets -> true values: float64 in the target's units, or class labels."""
-    if task.kind == "regression":
-        return task.target_in_units(y.astype(np.float64))
-    return _labels(task, y.astype(int))
-
-
-def _labels(task: TaskData, idx: np.ndarray) -> np.ndarray:
-    names = np.array([str(c) for c in task.classes or []], dtype=str)
-    return names[idx] if len(names) else idx.astype(str)
 
 
 @dataclass
@@ -327,13 +304,9 @@ def split_tensors(tasks: list[TaskData], split: str, device: torch.device) -> di
 
 
 def task_loss(task: TaskData, out: Tensor, y: Tensor) -> Tensor:
-    """The task's mean loss on a batch; a multi-output regression task's MSE is the mean
-    over every row and output (its (rows, k) outputs against (rows, k) targets)."""
-    if task.kind == "regression":
-        return F.mse_loss(out.squeeze(-1), y)
-    if task.kind == "binary":
-        return F.binary_cross_entropy_with_logits(out.squeeze(-1), y)
-    return F.cross_entropy(out, y)
+    """The task's mean loss on a batch (its kind's, ``Kind.loss``): a multi-output
+    regression task's MSE is the mean over every row and output."""
+    return task.kind_rules.loss(out, y)
 
 
 def make_optimizer(
@@ -419,47 +392,6 @@ def lookahead_affinity(
                                                                    strict=True)}  # fmt: skip
             rows.append(1.0 - losses(moved) / base)
     return torch.stack(rows).cpu().numpy()
-
-
-@torch.no_grad()
-def predict(model: MultiTaskModel, data: PreparedData, split: str, device: torch.device):
-    """Per task: (outputs as numpy, features as numpy) on every row of ``split``."""
-    model.eval()
-    out = model(split_tensors(data.tasks, split, device))
-    model.train()
-    return (
-        {k: v.float().cpu().numpy() for k, v in out.outputs.items()},
-        {k: v.float().cpu().numpy() for k, v in out.features.items()},
-    )
-
-
-def score(task: TaskData, output: np.ndarray, split: str) -> dict[str, float]:
-    """All metrics of a task's raw model outputs on ``split``, in the target's units
-    (pooled over the outputs of a multi-output task, see :func:`regression_metrics`)."""
-    y = task.y[split]
-    if task.kind == "regression":
-        return regression_metrics(task.target_in_units(y), task.predictions_in_units(output))
-    if task.kind == "binary":
-        return classification_metrics(y.astype(int), 1 / (1 + np.exp(-output[:, 0])), 2)
-    e = np.exp(output - output.max(axis=1, keepdims=True))
-    return classification_metrics(y, e / e.sum(axis=1, keepdims=True), len(task.classes or []))
-
-
-def val_metric(task: TaskData, output: Tensor, y: Tensor, metric: str | None = None) -> float:
-    """A metric of :func:`score` (the task's primary one by default) from the raw model
-    outputs and trained targets as tensors, on their device (the per-epoch curves); the
-    predictions are made as :func:`score` makes them, so the numbers are the same."""
-    metric = metric or PRIMARY_METRIC[task.kind]
-    if task.kind == "regression":
-        std = torch.as_tensor(task.target_std, dtype=torch.float64, device=output.device)
-        mean = torch.as_tensor(task.target_mean, dtype=torch.float64, device=output.device)
-        pred = output if task.multi_output else output[:, 0]
-        return tensor_metric(metric, y.double() * std + mean, pred.double() * std + mean)
-    if task.kind == "binary":
-        proba = 1 / (1 + torch.exp(-output[:, 0].double()))
-        return tensor_metric(metric, y.long(), (proba >= 0.5).long())
-    e = torch.exp(output - output.max(dim=1, keepdim=True).values)
-    return tensor_metric(metric, y.long(), (e / e.sum(dim=1, keepdim=True)).argmax(dim=1))
 
 
 def train(
@@ -625,8 +557,8 @@ def _epoch_rows(
     rows = []
     for i, t in enumerate(data.tasks):
         val_loss = float(task_loss(t, out.outputs[t.name], Yv[t.name]))
-        metric = PRIMARY_METRIC[t.kind]
-        value = val_metric(t, out.outputs[t.name].float(), Yv[t.name], metric)
+        metric = t.kind_rules.primary_metric
+        value = t.kind_rules.tensor_metric(t, out.outputs[t.name].float(), Yv[t.name], metric)
         base = {"model": label, "epoch": epoch, "task": t.name, "weight": float(weights[i])}
         rows.append({**base, "split": "train", "loss": float(train_loss[i]), "lr": lr})
         rows.append({**base, "split": "val", "loss": val_loss, metric: value})

@@ -23,7 +23,8 @@ import pytest
 from mtlcore.analysis import GainSummary, summarize_gains
 from mtlcore.config import ExperimentConfig
 from mtlcore.experiment import run_experiment
-from mtlcore.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC, relative_gain
+from mtlcore.kinds import REGRESSION
+from mtlcore.metrics import HIGHER_IS_BETTER, relative_gain
 
 pytestmark = pytest.mark.claim
 
@@ -43,7 +44,7 @@ def few_labels_gains(relatedness: float) -> tuple[list[float], GainSummary]:
     config = ExperimentConfig.model_validate(raw)
     assert config.data.options["labelled_rows"][1] is not None, "the example must be few-labels"
     _, runs = run_experiment(config)
-    metric = PRIMARY_METRIC["regression"]
+    metric = REGRESSION.primary_metric
     gains = [
         relative_gain(
             run.metrics_mtl[FEW_LABELS_TASK][metric],

@@ -10,9 +10,10 @@ import torch
 from mtlcore.config import TrainConfig
 from mtlcore.data.prepare import prepare
 from mtlcore.data.spec import Dataset, TaskSpec
+from mtlcore.evaluate import predict
 from mtlcore.experiment import model_tasks
 from mtlcore.models import Architecture, build_model
-from mtlcore.train import DivergenceError, grad_cosine, predict, steps_per_epoch, train
+from mtlcore.train import DivergenceError, grad_cosine, steps_per_epoch, train
 from mtlcore.weighting import WeightingTask, build_weighting
 
 ARCH = Architecture(hidden=(16, 8))

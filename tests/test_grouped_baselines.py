@@ -15,11 +15,12 @@ import torch
 from mtlcore.config import TrainConfig
 from mtlcore.data.prepare import prepare
 from mtlcore.data.spec import Dataset, TaskSpec
+from mtlcore.evaluate import predict
 from mtlcore.experiment import model_tasks
 from mtlcore.models import Architecture, ModelTask, build_model
 from mtlcore.models.hard import HardSharing
 from mtlcore.models.independent import GroupedIndependent
-from mtlcore.train import predict, steps_per_epoch, train
+from mtlcore.train import steps_per_epoch, train
 from mtlcore.weighting import WeightingTask, build_weighting
 
 ARCH = Architecture(hidden=(16, 8), head_hidden=(4,))

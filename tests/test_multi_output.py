@@ -23,11 +23,11 @@ from mtlcore.config import ConfigError, ExperimentConfig
 from mtlcore.data.ingest import resolve_task
 from mtlcore.data.prepare import prepare, split_rows
 from mtlcore.data.spec import DataError, Dataset, TaskSpec
+from mtlcore.evaluate import score
 from mtlcore.experiment import run_experiment, write_outputs
 from mtlcore.runs import RunStore
 from mtlcore.runs._snapshots import load_snapshot, save_snapshot
 from mtlcore.runs._worker import drain_queue
-from mtlcore.train import decode_outputs, score
 from tests.test_dashboard import _isolated  # noqa: F401 (autouse: workers stopped, caches fresh)
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
@@ -141,7 +141,7 @@ def test_per_column_standardisation_round_trips_to_units():
     np.testing.assert_allclose(task.target_in_units(task.y["test"]), expected, rtol=1e-6)
     # Raw outputs (rows, 2) decode per column, and score in those units.
     outputs = task.y["test"].copy()
-    np.testing.assert_allclose(decode_outputs(task, outputs), expected, rtol=1e-6)
+    np.testing.assert_allclose(task.kind_rules.decode(task, outputs), expected, rtol=1e-6)
     assert score(task, outputs, "test")["rmse"] == pytest.approx(0.0, abs=1e-3)
     trivial = trivial_metrics(task)
     mean = task.target_in_units(task.y["train"].astype(np.float64)).mean(axis=0)

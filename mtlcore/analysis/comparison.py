@@ -29,11 +29,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 from scipy import stats
 
 from mtlcore.analysis.seeds import finite, mean_std
-from mtlcore.metrics import classification_metrics, delta_m, regression_metrics, relative_gain
+from mtlcore.kinds import BINARY, KINDS
+from mtlcore.metrics import delta_m, relative_gain
 
 if TYPE_CHECKING:  # the data layer imports torch; the CLI table should not need it
     from mtlcore.data.prepare import TaskData
@@ -275,7 +275,8 @@ def trivial_sentence(task: str, entry: Mapping[str, Any]) -> str | None:
     ]
     if not worse:
         return None
-    what = "the training mean" if entry.get("kind") == "regression" else "the majority class"
+    kind = KINDS.get(entry.get("kind") or "")
+    what = kind.trivial_predictor if kind is not None else BINARY.trivial_predictor
     return (
         f"{task}: the {' and the '.join(worse)} model{'s are' if len(worse) > 1 else ' is'} no "
         f"better than predicting {what} ({entry.get('metric')} {trivial:.4g})."
@@ -289,16 +290,4 @@ def trivial_metrics(task: TaskData, split: str = "test") -> dict[str, float]:
     for a multi-output task); classification predicts the training class frequencies,
     so its accuracy is the majority-class rate and its AUC 0.5.
     """
-    y_train, y = task.y["train"], task.y[split]
-    if task.kind == "regression":
-        truth = task.target_in_units(y.astype(np.float64))
-        mean = task.target_in_units(y_train.astype(np.float64)).mean(axis=0)
-        return regression_metrics(truth, np.broadcast_to(mean, truth.shape))
-    n_classes = len(task.classes or [])
-    counts = np.bincount(y_train.astype(int), minlength=n_classes).astype(float)
-    freq = counts / counts.sum()
-    if task.kind == "binary":
-        return classification_metrics(y.astype(int), np.full(len(y), freq[1]), 2)
-    # Ties broken towards the most frequent class by argmax on a tiny tilt.
-    proba = np.tile(freq + 1e-9 * (freq == freq.max()), (len(y), 1))
-    return classification_metrics(y.astype(int), proba, n_classes)
+    return task.kind_rules.trivial_metrics(task, split)

@@ -138,7 +138,8 @@ def train_pairwise(
     stored run's curves only ever hold the real models' rows).
     """
     from mtlcore.data.prepare import PreparedData
-    from mtlcore.experiment import architecture, build_baselines, evaluate, model_tasks
+    from mtlcore.evaluate import evaluate
+    from mtlcore.experiment import architecture, build_baselines, model_tasks
     from mtlcore.models import build_model
     from mtlcore.train import train
     from mtlcore.weighting import WeightingTask, build_weighting

@@ -39,6 +39,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mtlcore.data.ingest import DATE_FORMATS_ATTR, resolve_task, to_dates
 from mtlcore.data.spec import DataError, Dataset, TaskSpec
+from mtlcore.kinds import Kind, kind_named
 from mtlcore.seeding import numpy_rng
 
 SPLITS = ("train", "val", "test")
@@ -185,6 +186,11 @@ class TaskData:
         return self.spec.kind
 
     @property
+    def kind_rules(self) -> Kind:
+        """The task's kind as an object: its loss, decoding, metrics, trivial baseline."""
+        return kind_named(self.spec.kind)
+
+    @property
     def input_group(self) -> str:
         """Tasks of one input group share an input layer: they read the same columns of
         the same table, or one aligned feature space across tables."""
@@ -204,7 +210,7 @@ class TaskData:
 
     @property
     def out_dim(self) -> int:
-        return len(self.classes) if self.kind == "multiclass" else self.spec.n_outputs
+        return self.kind_rules.out_dim(self.spec.n_outputs, len(self.classes or []))
 
     def n_rows(self, split: str) -> int:
         return len(self.y[split])

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from mtlcore.catalogue import UncertaintyOptions
+from mtlcore.kinds import kind_named
 from mtlcore.weighting.base import LossWeighting, WeightingTask
 from mtlcore.weighting.registry import METHODS
 
@@ -29,7 +30,7 @@ class UncertaintyWeighting(LossWeighting):
     def __init__(self, tasks: Sequence[WeightingTask], options: UncertaintyOptions | None = None):
         super().__init__(tasks, options or UncertaintyOptions())
         self.log_var = nn.Parameter(torch.zeros(len(self.tasks)))  # s_i = log σ_i²
-        c = [0.5 if t.kind == "regression" else 1.0 for t in self.tasks]
+        c = [0.5 if kind_named(t.kind).likelihood == "gaussian" else 1.0 for t in self.tasks]
         self.register_buffer("c", torch.tensor(c))
 
     def weights(self, losses: Tensor) -> Tensor:
