@@ -22,6 +22,7 @@ from safetensors import safe_open
 from mtlcore.config import ExperimentConfig
 from mtlcore.runs import CANCELLED, DONE, RUNNING, RunStore, drain_queue
 from mtlcore.runs.ray_backend import INSTALL_HINT, RayNotInstalled, import_ray, run_on_ray
+from mtlcore.sweep import cell_results, start_sweep, sweep_from_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -103,17 +104,28 @@ def assert_same_run(a: RunStore, ra: int, b: RunStore, rb: int) -> None:
             assert path.read_bytes() == other.read_bytes(), rel
 
 
-def test_ray_writes_the_same_results_as_the_local_pool(ray_cluster, tmp_path: Path):
-    configs = [ExperimentConfig.parse(TINY_BUILTIN), ExperimentConfig.parse(tiny_csv(tmp_path))]
+def test_a_sweep_on_ray_writes_the_same_results_as_the_local_pool(ray_cluster, tmp_path: Path):
+    sweep = {"name": "tiny-ray-sweep", "base": TINY_BUILTIN, "seeds": [0, 1],
+             "axes": {"weighting.method": ["equal", "dwa"]}}  # fmt: skip
+    grid = sweep_from_mapping(sweep)
     local, on_ray = RunStore(tmp_path / "local"), RunStore(tmp_path / "ray")
-    local_ids = [i for c in configs for i in local.submit(c)]
-    ray_ids = [i for c in configs for i in on_ray.submit(c)]
+    # and one CSV experiment beside the sweep, its file outside the project
+    csv_config = ExperimentConfig.parse(tiny_csv(tmp_path))
+    sweeps = [start_sweep(s, grid).sweep_id for s in (local, on_ray)]
+    local_ids = [*local.sweep(sweeps[0]).run_ids, *local.submit(csv_config)]
+    ray_ids = [*on_ray.sweep(sweeps[1]).run_ids, *on_ray.submit(csv_config)]
     drain_queue(local)
     ended: list[tuple[int, str]] = []
     done = run_on_ray(on_ray.home, ray_ids, on_finish=lambda rid, st: ended.append((rid, st)))
     assert sorted(done) == sorted((i, DONE) for i in ray_ids) and ended == done
     for ra, rb in zip(local_ids, ray_ids, strict=True):
         assert_same_run(local, ra, on_ray, rb)
+    # The sweep's ranking reads the same from either store.
+    ranked_local, ranked_ray = (cell_results(s, i, grid) for s, i in zip((local, on_ray), sweeps))
+    assert [(c.label, c.status, c.delta_m, c.verdict) for c in ranked_local] == [
+        (c.label, c.status, c.delta_m, c.verdict) for c in ranked_ray
+    ]
+    assert all(c.status == DONE and c.delta_m is not None for c in ranked_ray)
     # The CSV run's files name the user's file, not the task's temporary copy.
     csv_run = ray_ids[-1]
     assert (
