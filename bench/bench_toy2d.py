@@ -54,7 +54,7 @@ def path_cpu_per_step(method: str, steps: int, closed_form: bool) -> float:
             optimizer.zero_grad(set_to_none=True)
             output = point()
             losses = torch.cat([output.outputs[name].reshape(1) for name in TASKS])
-            weighting.backward(losses, StepContext(point, output, step, 0))
+            weighting.backward(losses, StepContext(point, step, 0))
             optimizer.step()
     return (time.process_time() - began) / steps * 1e3
 

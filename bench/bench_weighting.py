@@ -83,7 +83,7 @@ def time_method(method, data, arch, cfg, warmup: int, clock=time.process_time):
                 [task_loss(t, out.outputs[t.name], Y[t.name][idx[t.name]]) for t in data.tasks]
             )
             optimizer.zero_grad(set_to_none=True)
-            weighting.backward(losses, StepContext(model, out, step, 1))
+            weighting.backward(losses, StepContext(model, step, 1))
             optimizer.step()
         return clock() - started
 

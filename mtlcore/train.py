@@ -498,7 +498,7 @@ def train(
                 emit(TrainEvent("grad_cosine", label, epoch, step, total, rows))
 
             optimizer.zero_grad(set_to_none=True)
-            weights = weighting.backward(losses, StepContext(model, out, step, epoch))
+            weights = weighting.backward(losses, StepContext(model, step, epoch))
             extra = _extra_loss(model, cfg)
             if extra is not None:
                 extra.backward()

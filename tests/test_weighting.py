@@ -104,7 +104,7 @@ def test_identical_task_gradients_give_a_positive_multiple_of_that_gradient(meth
     losses, out = twin_losses(model)
     (g,) = [torch.autograd.grad(losses[0], model.trunk[0].weight, retain_graph=True)[0]]
     weighting = build_weighting(method, TWO)
-    w = weighting.backward(losses, StepContext(model, out, 1, 1))
+    w = weighting.backward(losses, StepContext(model, 1, 1))
     d = model.trunk[0].weight.grad
     scale = float((d * g).sum() / (g * g).sum())
     assert scale > 0
@@ -179,7 +179,7 @@ def test_returned_weights_are_the_weights_of_the_update(method, data):
         model.zero_grad(set_to_none=True)
         if step == 2:
             losses, out = batch_losses(model, data)
-        w = weighting.backward(losses, StepContext(model, out, step, 1))
+        w = weighting.backward(losses, StepContext(model, step, 1))
     assert w.shape == (3,) and bool((w >= 0).all())
     torch.testing.assert_close(flat_grad(shared), w @ torch.stack(rows), rtol=1e-4, atol=1e-6)
     task_scale = torch.ones(3) if method in GRADIENT_METHODS else w
@@ -197,7 +197,7 @@ def test_gradient_methods_without_shared_parameters_add_the_losses(method, data)
     losses, out = batch_losses(model, data)
     expected = torch.autograd.grad(losses.sum(), list(model.parameters()), retain_graph=True)
     w = build_weighting(method, weighting_tasks(data)).backward(
-        losses, StepContext(model, out, 1, 1)
+        losses, StepContext(model, 1, 1)
     )
     assert w.tolist() == [1.0, 1.0, 1.0]
     for p, g in zip(model.parameters(), expected, strict=True):
@@ -308,7 +308,7 @@ def test_gradnorm_keeps_the_sum_and_raises_the_slowest_task():
             opt.zero_grad(set_to_none=True)
             # b's loss "falls" (lower by a constant, same gradient); a's stays where it began
             losses, out = twin_losses(model, shift_b=shift if step > 1 else 0.0)
-            w = gradnorm.backward(losses, StepContext(model, out, step, 1))
+            w = gradnorm.backward(losses, StepContext(model, step, 1))
             seen.append(w.tolist())
             opt.step()
         return seen
@@ -329,7 +329,7 @@ def test_gradnorm_balances_on_the_last_shared_layer(data):
     assert last_shared_weight(build_model("independent", model_tasks(data), ARCH, 0)) is None
     gradnorm = build_weighting("gradnorm", weighting_tasks(data))
     losses, out = batch_losses(model, data)
-    gradnorm.backward(losses, StepContext(model, out, 1, 1))
+    gradnorm.backward(losses, StepContext(model, 1, 1))
     state = gradnorm.state()
     assert sum(state["weights"].values()) == pytest.approx(3.0)
     assert set(state["grad_norm"]) == {"ya", "yb", "ca"}
@@ -358,7 +358,7 @@ def test_rlw_weights_are_positive_sum_to_t_and_reproducible():
         out = []
         for step in range(1, 6):
             losses, o = twin_losses(model)
-            out.append(rlw.backward(losses, StepContext(model, o, step, 1)).tolist())
+            out.append(rlw.backward(losses, StepContext(model, step, 1)).tolist())
         return out
 
     a, b, c = draws(0), draws(0), draws(1)
@@ -371,7 +371,7 @@ def test_famo_gives_priority_to_the_task_that_improves_least():
     famo = build_weighting("famo", TWO, {"w_lr": 0.1})
     for step in range(1, 30):
         losses = torch.tensor([1.0, 0.9**step], requires_grad=True)  # b keeps improving
-        w = famo.backward(losses, StepContext(None, None, step, 1))  # type: ignore[arg-type]
+        w = famo.backward(losses, StepContext(None, step, 1))  # type: ignore[arg-type]
         assert float(w.sum()) == pytest.approx(2.0)
     z = famo.state()["priority"]
     assert z["a"] > 0.6 > z["b"]
@@ -391,7 +391,7 @@ def test_gradient_state_is_small_and_names_the_tasks():
     assert isinstance(weighting, GradientWeighting)
     for step in range(1, 50):
         losses, out = twin_losses(model)
-        weighting.backward(losses, StepContext(model, out, step, 1))
+        weighting.backward(losses, StepContext(model, step, 1))
     state = weighting.state()
     assert state["steps"] == 49 and len(json.dumps(state)) < 1000
     assert state["cosine"] == pytest.approx({"a": 1.0, "b": 1.0}, abs=1e-4)

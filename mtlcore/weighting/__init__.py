@@ -13,9 +13,15 @@ from typing import TYPE_CHECKING, Any
 from mtlcore.weighting.registry import METHODS
 
 if TYPE_CHECKING:
-    from mtlcore.weighting.base import LossWeighting, StepContext, Weighting, WeightingTask
+    from mtlcore.weighting.base import (
+        LossWeighting,
+        StepContext,
+        WeightedModel,
+        Weighting,
+        WeightingTask,
+    )
 
-_BASE = ("LossWeighting", "StepContext", "Weighting", "WeightingTask")
+_BASE = ("LossWeighting", "StepContext", "WeightedModel", "Weighting", "WeightingTask")
 
 
 def __getattr__(name: str) -> Any:  # the torch side, imported on first use
@@ -38,6 +44,7 @@ __all__ = [
     "METHODS",
     "LossWeighting",
     "StepContext",
+    "WeightedModel",
     "Weighting",
     "WeightingTask",
     "build_weighting",

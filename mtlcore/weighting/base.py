@@ -4,18 +4,20 @@ Loss-level methods (static, uncertainty, DWA, ...) choose weights w_i and
 backpropagate Σ w_i L_i. Gradient-level methods (PCGrad, MGDA, ...) instead
 combine the per-task gradients on the shared parameters. Both are one call in the
 training loop: ``weights = method.backward(losses, ctx)``.
+
+A method sees the model only through :class:`WeightedModel` (its shared and task
+parameters, and its seed): any sharing strategy satisfies it, and nothing here imports
+``mtlcore.models``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor, nn
-
-from mtlcore.models.base import ModelOutput, MultiTaskModel
 
 
 @dataclass(frozen=True)
@@ -24,12 +26,30 @@ class WeightingTask:
     kind: str  # regression | binary | multiclass
 
 
+class WeightedModel(Protocol):
+    """What a weighting method needs of the model it weights (every
+    ``mtlcore.models.MultiTaskModel`` has it)."""
+
+    seed: int  # the run's seed: methods that draw at random derive their stream from it
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        """The parameters every task's loss reaches (the ones gradient methods combine)."""
+        ...
+
+    def task_parameters(self) -> list[nn.Parameter]:
+        """The parameters only one task's loss reaches (heads)."""
+        ...
+
+    def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]:
+        """All parameters, in registration order."""
+        ...
+
+
 @dataclass
 class StepContext:
     """What a method may look at in one step besides the losses."""
 
-    model: MultiTaskModel
-    output: ModelOutput
+    model: WeightedModel
     step: int
     epoch: int
 

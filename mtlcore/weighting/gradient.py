@@ -214,7 +214,7 @@ class GradientWeighting(Weighting):
             return w
         specific = [p for p in ctx.model.task_parameters() if p.requires_grad]
         jacobian, specific_grads = task_jacobian(losses, shared, specific)
-        w, d = self.combine(jacobian, seed=getattr(ctx.model, "seed", 0), step=ctx.step)
+        w, d = self.combine(jacobian, seed=ctx.model.seed, step=ctx.step)
         write_flat_grad(shared, d)
         for p, g in zip(specific, specific_grads, strict=True):
             if g is not None:

@@ -32,8 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from mtlcore.catalogue import GradNormOptions
-from mtlcore.models.base import MultiTaskModel
-from mtlcore.weighting.base import LossWeighting, StepContext, WeightingTask
+from mtlcore.weighting.base import LossWeighting, StepContext, WeightedModel, WeightingTask
 from mtlcore.weighting.gradient import per_task_grads
 from mtlcore.weighting.registry import METHODS
 from mtlcore.weighting.tracking import RunningMean, last_and_mean, per_task
@@ -41,7 +40,7 @@ from mtlcore.weighting.tracking import RunningMean, last_and_mean, per_task
 MIN_WEIGHT = 1e-3  # a weight pushed to or below zero by the optimiser is clamped here
 
 
-def last_shared_weight(model: MultiTaskModel) -> nn.Parameter | None:
+def last_shared_weight(model: WeightedModel) -> nn.Parameter | None:
     """The last shared parameter (in registration order) that is a matrix, else the last
     shared parameter, else None."""
     shared = {id(p) for p in model.shared_parameters()}

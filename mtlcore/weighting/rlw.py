@@ -45,7 +45,7 @@ class RandomLossWeighting(LossWeighting):
 
     def backward(self, losses: Tensor, ctx: StepContext) -> Tensor:
         if self.generator is None:
-            self.seed(getattr(ctx.model, "seed", 0))
+            self.seed(ctx.model.seed)
         w = super().backward(losses, ctx)
         self._weights.add(w)
         return w
