@@ -38,6 +38,7 @@ def main() -> None:
         st.Page("app_pages/model.py", title="Model", icon=":material/hub:"),
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("app_pages/compare.py", title="Compare", icon=":material/balance:"),
+        st.Page("app_pages/sweep.py", title="Sweep", icon=":material/grid_view:"),
         st.Page("app_pages/predict.py", title="Predict", icon=":material/online_prediction:"),
         st.Page("app_pages/transfer.py", title="Transfer", icon=":material/share:"),
         st.Page(

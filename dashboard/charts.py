@@ -672,3 +672,43 @@ def cka_curves(cka: pd.DataFrame, colors: Mapping[str, str]) -> go.Figure:
     fig.update_layout(title="Multi-task vs single-task representation (linear CKA)",
                       height=340, legend={"orientation": "h", "y": -0.25}, **LAYOUT)  # fmt: skip
     return fig
+
+
+# --- sweeps -----------------------------------------------------------------------------------
+
+
+def sweep_heatmap(cells: pd.DataFrame, x_title: str, y_title: str) -> go.Figure:
+    """Δm of each cell of a sweep over two axes (``cells``: columns ``x``, ``y``,
+    ``delta_m``, ``verdict``, ``delta_m_low``, ``delta_m_high``; one row per cell, in
+    axis order). Coloured only where the verdict is a finding (green helps, red hurts);
+    a cell within the noise, of one seed or not done yet stays white; its text says which."""
+    if cells.empty:
+        return empty_figure("No cells to draw.")
+    xs, ys = list(dict.fromkeys(cells["x"])), list(dict.fromkeys(cells["y"]))
+    by_cell = {(r.x, r.y): r for r in cells.itertuples()}
+    values = pd.DataFrame(np.nan, index=[str(y) for y in ys], columns=[str(x) for x in xs])
+    text = []
+    for y in ys:
+        row_text = []
+        for x in xs:
+            r = by_cell.get((x, y))
+            dm = None if r is None else r.delta_m
+            if dm is None or not math.isfinite(dm):
+                row_text.append("" if r is None else _t(verdict_label(r.verdict)))
+                continue
+            if r.verdict in ("helps", "hurts"):
+                values.loc[str(y), str(x)] = dm
+            low, high = (
+                math.nan if v is None else float(v) for v in (r.delta_m_low, r.delta_m_high)
+            )
+            row_text.append(f"{dm:+.1f}%<br>{_t(verdict_label(r.verdict))}<br>"
+                            f"{_ci_label(low, high)}")  # fmt: skip
+        text.append(row_text)
+    finite = np.abs(cells["delta_m"].astype(float).to_numpy())
+    zmax = float(np.nanmax(finite)) if np.isfinite(finite).any() else 1.0
+    return _task_matrix(
+        values, text, zmax=zmax or 1.0, colorscale=GAIN_SCALE, colorbar="Δm %",
+        hover=f"{_t(y_title)} %{{y}}, {_t(x_title)} %{{x}}<br>%{{text}}<extra></extra>",
+        title="Δm over the grid (coloured where it helps or hurts beyond the noise)",
+        x_title=_t(x_title), y_title=_t(y_title),
+    )  # fmt: skip

@@ -80,19 +80,48 @@ def ranked(results: list[CellResult]) -> list[CellResult]:
     return sorted(results, key=lambda c: (c.delta_m is None, -(c.delta_m or 0.0), c.index))
 
 
+def grid_slice(
+    grid: Grid, results: list[CellResult], x: str, y: str | None, fixed: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The cells over axes ``x`` and ``y`` (None: one row) whose other axes take the values
+    in ``fixed``: one row each with ``x``, ``y``, Δm, its interval, verdict and status."""
+    rows = []
+    for c in results:
+        if any(c.values[k] != v for k, v in fixed.items() if k not in (x, y)):
+            continue
+        cmp = c.comparison or {}
+        rows.append({"x": _text(c.values[x]), "y": _text(c.values[y]) if y else "",
+                     "delta_m": c.delta_m, "delta_m_low": cmp.get("delta_m_low"),
+                     "delta_m_high": cmp.get("delta_m_high"), "verdict": c.verdict,
+                     "status": c.status, "index": c.index})  # fmt: skip
+    return rows
+
+
+def ranking_rows(grid: Grid, results: list[CellResult]) -> list[dict[str, Any]]:
+    """The ranked cells as rows for a table: rank, the axis values, Δm, its interval,
+    the number of seeds, the verdict (or the status while not done) and the progress."""
+    rows = []
+    for rank, c in enumerate(ranked(results), start=1):
+        cmp = c.comparison or {}
+        rows.append({"rank": rank, **{k: _text(c.values[k]) for k, _ in grid.axes},
+                     "Δm %": c.delta_m,
+                     "interval": interval_text(cmp.get("delta_m_low"), cmp.get("delta_m_high")),
+                     "seeds": cmp.get("n_seeds") or 0,
+                     "verdict": verdict_label(c.verdict) if c.status == DONE else c.status,
+                     "progress": c.progress})  # fmt: skip
+    return rows
+
+
 def ranking_table(grid: Grid, results: list[CellResult]) -> str:
     """The ranked cells as a text table: rank, axis values, Δm with its interval, verdict."""
     keys = [k for k, _ in grid.axes]
     widths = [max(len(k), *(len(_text(c.values[k])) for c in results)) for k in keys]
     head = ["rank", *keys, "Δm %", "95% interval", "seeds", "verdict"]
-    rows = []
-    for rank, c in enumerate(ranked(results), start=1):
-        cmp = c.comparison or {}
-        dm = "-" if c.delta_m is None else f"{c.delta_m:+.2f}"
-        rows.append([str(rank), *(_text(c.values[k]) for k in keys), dm,
-                     interval_text(cmp.get("delta_m_low"), cmp.get("delta_m_high")),
-                     str(cmp.get("n_seeds") or 0),
-                     verdict_label(c.verdict) if c.status == DONE else c.status])  # fmt: skip
+    rows = [
+        [str(r["rank"]), *(r[k] for k in keys), "-" if r["Δm %"] is None else f"{r['Δm %']:+.2f}",
+         r["interval"], str(r["seeds"]), r["verdict"]]
+        for r in ranking_rows(grid, results)
+    ]  # fmt: skip
     cols = [4, *widths, 8, 16, 5, 0]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(row, cols, strict=True)).rstrip()

@@ -1,0 +1,266 @@
+"""Sweep page: a grid of experiments over strategies, weighting methods and one more setting,
+run by the same workers as single runs, with progress per cell, a heatmap of Δm and the
+ranking (``mtlcore.sweep``: expansion, baseline reuse, ranking with the engine's verdicts).
+
+The base experiment is the one the Data and Model pages hold; the axes are picked from the
+same catalogues as the Model page's controls. Training happens in the run workers; this
+page queues the sweep's runs and reads the store, once a second while any run is live.
+Pressing Run on a grid the store already holds continues it (finished runs are kept).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import runs_client, state, ui
+from dashboard.charts import sweep_heatmap
+from dashboard.draft import build_config, draft_summary, format_ints, parse_seeds
+from dashboard.options import option_fields
+from dashboard.text import md_escape
+from mtlcore.config import ConfigError
+from mtlcore.data.builtin import BUILTIN_DATASETS
+from mtlcore.models import STRATEGIES
+from mtlcore.runs import CANCELLED, FAILED, RunStore
+from mtlcore.sweep import (
+    Grid,
+    SweepError,
+    cell_results,
+    finished,
+    grid_slice,
+    progress,
+    ranking_rows,
+    start_sweep,
+    sweep_from_mapping,
+    sweep_grid,
+)
+from mtlcore.weighting import METHODS
+
+REFRESH_SECONDS = 1.0
+MAX_PAGE_RUNS = 100  # runs one sweep may queue from the page (the server's queue bound)
+NO_AXIS = "none"
+# The third axis: training settings, then the numeric options of the draft's built-in dataset.
+TRAIN_AXES = {"train.lr": "Learning rate", "train.batch_size": "Batch size",
+              "model.dropout": "Dropout"}  # fmt: skip
+INT_AXES = {"train.batch_size"}
+EXAMPLE_VALUES = {
+    "train.lr": "0.01, 0.003",
+    "train.batch_size": "32, 64",
+    "model.dropout": "0, 0.2",
+}
+
+
+def main() -> None:
+    st.title("Sweep")
+    st.write(
+        "Which sharing strategy and weighting suit these tasks, and by how much beyond the "
+        "noise? A sweep trains every combination of the values you pick, each on the same "
+        "seeds, and ranks them by Δm against the single-task baselines. The baselines do not "
+        "depend on the strategy or the weighting, so each is trained once per seed and reused."
+    )
+    grid_section()
+    st.divider()
+    sweep_id = pick_sweep()
+    if sweep_id is None:
+        st.info("Press **Run sweep** to start one, or pick one from the history above.")
+        return
+    watch(sweep_id)
+
+
+# --- building the grid ---------------------------------------------------------------------
+
+
+def grid_section() -> None:
+    d = state.draft()
+    st.subheader("The grid")
+    st.caption(
+        "Base experiment (from the Data and Model pages): "
+        + "; ".join(md_escape(line) for line in draft_summary(d))
+    )
+    st.page_link("app_pages/model.py", label="Change the base on the Model page")
+    c1, c2 = st.columns(2)
+    strategies = c1.multiselect(
+        "Sharing strategies", list(STRATEGIES), default=[d["model"]["strategy"]],
+        format_func=lambda n: STRATEGIES[n].title, key="sweep_strategies",
+    )  # fmt: skip
+    methods = c2.multiselect(
+        "Weighting methods", list(METHODS), default=[d["weighting"]["method"]],
+        format_func=lambda n: METHODS[n].title, key="sweep_methods",
+    )  # fmt: skip
+    extra_axes = third_axes(d)
+    c3, c4, c5 = st.columns([2, 2, 1])
+    extra = c3.selectbox("A third axis (optional)", [NO_AXIS, *extra_axes], key="sweep_extra",
+                         format_func=lambda k: "none" if k == NO_AXIS else extra_axes[k])  # fmt: skip
+    values_text = ""
+    if extra != NO_AXIS:
+        values_text = c4.text_input("Its values, comma-separated", key=f"sweep_values:{extra}",
+                                    value=EXAMPLE_VALUES.get(extra, ""))  # fmt: skip
+    seeds_text = c5.text_input("Seeds", value=format_ints(d.get("seeds") or [0, 1, 2]),
+                               key="sweep_seeds", help="Every cell trains these seeds; "
+                               "three or more give each Δm an interval.")  # fmt: skip
+    grid, problem = build_grid(d, strategies, methods, extra, values_text, seeds_text)
+    if problem:
+        ui.error(problem)
+        return
+    assert grid is not None
+    n_runs = len(grid.cells) * len(grid.seeds)
+    st.caption(
+        f"{len(grid.cells)} cells × {len(grid.seeds)} seeds = {n_runs} runs; single-task "
+        f"baselines trained {grid.baselines_trained} times and reused {grid.baselines_reused} "
+        "times."
+    )
+    if n_runs > MAX_PAGE_RUNS:
+        ui.error(f"{n_runs} runs is more than the dashboard queues at once ({MAX_PAGE_RUNS}); "
+                 "drop some values or seeds, or run it with `python -m mtlcore sweep`.")  # fmt: skip
+        return
+    if st.button("Run sweep", icon=":material/play_arrow:", type="primary", key="sweep_run"):
+        run_sweep(grid)
+
+
+def third_axes(d: dict[str, Any]) -> dict[str, str]:
+    """Keys a third axis may take, with their labels: training settings, and the numbers
+    among the options of the draft's built-in dataset."""
+    axes = dict(TRAIN_AXES)
+    builtin = d["data"].get("builtin")
+    if builtin in BUILTIN_DATASETS:
+        for f in option_fields(BUILTIN_DATASETS[builtin].options_model):
+            if f.kind in ("int", "float"):
+                axes[f"data.options.{f.name}"] = f"{f.label} ({builtin} data)"
+    return axes
+
+
+def build_grid(
+    d: dict[str, Any], strategies: list[str], methods: list[str], extra: str, values_text: str,
+    seeds_text: str,
+) -> tuple[Grid | None, str | None]:  # fmt: skip
+    """The sweep the controls describe, or the sentence that says what to fix."""
+    if not strategies or not methods:
+        return None, "Pick at least one sharing strategy and one weighting method."
+    try:
+        seeds = parse_seeds(seeds_text)
+        axes: dict[str, list[Any]] = {"model.strategy": strategies, "weighting.method": methods}
+        if extra != NO_AXIS:
+            axes[extra] = parse_values(values_text, integer=extra in INT_AXES)
+        base = build_config({**d, "name": "sweep"}).model_dump(mode="json")
+        name = f"{d['data'].get('builtin') or 'csv'} sweep"
+        grid = sweep_from_mapping({"name": name, "base": base, "axes": axes, "seeds": seeds},
+                                  source="the grid")  # fmt: skip
+    except SweepError as exc:
+        return None, str(exc)
+    except ConfigError as exc:
+        return None, f"Fix these settings first: {exc}"
+    except ValueError as exc:
+        return None, str(exc)
+    return grid, None
+
+
+def parse_values(text: str, *, integer: bool) -> list[float | int]:
+    """``"0.01, 0.003"`` -> numbers; ValueError with a sentence for anything else."""
+    values: list[float | int] = []
+    for part in [p.strip() for p in text.split(",") if p.strip()]:
+        try:
+            values.append(int(part) if integer else float(part))
+        except ValueError:
+            kind = "a whole number" if integer else "a number"
+            raise ValueError(f"'{part}' is not {kind}; give values separated by commas, "
+                             "e.g. 0.01, 0.003.") from None  # fmt: skip
+    if not values:
+        raise ValueError("Give the third axis at least one value, or choose none.")
+    return list(dict.fromkeys(values))
+
+
+def run_sweep(grid: Grid) -> None:
+    with st.spinner("Queuing the sweep's runs…"):
+        runs_client.executor()  # the workers that run them (started on first use)
+        started = start_sweep(runs_client.store(), grid)
+    st.session_state["sweep_id"] = started.sweep_id
+    st.session_state["sweep_pick"] = started.sweep_id
+    st.rerun()
+
+
+# --- following -------------------------------------------------------------------------------
+
+
+def pick_sweep() -> int | None:
+    sweeps = runs_client.store().sweeps(limit=50)
+    if not sweeps:
+        return None
+    by_id = {s.id: s for s in sweeps}
+    if st.session_state.get("sweep_pick") not in by_id:
+        st.session_state["sweep_pick"] = st.session_state.get("sweep_id", sweeps[0].id)
+        if st.session_state["sweep_pick"] not in by_id:
+            st.session_state["sweep_pick"] = sweeps[0].id
+    return st.selectbox("Sweep to follow", list(by_id), key="sweep_pick",
+                        format_func=lambda i: f"#{i} {by_id[i].name} "
+                        f"({len(by_id[i].run_ids)} runs)")  # fmt: skip
+
+
+def watch(sweep_id: int) -> None:
+    store = runs_client.store()
+    grid = sweep_grid(store, sweep_id)
+    cells = progress(store, sweep_id, grid)
+    live = not finished(cells, len(grid.seeds))
+    c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+    with c2:
+        if live and st.button("Stop sweep", icon=":material/stop:", key="sweep_stop"):
+            store.cancel_sweep(sweep_id)
+            st.rerun()
+        lost = any(r.status in (FAILED, CANCELLED) for c in cells for r in c.runs)
+        if not live and lost and st.button("Run the rest", key="sweep_resume",
+                                           help="Queue again the runs that failed or were "
+                                           "stopped; finished runs are kept."):  # fmt: skip
+            run_sweep(grid)
+
+    @st.fragment(run_every=REFRESH_SECONDS if live else None)
+    @ui.guarded
+    def live_panel() -> None:
+        show(store, sweep_id, grid)
+
+    live_panel()
+
+
+def show(store: RunStore, sweep_id: int, grid: Grid) -> None:
+    results = cell_results(store, sweep_id, grid)
+    n_runs = len(grid.cells) * len(grid.seeds)
+    done = sum(c.progress for c in results) / max(1, len(results))
+    st.progress(done, text=f"{done:.0%} of {n_runs} runs "
+                f"(baselines trained {grid.baselines_trained}, reused {grid.baselines_reused})")  # fmt: skip
+    heatmap(grid, results)
+    st.subheader("Ranking")
+    st.caption(
+        "Highest Δm first. Each verdict compares the cell with the single-task baselines over "
+        "its seeds: helps or hurts only when the whole interval lies on one side of 0."
+    )
+    table = pd.DataFrame(ranking_rows(grid, results))
+    st.dataframe(
+        table, hide_index=True, key="sweep_ranking",
+        column_config={"Δm %": st.column_config.NumberColumn(format="%+.2f"),
+                       "progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0)},
+    )  # fmt: skip
+
+
+def heatmap(grid: Grid, results: list) -> None:
+    keys = [k for k, _ in grid.axes]
+    varied = [k for k, v in grid.axes if len(v) > 1] or keys[:1]
+    c1, c2, *rest = st.columns(2 + max(0, len(keys) - 2))
+    x = c1.selectbox("Across (x)", varied, key="sweep_x")
+    others = [k for k in varied if k != x]
+    y = c2.selectbox("Down (y)", [*others, NO_AXIS], key="sweep_y")
+    y = None if y == NO_AXIS else y
+    fixed = {}
+    slots = iter(rest)
+    for key, values in grid.axes:
+        if key in (x, y):
+            continue
+        if len(values) == 1:
+            fixed[key] = values[0]
+            continue
+        col = next(slots, None) or st
+        fixed[key] = col.selectbox(f"At {key}", values, key=f"sweep_at:{key}")
+    frame = pd.DataFrame(grid_slice(grid, results, x, y, fixed))
+    st.plotly_chart(sweep_heatmap(frame, x, y or ""), key="sweep_heatmap")
+
+
+main()

@@ -1,0 +1,85 @@
+"""Sweep page (AppTest): the grid from the same catalogues as the Model page, its counts
+and errors, Run queues the sweep's runs in the store, and a finished sweep shows its
+progress, heatmap and ranking with the engine's verdicts; user text stays text."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mtlcore.runs import QUEUED, RunStore, drain_queue
+from mtlcore.sweep import cell_results, ranked, start_sweep, sweep_grid
+from tests.conftest import DASHBOARD_APP
+from tests.test_sweep import tiny_sweep
+
+pytestmark = pytest.mark.usefixtures("quiet_dashboard")
+
+
+def sweep_page() -> AppTest:
+    at = AppTest.from_file(DASHBOARD_APP, default_timeout=90)
+    at.run()
+    at.switch_page("app_pages/sweep.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def errors(at: AppTest) -> str:
+    """The error boxes' text as shown (their markdown escapes taken out)."""
+    return "\n".join(e.value.replace("\\", "") for e in at.error)
+
+
+def test_the_grid_counts_its_runs_and_says_what_to_fix():
+    at = sweep_page()
+    assert at.multiselect(key="sweep_strategies").value == ["hard"]  # the Model page's choice
+    at.multiselect(key="sweep_strategies").set_value(["hard", "mmoe"]).run()
+    at.multiselect(key="sweep_methods").set_value(["equal", "uncertainty"]).run()
+    at.text_input(key="sweep_seeds").set_value("0, 1").run()
+    assert "4 cells × 2 seeds = 8 runs" in captions(at)
+    assert "baselines trained 2 times and reused 6 times" in captions(at)
+    at.selectbox(key="sweep_extra").set_value("train.lr").run()
+    at.text_input(key="sweep_values:train.lr").set_value("0.01, 0.003").run()
+    assert "8 cells × 2 seeds = 16 runs" in captions(at)
+    assert "trained 4 times" in captions(at)  # the learning rate changes the baselines
+    at.text_input(key="sweep_values:train.lr").set_value("0.01, fast").run()
+    assert "'fast' is not a number" in errors(at)
+    at.text_input(key="sweep_values:train.lr").set_value("0.01, -1").run()
+    assert "axes: train.lr = -1.0: train.lr: Input should be greater than 0" in errors(at)
+    assert not [b for b in at.button if b.key == "sweep_run"]  # nothing to run
+    at.multiselect(key="sweep_methods").set_value([]).run()
+    assert "at least one sharing strategy and one weighting method" in errors(at)
+
+
+def test_run_queues_the_sweep_and_a_finished_one_shows_heatmap_and_ranking():
+    # a finished sweep, run in this process beforehand
+    store = RunStore()
+    grid = tiny_sweep()
+    started = start_sweep(store, grid)
+    drain_queue(store)
+    at = sweep_page()
+    assert at.selectbox(key="sweep_pick").value == started.sweep_id
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    ranking = at.dataframe[0].value
+    results = ranked(cell_results(store, started.sweep_id, grid))
+    assert list(ranking["rank"]) == [1, 2, 3, 4]
+    assert list(ranking["model.strategy"]) == [c.values["model.strategy"] for c in results]
+    assert ranking["Δm %"].tolist() == pytest.approx([c.delta_m for c in results])
+    assert set(ranking["verdict"]) <= {"helps", "hurts", "within the noise"}
+    assert at.selectbox(key="sweep_x").value == "model.strategy"
+    assert at.selectbox(key="sweep_y").value == "weighting.method"
+    assert len(at.get("plotly_chart")) == 1
+    # another grid: Run queues it as a new sweep (the workers are not needed for that)
+    at.multiselect(key="sweep_methods").set_value(["equal"]).run()
+    at.text_input(key="sweep_seeds").set_value("5").run()
+    at.button(key="sweep_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    new = at.selectbox(key="sweep_pick").value
+    assert new != started.sweep_id
+    assert len(sweep_grid(store, new).cells) == 1
+    assert {r.status for r in store.runs(sweep_id=new)} <= {QUEUED, "running", "done"}
+    assert at.button(key="sweep_stop")
+    at.button(key="sweep_stop").click().run()
+    assert {r.status for r in store.runs(sweep_id=new)} <= {"cancelled", "done"}
