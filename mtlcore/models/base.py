@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from mtlcore.seeding import derive_seed, seeded
@@ -146,8 +145,3 @@ def unique_parameters(modules: Sequence[nn.Module]) -> list[nn.Parameter]:
                 seen.add(id(p))
                 out.append(p)
     return out
-
-
-def stack_features(features: Mapping[str, Tensor]) -> Tensor:
-    """All tasks' feature batches as one (rows, dim) tensor (for projections)."""
-    return torch.cat(list(features.values()), dim=0)
