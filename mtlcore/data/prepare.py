@@ -42,7 +42,6 @@ from mtlcore.data.spec import DataError, Dataset, TaskSpec
 from mtlcore.kinds import Kind, kind_named
 from mtlcore.seeding import numpy_rng
 
-SPLITS = ("train", "val", "test")
 # Predictions are written with the decimals their target's training values have, at most this.
 MAX_DECIMALS = 6
 
