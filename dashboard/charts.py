@@ -461,10 +461,8 @@ def gate_heatmap(mixing: Mapping[str, Any]) -> go.Figure:
     levels = mixing.get("levels") or []
     if not levels:
         return empty_figure("No gate weights in this snapshot.")
-    fig = make_subplots(
-        rows=1, cols=len(levels), subplot_titles=[f"level {lv['level']}" for lv in levels]
-    )
-    for col, level in enumerate(levels, start=1):
+    panels = []
+    for level in levels:
         gates = dict(level.get("gates", {}))
         if level.get("shared_gate"):
             gates["shared gate"] = level["shared_gate"]
@@ -473,20 +471,13 @@ def gate_heatmap(mixing: Mapping[str, Any]) -> go.Figure:
         for r, g in enumerate(gates.values()):
             for e, w in zip(g["experts"], g["weights"]):
                 z[r][experts.index(e)] = w
-        fig.add_trace(
-            go.Heatmap(
-                z=z, x=[_t(e) for e in experts], y=[_t(g) for g in gates], zmin=0, zmax=1, colorscale="Purples",
-                showscale=col == len(levels), text=[[_pct(v) for v in row] for row in z],
-                texttemplate="%{text}", hovertemplate="%{y} → %{x}: %{z:.2f}<extra></extra>",
-            ),
-            row=1, col=col,
-        )  # fmt: skip
-        fig.update_yaxes(autorange="reversed", showticklabels=col == 1, row=1, col=col)
-    fig.update_layout(
-        title="Gate weights: how much each task uses each expert", height=320, **LAYOUT
-    )
-    fig.update_layout(margin={**LAYOUT["margin"], "t": 80})
-    return fig
+        panels.append(go.Heatmap(
+            z=z, x=[_t(e) for e in experts], y=[_t(g) for g in gates], zmin=0, zmax=1, colorscale="Purples",
+            text=[[_pct(v) for v in row] for row in z],
+            texttemplate="%{text}", hovertemplate="%{y} → %{x}: %{z:.2f}<extra></extra>",
+        ))  # fmt: skip
+    return _heatmap_panels([f"level {lv['level']}" for lv in levels], panels,
+                           "Gate weights: how much each task uses each expert")  # fmt: skip
 
 
 def alpha_heatmap(mixing: Mapping[str, Any]) -> go.Figure:
@@ -495,23 +486,27 @@ def alpha_heatmap(mixing: Mapping[str, Any]) -> go.Figure:
     tasks = [str(t) for t in mixing.get("tasks", [])]
     if not layers:
         return empty_figure("No cross-stitch α in this snapshot.")
-    fig = make_subplots(
-        rows=1, cols=len(layers), subplot_titles=[f"layer {lv['layer']}" for lv in layers]
-    )
-    for col, layer in enumerate(layers, start=1):
-        z = layer["alpha"]
-        fig.add_trace(
-            go.Heatmap(
-                z=z, x=[_t(t) for t in tasks], y=[_t(t) for t in tasks], colorscale="RdBu", zmid=0, showscale=col == len(layers),
-                text=[[f"{v:.2f}" for v in row] for row in z], texttemplate="%{text}",
-                hovertemplate="%{y} takes %{z:.2f} of %{x}<extra></extra>",
-            ),
-            row=1, col=col,
-        )  # fmt: skip
+    panels = [
+        go.Heatmap(
+            z=layer["alpha"], x=[_t(t) for t in tasks], y=[_t(t) for t in tasks], colorscale="RdBu", zmid=0,
+            text=[[f"{v:.2f}" for v in row] for row in layer["alpha"]], texttemplate="%{text}",
+            hovertemplate="%{y} takes %{z:.2f} of %{x}<extra></extra>",
+        )
+        for layer in layers
+    ]  # fmt: skip
+    return _heatmap_panels([f"layer {lv['layer']}" for lv in layers], panels,
+                           "Cross-stitch α: how each task's tower mixes the towers")  # fmt: skip
+
+
+def _heatmap_panels(titles: Sequence[str], panels: Sequence[go.Heatmap], title: str) -> go.Figure:
+    """Heatmaps side by side (a level or layer each): rows top-down, the row labels and the
+    colour scale shown once."""
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(titles))
+    for col, heatmap in enumerate(panels, start=1):
+        heatmap.showscale = col == len(panels)
+        fig.add_trace(heatmap, row=1, col=col)
         fig.update_yaxes(autorange="reversed", showticklabels=col == 1, row=1, col=col)
-    fig.update_layout(
-        title="Cross-stitch α: how each task's tower mixes the towers", height=320, **LAYOUT
-    )
+    fig.update_layout(title=title, height=320, **LAYOUT)
     fig.update_layout(margin={**LAYOUT["margin"], "t": 80})
     return fig
 
