@@ -30,7 +30,7 @@ Width = Annotated[int, Field(ge=1, le=4096)]
 
 
 class NoOptions(BaseModel):
-    """For methods without options: any key given is an error."""
+    """For a strategy, method or dataset without options: any key given is an error."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -18,15 +18,12 @@ from mtlcore.config import ConfigError, one_line
 from mtlcore.data.spec import DataError
 from mtlcore.mlflow_export import MlflowNotInstalled
 from mtlcore.runs import RunStoreError
-from mtlcore.runs._cli import add_runs_parser, run_runs_command
+from mtlcore.runs._cli import EXIT_BAD_INPUT, EXIT_FAILED, add_runs_parser, run_runs_command
 from mtlcore.runs.ray_backend import RayNotInstalled
 
 if TYPE_CHECKING:  # torch: imported only by the commands that train or predict
     from mtlcore.config import ExperimentConfig
     from mtlcore.train import TrainEvent
-
-EXIT_BAD_INPUT = 2
-EXIT_FAILED = 1
 
 
 class _Parser(argparse.ArgumentParser):

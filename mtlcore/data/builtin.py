@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from mtlcore.catalogue import NoOptions
 from mtlcore.data.ingest import read_csv_table
 from mtlcore.data.spec import DataError, Dataset, TaskSpec
 
@@ -45,12 +46,6 @@ class BuiltinDataset:
     source: str
     options_model: type[BaseModel]
     load: Callable[[Any], Dataset]
-
-
-class NoOptions(BaseModel):
-    """A dataset without options."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- houses -----------------------------------------------------------------

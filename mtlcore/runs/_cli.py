@@ -33,6 +33,7 @@ from mtlcore.runs._liveness import process_token
 from mtlcore.runs._records import DONE, FINISHED, QUEUED, RUNNING, STATUSES, RunInfo, RunStoreError
 from mtlcore.runs._store import RunStore
 
+# The exit codes of every `python -m mtlcore` command (mtlcore.cli reads them from here).
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
