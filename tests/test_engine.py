@@ -15,28 +15,9 @@ from mtlcore.experiment import model_tasks
 from mtlcore.models import Architecture, build_model
 from mtlcore.train import DivergenceError, grad_cosine, steps_per_epoch, train
 from mtlcore.weighting import WeightingTask, build_weighting
+from tests.toy_tables import two_table_dataset
 
 ARCH = Architecture(hidden=(16, 8))
-
-
-def two_table_dataset(n_big: int = 240, n_small: int = 60, noise_small: float = 0.1) -> Dataset:
-    """Two regression tasks in different tables with different columns, plus a class task."""
-    rng = np.random.default_rng(0)
-    a = pd.DataFrame({"x": rng.normal(size=n_big), "z": rng.normal(size=n_big)})
-    a["y"] = np.sin(a.x) + 0.5 * a.z + rng.normal(scale=0.1, size=n_big)
-    a["cls"] = np.where(a.x > 0, "pos", "neg")
-    b = pd.DataFrame({"x": rng.normal(size=n_small), "w": rng.choice(["u", "v"], n_small)})
-    b["y"] = np.sin(b.x) + (b.w == "u") + rng.normal(scale=noise_small, size=n_small)
-    return Dataset(
-        "toy",
-        "toy data",
-        {"a": a, "b": b},
-        [
-            TaskSpec("ya", "a", "y", "regression", ("x", "z")),
-            TaskSpec("yb", "b", "y", "regression", ("x", "w")),
-            TaskSpec("ca", "a", "cls", "binary", ("x", "z")),
-        ],
-    )
 
 
 def fit(strategy: str, data, cfg: TrainConfig, seed: int = 0, method: str = "equal", spe=None):

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from importlib.util import find_spec
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from safetensors.torch import save
@@ -25,12 +24,12 @@ from torch import Tensor, nn
 
 from mtlcore.config import TrainConfig
 from mtlcore.data.prepare import PreparedData, prepare
-from mtlcore.data.spec import Dataset, TaskSpec
 from mtlcore.models import Architecture, ModelOutput, ModelTask, MultiTaskModel, build_model
 from mtlcore.train import task_loss, train
 from mtlcore.weighting import METHODS, StepContext, WeightingTask, build_weighting
 from mtlcore.weighting.gradient import GradientWeighting
 from mtlcore.weighting.gradnorm import last_shared_weight
+from tests.toy_tables import two_table_dataset
 
 # requirements.txt installs ecos (torchjd's nash-mtl extra); elsewhere nash_mtl is skipped,
 # but never under CI, which must not pass by skipping.
@@ -124,24 +123,9 @@ def test_gradient_methods_step_like_equal_when_the_gradients_agree(method):
 # --- the contracts the training loop relies on ------------------------------------------
 
 
-def two_table_dataset(n_big: int = 96, n_small: int = 48) -> Dataset:
-    """Two regression tasks in different tables with different columns, plus a class task."""
-    rng = np.random.default_rng(0)
-    a = pd.DataFrame({"x": rng.normal(size=n_big), "z": rng.normal(size=n_big)})
-    a["y"] = np.sin(a.x) + 0.5 * a.z + rng.normal(scale=0.1, size=n_big)
-    a["cls"] = np.where(a.x > 0, "pos", "neg")
-    b = pd.DataFrame({"x": rng.normal(size=n_small), "w": rng.choice(["u", "v"], n_small)})
-    b["y"] = -np.sin(b.x) + (b.w == "u") + rng.normal(scale=0.1, size=n_small)
-    return Dataset("toy", "toy data", {"a": a, "b": b}, [
-        TaskSpec("ya", "a", "y", "regression", ("x", "z")),
-        TaskSpec("yb", "b", "y", "regression", ("x", "w")),
-        TaskSpec("ca", "a", "cls", "binary", ("x", "z")),
-    ])  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def data() -> PreparedData:
-    ds = two_table_dataset()
+    ds = two_table_dataset(96, 48, b_sign=-1.0)
     return prepare(ds, ds.tasks)
 
 
@@ -196,9 +180,7 @@ def test_gradient_methods_without_shared_parameters_add_the_losses(method, data)
     model = build_model("independent", model_tasks(data), ARCH, 0)
     losses, out = batch_losses(model, data)
     expected = torch.autograd.grad(losses.sum(), list(model.parameters()), retain_graph=True)
-    w = build_weighting(method, weighting_tasks(data)).backward(
-        losses, StepContext(model, 1, 1)
-    )
+    w = build_weighting(method, weighting_tasks(data)).backward(losses, StepContext(model, 1, 1))
     assert w.tolist() == [1.0, 1.0, 1.0]
     for p, g in zip(model.parameters(), expected, strict=True):
         torch.testing.assert_close(p.grad, g)
