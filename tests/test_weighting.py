@@ -200,7 +200,11 @@ def test_every_method_trains_and_its_state_is_json(method, strategy, data):
     state = weighting.state()
     assert json.loads(json.dumps(state)) == state
     save({k: v.detach().contiguous() for k, v in weighting.state_dict().items()})  # weights file
-    assert all(json.dumps(e.weighting_state) for e in events if e.kind == "epoch")
+    # every epoch event carries the state as JSON (the live page reads it); the last one is
+    # the state the run ends with
+    states = [e.weighting_state for e in events if e.kind == "epoch"]
+    assert len(states) == 1 + cfg.epochs and states[-1] == state  # epoch 0 (before training) on
+    assert all(json.loads(json.dumps(s, allow_nan=False)) == s for s in states)
     if method in GRADIENT_METHODS and strategy == "hard":
         assert set(state) >= {"weights", "mean_weights", "cosine", "grad_norm", "steps"}
         assert set(state["weights"]) == {"ya", "yb", "ca"}
