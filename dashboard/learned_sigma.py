@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from mtlcore.kinds import predicts_numbers
+
 AS_TRAINED = "learned σ (standardised units)"
 IN_UNITS = "learned σ (target units)"
 TRUE_NOISE = "true noise σ (target units)"
@@ -109,7 +111,7 @@ def sigma_table(
         in_units = [s * scales[t] if t in scales else math.nan for t, s in zip(tasks, sigma)]
     else:
         kinds = {n: t.get("kind") for n, t in ((result or {}).get("tasks") or {}).items()}
-        in_units = [math.nan if kinds.get(t, "regression") != "regression" else s
+        in_units = [s if t not in kinds or predicts_numbers(kinds[t]) else math.nan
                     for t, s in zip(tasks, sigma)]  # fmt: skip
     if not standardised or any(math.isfinite(v) for v in in_units):
         table[IN_UNITS] = in_units

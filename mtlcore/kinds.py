@@ -293,6 +293,13 @@ def kind_named(name: str) -> Kind:
         raise ValueError(f"unknown task kind {name!r}; choose one of: {', '.join(KINDS)}") from None
 
 
+def predicts_numbers(name: str | None) -> bool:
+    """Whether the kind of this name predicts numbers (regression); False for an unknown
+    name or None (a stored result without the kind)."""
+    kind = KINDS.get(name or "")
+    return kind is not None and kind.predicts_numbers
+
+
 def in_precision(x: float, decimals: int | None) -> float | int:
     """``x`` rounded to ``decimals`` (a whole number for 0; as it is for None); NaN and inf
     stay as they are."""

@@ -21,6 +21,7 @@ from dashboard.history import val_metric_history
 from dashboard.predictions import confusion_frame
 from dashboard.text import md_escape
 from mtlcore.analysis import combine_results, interval_text, verdict_label
+from mtlcore.kinds import predicts_numbers
 from mtlcore.runs import RunInfo
 
 
@@ -100,7 +101,7 @@ def predictions_section(done: list[RunInfo], tasks: list[str], colors: dict[str,
     for tab, task in zip(st.tabs([md_escape(t) for t in tasks]), tasks):
         with tab:
             rows = preds[preds["task"].astype(str) == task]
-            if kinds.get(task) == "regression":
+            if predicts_numbers(kinds.get(task)):
                 rows, note = one_output(rows, task)
                 points = rows.assign(truth=pd.to_numeric(rows["truth"], errors="coerce"),
                                      prediction=pd.to_numeric(rows["prediction"], errors="coerce"))  # fmt: skip

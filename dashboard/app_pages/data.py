@@ -14,6 +14,7 @@ from mtlcore.data.builtin import BUILTIN_DATASETS
 from mtlcore.data.ingest import CSV_FORMAT_ATTR, CsvFormat, missing_target_count
 from mtlcore.data.prepare import describe_inputs
 from mtlcore.data.spec import TASK_KINDS, DataError, TaskSpec
+from mtlcore.kinds import predicts_numbers
 
 SOURCE_KEY = state.WIDGET_PREFIX + "source"
 KINDS = ["auto", *TASK_KINDS]
@@ -484,9 +485,9 @@ def task_editor(
             format_func=lambda k: KIND_LABELS.get(k, k),
         )  # fmt: skip
         st.caption(f"Detected from the data: {md_escape(detected)}")
-    regression = kind == "regression" or (kind == "auto" and detected.startswith("regression"))
-    if not state.is_hidden("tasks") and (regression or len(targets) > 1):
-        more_targets(i, targets, [c for c in columns if kinds.get(c) == "regression"], tables)
+    numbers = predicts_numbers(detected if kind == "auto" else kind)
+    if not state.is_hidden("tasks") and (numbers or len(targets) > 1):
+        more_targets(i, targets, [c for c in columns if predicts_numbers(kinds.get(c))], tables)
     if problem is not None and problem.column in (None, *targets):
         ui.error(str(problem))
     state.control(

@@ -55,6 +55,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from mtlcore.kinds import REGRESSION
 from mtlcore.lessons.conflicting_gradients import METHODS, PARETO_TOLERANCE, Toy2DOptions
 from mtlcore.models.base import Architecture, ModelOutput, ModelTask, MultiTaskModel
 from mtlcore.weighting import METHODS as WEIGHTING_METHODS
@@ -197,7 +198,7 @@ def kept_steps(steps: int, points: int) -> list[int]:
 
 def build_method(method: str, options: Toy2DOptions) -> Weighting:
     """The project's weighting ``method`` for the toy's two tasks, with the papers' options."""
-    tasks = [WeightingTask(name, "regression") for name in TASKS]
+    tasks = [WeightingTask(name, REGRESSION.name) for name in TASKS]
     return build_weighting(method, tasks, method_options(method, options))
 
 
