@@ -676,7 +676,8 @@ def sweep_heatmap(cells: pd.DataFrame, x_title: str, y_title: str) -> go.Figure:
     """Δm of each cell of a sweep over two axes (``cells``: columns ``x``, ``y``,
     ``delta_m``, ``verdict``, ``delta_m_low``, ``delta_m_high``; one row per cell, in
     axis order). Coloured only where the verdict is a finding (green helps, red hurts);
-    a cell within the noise, of one seed or not done yet stays white; its text says which."""
+    a cell within the noise, of one seed or not done yet stays white (0 on the colour scale);
+    its text says which."""
     if cells.empty:
         return empty_figure("No cells to draw.")
     xs, ys = list(dict.fromkeys(cells["x"])), list(dict.fromkeys(cells["y"]))
@@ -687,6 +688,8 @@ def sweep_heatmap(cells: pd.DataFrame, x_title: str, y_title: str) -> go.Figure:
         row_text = []
         for x in xs:
             r = by_cell.get((x, y))
+            if r is not None:
+                values.loc[str(y), str(x)] = 0.0  # drawn, white: not a finding (yet)
             dm = None if r is None else r.delta_m
             if dm is None or not math.isfinite(dm):
                 row_text.append("" if r is None else _t(verdict_label(r.verdict)))

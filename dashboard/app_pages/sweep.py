@@ -217,6 +217,8 @@ def watch(sweep_id: int) -> None:
     @ui.guarded
     def live_panel() -> None:
         show(store, sweep_id, grid)
+        if live and finished(progress(store, sweep_id, grid), len(grid.seeds)):
+            st.rerun(scope="app")  # the buttons above and the refresh follow the end
 
     live_panel()
 
@@ -237,6 +239,8 @@ def show(store: RunStore, sweep_id: int, grid: Grid) -> None:
     st.dataframe(
         table, hide_index=True, key="sweep_ranking",
         column_config={"Δm %": st.column_config.NumberColumn(format="%+.2f"),
+                       "interval": st.column_config.TextColumn(width="medium"),
+                       "verdict": st.column_config.TextColumn(width="medium"),
                        "progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0)},
     )  # fmt: skip
 
