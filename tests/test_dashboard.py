@@ -6,16 +6,19 @@ fresh per test, see conftest); configs are tiny so a run takes a second or two.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import streamlit as st
+import torch
 from streamlit.testing.v1 import AppTest
 
 from dashboard import charts, datasets, runs_client, state
@@ -30,7 +33,7 @@ from dashboard.text import md_escape
 from dashboard.url import decode_query, default_draft, encode_query
 from mtlcore.analysis import combine_results, compare
 from mtlcore.config import ExperimentConfig
-from mtlcore.models import STRATEGIES
+from mtlcore.models import STRATEGIES, Architecture, ModelTask, build_model
 from mtlcore.runs import MetricRow
 from mtlcore.runs._worker import result_summary
 from mtlcore.weighting import METHODS
@@ -521,18 +524,91 @@ def test_charts_keep_one_colour_per_task_and_dash_the_baselines():
     assert heat.data[0].z.tolist() == [[pytest.approx(0.3)]] and heat.data[0].zmid == 0
 
 
+# Two tasks read the same columns of one table (one input group), a third another table.
+DIAGRAM_TASKS = [
+    datasets.TaskView('h"1', "houses", ("a", "b")),
+    datasets.TaskView("h2", "houses", ("a", "b")),
+    datasets.TaskView("apt", "apartments", ("a",)),
+]
+DIAGRAM_OPTIONS = {"hierarchical": {"depths": {"h2": 1}}}  # h2's head reads the input layer
+
+
+def drawn_task_sets(dot: str) -> dict[str, frozenset[str]]:
+    """Per drawn layer, expert or gate: the tasks whose rows pass through it, i.e. whose
+    input node reaches it and whose output it reaches (ties drawn without direction, such
+    as soft sharing's, carry no rows)."""
+    unescape = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
+    nodes = {
+        nid: (re.sub(r'\\[\\"n]', lambda m: unescape[m[0]], label), attrs)
+        for nid, label, attrs in re.findall(r'^  (n\d+) \[label="((?:[^"\\]|\\.)*)"(.*)\];$', dot, re.M)
+    }  # fmt: skip
+    after: dict[str, set[str]] = {}
+    for a, b, attrs in re.findall(r"^  (n\d+) -> (n\d+)(.*);$", dot, re.M):
+        if 'dir="none"' not in attrs:
+            after.setdefault(a, set()).add(b)
+
+    def below(n: str) -> set[str]:
+        seen, todo = {n}, [n]
+        while todo:
+            for m in after.get(todo.pop(), ()):
+                if m not in seen:
+                    seen.add(m)
+                    todo.append(m)
+        return seen
+
+    node = {label: nid for nid, (label, _) in nodes.items()}
+    ends = {
+        t.name: (node[f"{t.table}\n{', '.join(t.inputs)}"], node[t.name]) for t in DIAGRAM_TASKS
+    }
+    return {
+        f"{nid} {label}": frozenset(t for t, (i, o) in ends.items() if nid in below(i) and o in below(nid))
+        for nid, (label, attrs) in nodes.items()
+        if 'shape="note"' not in attrs and 'shape="ellipse"' not in attrs  # not inputs, outputs
+    }  # fmt: skip
+
+
+def model_task_sets(strategy: str) -> dict[str, frozenset[str]]:
+    """Per parameter of the model ``strategy`` builds: the tasks whose output it moves."""
+    tasks = [ModelTask(t.name, f"{t.table}:{','.join(t.inputs)}", len(t.inputs), 1)
+             for t in DIAGRAM_TASKS]  # fmt: skip
+    arch = Architecture(hidden=(32, 16), head_hidden=(8,))
+    model = build_model(strategy, tasks, arch, 0, DIAGRAM_OPTIONS.get(strategy))
+    xs = {t.name: torch.randn(16, t.in_dim, generator=torch.Generator().manual_seed(1))
+          for t in tasks}  # fmt: skip
+    params = dict(model.named_parameters())
+    reached: dict[str, set[str]] = {name: set() for name in params}
+    for t in tasks:
+        grads = torch.autograd.grad(model(xs).outputs[t.name].sum(), list(params.values()),
+                                    allow_unused=True)  # fmt: skip
+        for name, g in zip(params, grads, strict=True):
+            if g is not None and bool(g.abs().sum() > 0):
+                reached[name].add(t.name)
+    return {name: frozenset(ts) for name, ts in reached.items() if ts}
+
+
+def sharing_pairs(task_sets: Iterable[frozenset[str]]) -> set[frozenset[str]]:
+    return {frozenset(p) for ts in task_sets for p in itertools.combinations(sorted(ts), 2)}
+
+
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
-def test_every_strategy_has_a_diagram_with_every_task(strategy: str):
-    tasks = [
-        datasets.TaskView('h"1', "houses", ("a", "b")),
-        datasets.TaskView("apt", "apartments", ("a",)),
-    ]
-    dot = network_dot(strategy, tasks, hidden=[32, 16], head_hidden=[8], options={},
-                      colors=charts.task_colors(["h\"1", "apt"]))  # fmt: skip
-    assert dot.startswith("digraph") and dot.count("{") == dot.count("}")
+def test_every_strategy_diagram_draws_the_sharing_its_model_has(strategy: str):
+    """What the Model page draws is what the model does: each drawn layer, expert or gate
+    carries the rows of exactly the tasks that some parameter of the real model serves (a
+    drawn expert stands for its per-table input layers too), and two tasks meet in the
+    drawing exactly when they share parameters in the model."""
+    colors = charts.task_colors([t.name for t in DIAGRAM_TASKS])
+    dot = network_dot(strategy, DIAGRAM_TASKS, hidden=[32, 16], head_hidden=[8],
+                      options=DIAGRAM_OPTIONS.get(strategy, {}), colors=colors)  # fmt: skip
     assert f'label="{dot_escape(chr(104) + chr(34) + "1")}"' in dot and 'label="apt"' in dot
-    if strategy in ("mmoe", "cgc", "ple"):
-        assert "gate" in dot and "expert" in dot
+    drawn, built = drawn_task_sets(dot), model_task_sets(strategy)
+    assert set(drawn.values()) <= set(built.values()), {k: sorted(v) for k, v in drawn.items()}
+    assert sharing_pairs(drawn.values()) == sharing_pairs(built.values())
+    heads = [k for k, ts in drawn.items() if k.split(" ", 1)[1].startswith("head")]
+    assert sorted(next(iter(drawn[k])) for k in heads) == sorted(t.name for t in DIAGRAM_TASKS)
+    if strategy in ("mmoe", "cgc", "ple"):  # as many experts drawn as the model holds
+        held = {m[1] for n in built if (m := re.match(r"(.*experts\.(?:\w+\.)?\d+)\.", n))}
+        assert sum("expert" in k for k in drawn) == len(held) > 0
+        assert "gate" in dot
     if strategy == "cross_stitch":
         assert "cross-stitch" in dot
 
