@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import codecs
 from pathlib import Path
+from unittest.mock import patch
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mtlcore.data.ingest import profile_table, read_csv_table
+from mtlcore.data.ingest import _read_table, profile_table, read_csv_table
 from mtlcore.data.spec import DataError
 
 SAMPLE = (Path(__file__).parents[1] / "sample_data" / "penguins.csv").read_bytes()
@@ -80,3 +82,69 @@ def mutated(draw: st.DrawFn) -> bytes:
 @given(mutated())
 def test_mutated_real_files(data: bytes) -> None:
     read_or_refuse(data)
+
+
+# --- the quick read is the walked read ------------------------------------------------
+# read_csv_table parses a file once, with pandas, and checks its rows on the bytes; only a
+# file the bytes cannot vouch for is walked row by row with the csv module. The walk on
+# every file (the reader as it was) must give the same table, or the same message.
+
+
+def same_as_walked(data: bytes) -> None:
+    def outcome(walk: bool) -> pd.DataFrame | str:
+        try:
+            return _read_table(data, "fuzz.csv", walk=walk)
+        except DataError as err:
+            return str(err)
+
+    quick, walked = outcome(False), outcome(True)
+    if isinstance(walked, str) or isinstance(quick, str):
+        assert quick == walked
+    else:
+        pd.testing.assert_frame_equal(quick, walked)
+        assert quick.attrs == walked.attrs
+
+
+CELLS = st.sampled_from(
+    ["1", "2.5", "-3", "", " 4", "x", "a b", "?", "NA", '"q"', '"a,b"', '"say ""hi"""', ' "s"',
+     'in"side', '"open', "2021-03-04", "\t", " "]
+)  # fmt: skip
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> bytes:
+    """Header and rows of CSV cells, now and then a row of another length, a blank or
+    spaces-only line, a quote out of place, \\r\\n or a lone \\r."""
+    sep = draw(st.sampled_from([",", ";", "\t"]))
+    n = draw(st.integers(1, 4))
+    lines = [sep.join(f"c{i}" for i in range(n))]
+    for _ in range(draw(st.integers(0, 12))):
+        width = draw(st.sampled_from([n] * 6 + [n - 1, n + 1, 0]))
+        lines.append(sep.join(draw(CELLS) for _ in range(max(width, 0))))
+    end = draw(st.sampled_from(["\n", "\n", "\r\n", "\r"]))
+    return (end.join(lines) + draw(st.sampled_from(["", end, end * 2]))).encode()
+
+
+@FUZZ
+@given(tables())
+def test_quick_read_equals_walked_read_on_tables(data: bytes) -> None:
+    same_as_walked(data)
+
+
+@FUZZ
+@given(st.text(alphabet=CSV_CHARS, max_size=300) | mutated())
+def test_quick_read_equals_walked_read_on_noise(data: str | bytes) -> None:
+    same_as_walked(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def test_quick_read_takes_the_quick_way_on_plain_and_quoted_files() -> None:
+    """The files the bytes vouch for are not walked (the walk is what made reading slow)."""
+    plain = b"a,b,c\n1,2,x\n3,,y\n4,5,\n"
+    quoted = b'a,b,c\n1,"2,5",x\n3,"say ""hi""",y\r\n4,5,""\n'
+    for data in (plain, quoted):
+        with patch("mtlcore.data.ingest._check_rows", side_effect=AssertionError("walked")):
+            table = read_csv_table(data, "t.csv")
+        assert table.shape == (3, 3)
+    walked = patch("mtlcore.data.ingest._check_rows", side_effect=AssertionError("walked"))
+    with walked, pytest.raises(AssertionError, match="walked"):  # a short row: walked, named
+        read_csv_table(b"a,b,c\n1,2,x\n3,4\n", "t.csv")

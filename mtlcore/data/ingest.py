@@ -83,33 +83,74 @@ def read_csv_table(
         except ValueError as err:
             raise DataError(f"File '{name}' was not read: {err}.", where=name) from None
     data = _read_bytes(source, name, max_bytes)
+    return _read_table(data, name)
+
+
+def _read_table(data: bytes, name: str, *, walk: bool = False) -> pd.DataFrame:
+    """:func:`read_csv_table` of the file's bytes. ``walk``: check every row with the
+    ``csv`` module even when the bytes vouch for them (the reference the tests hold the
+    quick way to)."""
     skip = _check_utf8(data, name)
     head = _head(data, skip)
     if _is_empty_sheet(data, skip, head):  # no cell holds anything
         _check_rows("", name)  # says the file is empty
     fmt = _sample_format(head)
-    header, n_rows = _header_and_rows(data, skip, head, name, fmt.delimiter)
+    whole = len(data) - skip <= _SNIFF_CHARS
+    header = None if walk else _head_header(head, whole, name, fmt.delimiter)
+    df, error = _parse(data, skip, fmt)
+    n_rows = len(df) if df is not None else 0
+    if header is None or df is None or not _rows_fit(data, skip, fmt.delimiter, header, df):
+        header, n_rows = _check_rows(data[skip:].decode("utf-8"), name, fmt.delimiter)
     if n_rows == 0:
         raise DataError(
             f"File '{name}' has a header row ({_names(header, 5)}) but no data rows. Add a "
             "row of values under the header for each example.",
             where=name,
         )
-    try:
-        df = pd.read_csv(
-            io.BytesIO(data), sep=fmt.delimiter, decimal=fmt.decimal,
-            skipinitialspace=True, index_col=False, na_values=MISSING_MARKERS, encoding="utf-8",
-        )  # fmt: skip
-    except (ValueError, pd.errors.ParserError) as err:
-        _check_rows(data[skip:].decode("utf-8"), name, fmt.delimiter)  # names the line, if it can
+    if df is None:  # rare: the rows looked right to the csv module
         raise DataError(
-            f"File '{name}' could not be read as CSV ({err}). Check that it is a "
+            f"File '{name}' could not be read as CSV ({error}). Check that it is a "
             f"{fmt.separated}-separated file with one row per line.",
             where=name,
-        ) from None
+        )
     df.columns = header
     df.attrs[CSV_FORMAT_ATTR] = dataclasses.asdict(fmt)
     return parse_dates(df)
+
+
+def _parse(data: bytes, skip: int, fmt: CsvFormat) -> tuple[pd.DataFrame | None, str]:
+    """pandas' parse of the file (None and the reason when it fails, or when pandas
+    warns that it dropped values of a row longer than the header)."""
+    sep = ord(fmt.delimiter)
+    spaced = (
+        b" " in data
+        and bool(  # spaces to skip at the start of a value?
+            data[skip : skip + 1] == b" "
+            or np.any(_after(np.frombuffer(data, np.uint8)[skip:], (sep, _NEWLINE, _RETURN)) == 32)
+        )
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            df = pd.read_csv(
+                io.BytesIO(data), sep=fmt.delimiter, decimal=fmt.decimal, index_col=False,
+                skipinitialspace=spaced, na_values=MISSING_MARKERS, encoding="utf-8",
+            )  # fmt: skip
+        except (ValueError, pd.errors.ParserError) as err:
+            return None, str(err)
+    for w in caught:
+        if issubclass(w.category, pd.errors.ParserWarning):
+            return None, str(w.message)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return df, ""
+
+
+def _after(buf: np.ndarray, marks: tuple[int, ...]) -> np.ndarray:
+    """The bytes that follow one of ``marks`` in ``buf``."""
+    follows = buf[:-1] == marks[0]
+    for m in marks[1:]:
+        follows |= buf[:-1] == m
+    return buf[1:][follows]
 
 
 # --- separator and decimal mark ---------------------------------------------
@@ -194,26 +235,25 @@ def _is_empty_sheet(data: bytes, skip: int, head: str) -> bool:
     return not data[skip:].strip(_EMPTY_SHEET.encode())
 
 
-def _header_and_rows(
-    data: bytes, skip: int, head: str, name: str, delimiter: str
-) -> tuple[list[str], int]:
-    """The checked, stripped header and the number of data rows, or a DataError.
-
-    The header is the first row of the file's first lines; when :func:`_rows_fit`
-    vouches for every row on the bytes, that is all; otherwise :func:`_check_rows`
-    walks the whole file and names the line at fault."""
+def _head_header(head: str, whole: bool, name: str, delimiter: str) -> list[str] | None:
+    """The checked, stripped header: the first row of the file's first lines (``whole``:
+    the head is the whole file). None when they hold no whole row, or no second row in a
+    longer file, or when the second row has another length (pandas then takes one value
+    more for a trailing separator on every line): the walk then reads the file."""
     reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter,
                         skipinitialspace=True, strict=True)  # fmt: skip
     try:
-        first = next((row for row in reader if not _is_blank(row)), None)
-    except csv.Error:
-        first = None
-    if first is not None:
+        rows = (row for row in reader if not _is_blank(row))
+        first = next(rows, None)
+        if first is None:
+            return None
         header = _check_header(first, name)
-        n_rows = _rows_fit(data, skip, delimiter, len(header))
-        if n_rows is not None:
-            return header, n_rows
-    return _check_rows(data[skip:].decode("utf-8"), name, delimiter)
+        second = next(rows, None)
+    except csv.Error:
+        return None
+    if second is None:
+        return header if whole else None
+    return header if len(second) == len(header) else None
 
 
 # Rows are checked on the bytes a block at a time (bounded temporary arrays).
@@ -221,23 +261,52 @@ _SCAN_BLOCK = 1 << 22
 _QUOTE, _NEWLINE, _RETURN = ord('"'), ord("\n"), ord("\r")
 
 
-def _rows_fit(data: bytes, skip: int, delimiter: str, n_columns: int) -> int | None:
-    """The number of data rows when every line of the file after the header is a row of
-    ``n_columns`` values as the ``csv`` module (and pandas) read it; None when the bytes
-    alone cannot tell (then the row walk decides, and says where a row is wrong).
+def _rows_fit(data: bytes, skip: int, delimiter: str, header: list[str], df: pd.DataFrame) -> bool:
+    """Whether the bytes vouch that pandas' ``df`` holds every row of the file, each of
+    as many values as the ``header`` as the ``csv`` module reads them; when they cannot
+    tell, the row walk decides (and says where a row is wrong).
+
+    pandas refuses a row longer than the header (or warns, for the first one) and fills a
+    shorter one with missing values, so in a file without quotes only the rows whose last
+    value is missing need a look: their line must hold ``len(header) - 1`` separators, and
+    every line that is not empty must be a row. With quotes, every line is checked
+    (:func:`_quoted_rows`). Never vouched for: one column, a NUL byte, a lone ``\\r``.
+    """
+    n_columns = len(header)
+    if n_columns < 2 or len(df.columns) != n_columns or b"\x00" in data:
+        return False
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        return False
+    buf = np.frombuffer(data, dtype=np.uint8)[skip:]
+    sep = ord(delimiter)
+    if b'"' in data:
+        return _quoted_rows(buf, sep, n_columns) == len(df)
+    ends = np.flatnonzero(buf == _NEWLINE)
+    starts = np.concatenate([[0], ends + 1])
+    stops = np.concatenate([ends, [len(buf)]])
+    stops[:-1] -= buf[np.maximum(ends - 1, 0)] == _RETURN  # a \r\n line end
+    lines = np.flatnonzero(stops > starts)  # the header and one line per row
+    if len(lines) != len(df) + 1:
+        return False
+    short = lines[1:][df.iloc[:, -1].isna().to_numpy()]  # rows whose last value is missing
+    if len(short) == 0:
+        return True
+    bounds = np.column_stack([starts[short], stops[short]]).ravel()
+    is_sep = np.append(buf == sep, False).view(np.uint8)
+    return bool(np.all(np.add.reduceat(is_sep, bounds)[::2] == n_columns - 1))
+
+
+def _quoted_rows(buf: np.ndarray, sep: int, n_columns: int) -> int | None:
+    """The number of data rows of a file with quotes when every line after the header is
+    a row of ``n_columns`` values as the ``csv`` module reads it; None when the bytes
+    alone cannot tell.
 
     Vouched for: lines separated by ``\\n`` or ``\\r\\n``, each empty (skipped) or
     holding ``n_columns - 1`` separators outside double quotes, where every quoted value
     opens at the start of a value and closes at its end (a doubled quote inside it is
-    one quote). Anything else (a line of spaces, a lone ``\\r``, a NUL byte, a quote
-    after a space or inside an unquoted value, a quote never closed, a row of another
-    length, a one-column file) is left to the walk.
+    one quote). Anything else (a quote after a space or inside an unquoted value, a quote
+    never closed, a line of spaces, a row of another length) is left to the walk.
     """
-    if n_columns < 2 or b"\x00" in data or data.count(b"\r") != data.count(b"\r\n"):
-        return None
-    buf = np.frombuffer(data, dtype=np.uint8)[skip:]
-    sep = ord(delimiter)
-    quoted = b'"' in data
     inside = 0  # 1 while a quoted value is open at the end of the blocks read so far
     ends: list[np.ndarray] = []  # line ends (positions of \n outside quotes)
     seps: list[np.ndarray] = []  # separators before each line end, counted from the start
@@ -245,23 +314,22 @@ def _rows_fit(data: bytes, skip: int, delimiter: str, n_columns: int) -> int | N
     for start in range(0, len(buf), _SCAN_BLOCK):
         block = buf[start : start + _SCAN_BLOCK]
         is_sep, is_end = block == sep, block == _NEWLINE
-        if quoted:
-            is_quote = block == _QUOTE
-            at = np.flatnonzero(is_quote)
-            if len(at) or inside:
-                parity = (np.cumsum(is_quote, dtype=np.uint8) + inside) & 1
-                opening = parity[at] == 1  # a quote that opens a value (or a doubled one)
-                pos = at + start
-                before = np.where(pos > 0, buf[np.maximum(pos - 1, 0)], sep)
-                after = np.where(pos + 1 < len(buf), buf[np.minimum(pos + 1, len(buf) - 1)], sep)
-                starts_value = np.isin(before, (sep, _NEWLINE, _QUOTE))
-                ends_value = np.isin(after, (sep, _NEWLINE, _RETURN, _QUOTE))
-                if not np.all(np.where(opening, starts_value, ends_value)):
-                    return None
-                outside = parity == 0
-                is_sep &= outside
-                is_end &= outside
-                inside = int(parity[-1])
+        is_quote = block == _QUOTE
+        at = np.flatnonzero(is_quote)
+        if len(at) or inside:
+            parity = (np.cumsum(is_quote, dtype=np.uint8) + inside) & 1
+            opening = parity[at] == 1  # a quote that opens a value (or a doubled one)
+            pos = at + start
+            before = np.where(pos > 0, buf[np.maximum(pos - 1, 0)], sep)
+            after = np.where(pos + 1 < len(buf), buf[np.minimum(pos + 1, len(buf) - 1)], sep)
+            starts_value = np.isin(before, (sep, _NEWLINE, _QUOTE))
+            ends_value = np.isin(after, (sep, _NEWLINE, _RETURN, _QUOTE))
+            if not np.all(np.where(opening, starts_value, ends_value)):
+                return None
+            outside = parity == 0
+            is_sep &= outside
+            is_end &= outside
+            inside = int(parity[-1])
         at_sep, at_end = np.flatnonzero(is_sep), np.flatnonzero(is_end)
         ends.append(at_end + start)
         seps.append(np.searchsorted(at_sep, at_end) + n_seps)
