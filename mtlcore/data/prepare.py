@@ -1,8 +1,11 @@
 """From tables and task specs to per-task arrays: splits, preprocessing, targets.
 
 Splits are made per *table* (so tasks of one table share their test rows) from a
-seeded permutation. Preprocessing is learned on each task's training rows only,
-with scikit-learn: numbers are imputed with the median and standardised, text is
+seeded permutation. Preprocessing is learned on the training rows of the table, once
+for the tasks that read the same input columns (their inputs only: a row whose target is
+missing, or that a task's ``train_rows`` cap leaves out, still shows what the inputs look
+like; validation and test rows never count), with scikit-learn: numbers are imputed
+with the median and standardised, text is
 imputed with the most frequent value and one-hot encoded, and a date column becomes
 seven numbers (:class:`DateFeatures`: its year, and the sine and cosine of its month,
 day of year and day of week), imputed with the median and standardised like numbers.
@@ -11,7 +14,9 @@ The date features live inside the fitted preprocessor, whose fitted numbers
 as the training rows were (:mod:`mtlcore.predict`). Rows whose target is
 missing (any of its targets, for a multi-output task) are dropped for that task only,
 and counted; imputed input values are
-counted too, so the UI can report both.
+counted too, so the UI can report both. A task's arrays are the rows it keeps of the
+table's float32 matrix of each split: the matrix itself when it keeps them all (tasks
+of one batch group share those very arrays), else a copy of its rows.
 
 Aligned inputs (``align_columns``): tasks of *different tables* whose inputs share
 column names are put into one feature space, so a model can give them one input
@@ -331,47 +336,104 @@ def prepare(
         s.name: _task_rows(dataset.tables[s.table], s, splits[s.table], split_seed)
         for s in resolved
     }
-    parts = {name: p for name, (p, _) in rows.items()}
+    positions = {name: p for name, (p, _) in rows.items()}
     aligned: dict[str, tuple[AlignedInputs, str]] = {}
     for group in aligned_groups(resolved) if align_columns else []:
-        pre = _fit_aligned(dataset, group, parts)
+        pre = _fit_aligned(dataset, group, positions)
         key = f"aligned:{'+'.join(pre.tables)}:{','.join(pre.columns)}"
         aligned.update({s.name: (pre, key) for s in group})
     tasks = []
-    # Tasks that read the same columns of the same rows get one preprocessor and one set
-    # of arrays (fitted on the same training rows, they would be equal anyway).
+    # One preprocessor and one matrix per split for the tasks of a table that read the
+    # same inputs; tasks that read the same rows (a batch group) share their arrays.
+    tables: dict[tuple[str, tuple[str, ...]], TableFeatures] = {}
     features: dict[str, tuple[ColumnTransformer | AlignedInputs, dict[str, np.ndarray]]] = {}
     for s in resolved:
-        table = dataset.tables[s.table]
+        table, pos = dataset.tables[s.table], positions[s.name]
         key = aligned[s.name][1] if s.name in aligned else None
-        group = _batch_group(s, parts[s.name], key)
+        group = _batch_group(s, pos, key)
         if group not in features:
             if s.name in aligned:
                 pre = aligned[s.name][0]
-                X = {sp: pre.transform(p, s.table, s.inputs) for sp, p in parts[s.name].items()}
+                cols = list(s.inputs or ())
+                X = {
+                    sp: _owned(pre.transform(_take(table, cols, p), s.table, s.inputs), np.float32)
+                    for sp, p in pos.items()
+                }
                 features[group] = pre, X
             else:
-                features[group] = _own_features(table, s, parts[s.name])
-            features[group] = (
-                features[group][0],
-                {sp: _owned(v, np.float32) for sp, v in features[group][1].items()},
-            )
+                inputs = (s.table, tuple(s.inputs or ()))
+                if inputs not in tables:
+                    tables[inputs] = _table_features(table, s, splits[s.table])
+                features[group] = tables[inputs].rows(pos)
         pre, X = features[group]
-        task = _task_data(table, s, parts[s.name], pre, X, standardize_targets)
+        task = _task_data(table, s, pos, pre, X, standardize_targets)
         task.unused_train_rows, task.aligned_group = rows[s.name][1], key
         task.batch_group = group
         tasks.append(task)
     return PreparedData(dataset, tasks)
 
 
-def _batch_group(spec: TaskSpec, parts: dict[str, pd.DataFrame], aligned: str | None) -> str:
+@dataclass
+class TableFeatures:
+    """The inputs of a table's tasks that read the same columns: one preprocessor, fitted
+    on the table's training rows, and the float32 matrix of each split (all its rows)."""
+
+    preprocessor: ColumnTransformer
+    split_rows: dict[str, np.ndarray]  # split -> sorted row positions of the table
+    X: dict[str, np.ndarray]  # split -> (rows of the split, features)
+
+    def rows(
+        self, positions: dict[str, np.ndarray]
+    ) -> tuple[ColumnTransformer, dict[str, np.ndarray]]:
+        """The preprocessor and the arrays of a task's rows (a subset of each split's): the
+        split's own matrix when it keeps every row, else those rows of it."""
+        X = {}
+        for split, pos in positions.items():
+            whole, full = self.split_rows[split], self.X[split]
+            same = len(pos) == len(whole) and np.array_equal(pos, whole)
+            X[split] = full if same else full[np.searchsorted(whole, pos)]
+        return self.preprocessor, X
+
+
+# Rows are transformed this many at a time, into the float32 matrix: the float64 blocks
+# scikit-learn builds stay small.
+_TRANSFORM_ROWS = 65_536
+
+
+def _table_features(
+    table: pd.DataFrame, spec: TaskSpec, splits: dict[str, np.ndarray]
+) -> TableFeatures:
+    """The preprocessor of ``spec``'s inputs fitted on every training row of its table
+    (whatever the targets hold: inputs only), and each split's matrix."""
+    numeric, text, dates = _kinds(table, spec)
+    columns = [c for c in table.columns if c in set(numeric + text + dates)]
+    pre = _column_transformer(table, numeric, text, dates)
+    pre.fit(_inputs_frame(_take(table, columns, splits["train"]), numeric, text, dates))
+    n_features = len(pre.get_feature_names_out())
+    X = {}
+    for split, pos in splits.items():
+        out = np.empty((len(pos), n_features), dtype=np.float32)
+        for start in range(0, len(pos), _TRANSFORM_ROWS):
+            block = _take(table, columns, pos[start : start + _TRANSFORM_ROWS])
+            out[start : start + len(block)] = pre.transform(
+                _inputs_frame(block, numeric, text, dates)
+            )
+        X[split] = out
+    return TableFeatures(pre, splits, X)
+
+
+def _take(table: pd.DataFrame, columns: Sequence[str], positions: np.ndarray) -> pd.DataFrame:
+    """Those columns of those rows (one copy of just them)."""
+    return table.iloc[positions, table.columns.get_indexer(list(columns))]
+
+
+def _batch_group(spec: TaskSpec, positions: dict[str, np.ndarray], aligned: str | None) -> str:
     """The key of the tasks that read ``spec``'s columns of the same rows in every split:
     its table, inputs, aligned feature space and a digest of its rows per split."""
     digest = hashlib.blake2b(digest_size=12)
-    for split in sorted(parts):
-        index = parts[split].index
+    for split in sorted(positions):
         digest.update(split.encode())
-        digest.update(pd.util.hash_pandas_object(index, index=False).to_numpy().tobytes())
+        digest.update(np.ascontiguousarray(positions[split], dtype=np.int64).tobytes())
     inputs = ",".join(spec.inputs or ())
     return f"{spec.table}:{inputs}|{aligned or ''}|{digest.hexdigest()}"
 
@@ -403,17 +465,17 @@ def aligned_groups(specs: Sequence[TaskSpec]) -> list[list[TaskSpec]]:
 
 def _task_rows(
     table: pd.DataFrame, spec: TaskSpec, rows: dict[str, np.ndarray], split_seed: int
-) -> tuple[dict[str, pd.DataFrame], int]:
-    """The task's labelled rows per split, its training rows capped by ``train_rows``,
-    and how many labelled training rows the cap left out."""
+) -> tuple[dict[str, np.ndarray], int]:
+    """The positions of the task's labelled rows per split, its training rows capped by
+    ``train_rows``, and how many labelled training rows the cap left out."""
     has_target = table[list(spec.targets)].notna().all(axis=1).to_numpy()
-    parts = {split: table.iloc[idx][has_target[idx]] for split, idx in rows.items()}
+    parts = {split: idx[has_target[idx]] for split, idx in rows.items()}
     labelled_train = len(parts["train"])
     if spec.train_rows is not None and spec.train_rows < labelled_train:
         # A seeded sample of the labelled training rows, the same whichever tasks train
         # beside this one; validation and test rows stay whole.
         keep = numpy_rng(split_seed, "train_rows", spec.name).permutation(labelled_train)
-        parts["train"] = parts["train"].iloc[np.sort(keep[: spec.train_rows])]
+        parts["train"] = parts["train"][np.sort(keep[: spec.train_rows])]
     if len(parts["train"]) < 2:
         raise DataError(
             f"Task '{spec.name}': only {len(parts['train'])} training row(s) have a value in "
@@ -451,11 +513,11 @@ def _text_pipeline() -> Pipeline:
     )
 
 
-def _own_features(
-    table: pd.DataFrame, spec: TaskSpec, parts: dict[str, pd.DataFrame]
-) -> tuple[ColumnTransformer, dict[str, np.ndarray]]:
-    """The task's own preprocessor, fitted on its training rows, and its arrays."""
-    numeric, text, dates = _kinds(table, spec)
+def _column_transformer(
+    table: pd.DataFrame, numeric: list[str], text: list[str], dates: list[str]
+) -> ColumnTransformer:
+    """Numbers, text and dates each through their pipeline (text goes in as object
+    strings, see :func:`_inputs_frame`, so missing values are np.nan for the imputer)."""
     transformers = []
     if numeric:
         transformers.append(("num", _number_pipeline(), numeric))
@@ -463,15 +525,11 @@ def _own_features(
         transformers.append(("cat", _text_pipeline(), text))
     if dates:
         transformers.append(("date", _date_pipeline(_date_formats(table)), dates))
-    pre = ColumnTransformer(transformers, verbose_feature_names_out=False)
-    # Text columns go through as object strings so missing values are np.nan for the imputer.
-    frames = {s: _inputs_frame(p, numeric, text, dates) for s, p in parts.items()}
-    pre.fit(frames["train"])
-    return pre, {s: pre.transform(f) for s, f in frames.items()}
+    return ColumnTransformer(transformers, verbose_feature_names_out=False)
 
 
 def _fit_aligned(
-    dataset: Dataset, group: list[TaskSpec], parts: dict[str, dict[str, pd.DataFrame]]
+    dataset: Dataset, group: list[TaskSpec], positions: dict[str, dict[str, np.ndarray]]
 ) -> AlignedInputs:
     """One preprocessor per column name, fitted on the union of the group's training rows.
 
@@ -490,9 +548,9 @@ def _fit_aligned(
         kind = "date" if date else "numeric" if numeric else "text"
         values = []
         for t in tables:
-            index = [parts[s.name]["train"].index for s in readers if s.table == t]
+            index = [positions[s.name]["train"] for s in readers if s.table == t]
             if index:
-                rows = dataset.tables[t].loc[reduce(pd.Index.union, index)]
+                rows = _take(dataset.tables[t], [c], reduce(np.union1d, index))
                 values.append(_inputs_frame(rows, *_one_kind(c, kind)))
         formats = next(({c: _date_formats(f)[c]} for f in frames if c in _date_formats(f)), {})
         pipe = (
@@ -505,12 +563,13 @@ def _fit_aligned(
 def _task_data(
     table: pd.DataFrame,
     spec: TaskSpec,
-    parts: dict[str, pd.DataFrame],
+    positions: dict[str, np.ndarray],
     pre: ColumnTransformer | AlignedInputs,
     X: dict[str, np.ndarray],
     standardize: bool,
 ) -> TaskData:
     column = spec.targets[0]  # the one target of a single-output task
+    parts = {split: _take(table, spec.targets, pos) for split, pos in positions.items()}
     classes: list | None = None
     decimals: tuple[int, ...] = ()
     mean: float | np.ndarray = 0.0
@@ -528,10 +587,12 @@ def _task_data(
             std = float(y_raw["train"].std()) or 1.0
         y = {s: ((v - mean) / std).astype(np.float32) for s, v in y_raw.items()}
     else:
-        classes = sorted(map(_label, table[column].dropna().unique().tolist()), key=str)
+        values = pd.Index(table[column].dropna().unique())
+        classes = sorted(map(_label, values.tolist()), key=str)
         index = {c: i for i, c in enumerate(classes)}
+        code = np.array([index[_label(v)] for v in values.tolist()])  # per distinct value
         dtype = np.float32 if spec.kind == "binary" else np.int64
-        y = {s: p[column].map(index).to_numpy(dtype=dtype) for s, p in parts.items()}
+        y = {s: code[values.get_indexer(p[column])].astype(dtype) for s, p in parts.items()}
 
     has_target = table[list(spec.targets)].notna().all(axis=1)
     names = pre.feature_names() if isinstance(pre, AlignedInputs) else pre.get_feature_names_out()
@@ -607,7 +668,11 @@ def _inputs_frame(
     columns: dict[str, pd.Series] = {c: part[c].astype("float64") for c in numeric}
     for c in text:
         col = part[c]
-        columns[c] = col.astype(str).astype(object).where(col.notna(), np.nan)
+        if isinstance(col.dtype, pd.StringDtype):  # strings already (what read_csv gives)
+            values = col.to_numpy(dtype=object, na_value=np.nan)
+            columns[c] = pd.Series(values, index=part.index, dtype=object)
+        else:
+            columns[c] = col.astype(str).astype(object).where(col.notna(), np.nan)
     columns.update({c: part[c] for c in dates})
     order = [c for c in part.columns if c in columns]
     return pd.DataFrame({c: columns[c] for c in order}, index=part.index)
@@ -619,8 +684,10 @@ def _inputs_frame(
 def imputed_counts(table: pd.DataFrame, spec: TaskSpec) -> dict[str, int]:
     """Input column -> missing values filled in, over the rows that have the task's target
     (the rows the task trains, validates and tests on)."""
-    rows = table[table[list(spec.targets)].notna().all(axis=1)]
-    missing = rows[list(spec.inputs or ())].isna().sum()
+    labelled = table[list(spec.targets)].notna().all(axis=1).to_numpy()
+    missing = {
+        c: np.count_nonzero(table[c].isna().to_numpy() & labelled) for c in spec.inputs or ()
+    }
     return {str(c): int(n) for c, n in missing.items() if n}
 
 
