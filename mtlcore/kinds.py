@@ -21,6 +21,7 @@ when called, so the dashboard can ask a kind about a stored result.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
@@ -44,8 +45,9 @@ class Decodable(Protocol):
     target_decimals: Any  # decimals of each target's training values (None/() if unknown)
 
 
-class Kind:
-    """One task kind. Subclasses fill in every method; the instances below are the only ones."""
+class Kind(ABC):
+    """One task kind; :data:`REGRESSION`, :data:`BINARY` and :data:`MULTICLASS` are the only
+    instances."""
 
     name: ClassVar[str]
     primary_metric: ClassVar[str]  # the metric the comparison and the curves use
@@ -60,41 +62,41 @@ class Kind:
         """Outputs the model gives such a task."""
         return n_targets
 
+    @abstractmethod
     def loss(self, out: Tensor, y: Tensor) -> Tensor:
         """The task's mean loss on a batch of raw outputs and trained targets."""
-        raise NotImplementedError
 
+    @abstractmethod
     def decode(self, task: Decodable, output: np.ndarray) -> np.ndarray:
         """Raw outputs -> predictions: float64 in the target's units ((rows,), or (rows, k)
         for k targets) or class labels as a unicode array."""
-        raise NotImplementedError
 
+    @abstractmethod
     def decode_targets(self, task: TaskData, y: np.ndarray) -> np.ndarray:
         """Trained targets -> true values: float64 in the target's units, or class labels."""
-        raise NotImplementedError
 
+    @abstractmethod
     def metrics(self, task: TaskData, output: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """Every metric of raw outputs against trained targets, in the target's units."""
-        raise NotImplementedError
 
+    @abstractmethod
     def tensor_metric(self, task: TaskData, output: Tensor, y: Tensor, metric: str) -> float:
         """One metric of :meth:`metrics` from tensors, on their device: the same number."""
-        raise NotImplementedError
 
+    @abstractmethod
     def trivial_metrics(self, task: TaskData, split: str) -> dict[str, float]:
         """Every metric of the trivial predictor on ``split``, learned from the training rows."""
-        raise NotImplementedError
 
+    @abstractmethod
     def readable(self, task: TaskData, output: np.ndarray, y: np.ndarray) -> list[tuple]:
         """(row, output column, truth, prediction) per row and output, in row order and a
         multi-output task's outputs in target order: numbers rounded to the decimals of
         the target's training values, or class labels as the data holds them."""
-        raise NotImplementedError
 
+    @abstractmethod
     def column_predictions(self, task: Decodable, output: np.ndarray) -> dict[str, list]:
         """Raw outputs as predictions per target column, as written for new rows: numbers
         rounded like the training values, or class labels as the data holds them."""
-        raise NotImplementedError
 
     def target_scale(self, task: TaskData) -> list[float] | None:
         """Per target column, the std its values were divided by for training; None when
@@ -176,13 +178,13 @@ class Classification(Kind):
     predicts_numbers = False
     trivial_predictor = "the majority class"
 
+    @abstractmethod
     def class_index(self, output: np.ndarray) -> np.ndarray:
         """The predicted class of each row (its index in ``classes``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def probabilities(self, output: np.ndarray) -> np.ndarray:
         """(rows,) probability of class 1 (binary) or (rows, classes) (multiclass)."""
-        raise NotImplementedError
 
     def decode(self, task: Decodable, output: np.ndarray) -> np.ndarray:
         return _labels(task, self.class_index(output))
@@ -203,10 +205,10 @@ class Classification(Kind):
         proba = self.trivial_probabilities(counts / counts.sum(), len(y))
         return classification_metrics(y.astype(int), proba, n)
 
+    @abstractmethod
     def trivial_probabilities(self, freq: np.ndarray, rows: int) -> np.ndarray:
         """What the trivial predictor gives each of ``rows`` rows, from the training class
         frequencies ``freq``, shaped as :meth:`probabilities`."""
-        raise NotImplementedError
 
     def readable(self, task: TaskData, output: np.ndarray, y: np.ndarray) -> list[tuple]:
         classes, column = task.classes or [], task.targets[0]
