@@ -77,7 +77,7 @@ def time_method(method, data, arch, cfg, warmup: int, clock=time.process_time):
         started = clock()
         for _ in range(n):
             step += 1
-            idx = {k: torch.from_numpy(s.next()) for k, s in streams.items()}
+            idx = {k: s.next() for k, s in streams.items()}
             out = model({k: X[k][i] for k, i in idx.items()})
             losses = torch.stack(
                 [task_loss(t, out.outputs[t.name], Y[t.name][idx[t.name]]) for t in data.tasks]

@@ -31,7 +31,7 @@ import math
 import os
 import stat
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 MAX_PARAMS_ENV = "MTL_STUDIO_MAX_PARAMS"
 MAX_RUN_SECONDS_ENV = "MTL_STUDIO_MAX_RUN_SECONDS"
@@ -195,15 +195,17 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         _DEADLINE.reset(token)
 
 
-def overtime(where: str) -> str | None:
+def overtime(where: str | Callable[[], str]) -> str | None:
     """The sentence to stop training with when the current time limit has passed, else None.
 
     ``where`` completes "The run was stopped at ...": ``epoch 3, step 120 of the
-    multi-task model``.
+    multi-task model`` (or a function that gives it, so a loop that asks every step
+    formats nothing until the limit is reached).
     """
     limit = _DEADLINE.get()
     if limit is None or time.monotonic() <= limit[0]:
         return None
+    where = where() if callable(where) else where
     return (
         f"The run was stopped at {where}: it reached this server's time limit of "
         f"{limit[1]:g} s ({MAX_RUN_SECONDS_ENV}). Train fewer epochs or steps, a "
