@@ -227,7 +227,8 @@ def test_a_task_problem_shows_under_the_task_and_blocks_training():
 
 
 def test_stop_cancels_a_running_run_and_the_queued_seeds():
-    at = app("?train.epochs=2000&baselines=false&train.snapshot_every=0")
+    # never ends on its own (the most steps a config allows): only Stop ends it
+    at = app("?train.steps=10000000&baselines=false&train.snapshot_every=0")
     goto(at, "train")
     at.button(key="train").click().run()
     deadline = time.monotonic() + 60

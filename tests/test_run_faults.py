@@ -22,12 +22,12 @@ from mtlcore.config import ExperimentConfig
 from mtlcore.runs import DONE, FAILED, ORPHAN_REASON, RUNNING, LocalExecutor, RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
-# Long enough to be caught running (tens of seconds), killed long before it ends.
+# Never ends on its own on any machine (the most steps a config allows): the tests kill it.
 LONG = {
     "name": "long",
     "data": {"builtin": "houses"},
     "model": {"hidden": [8, 8]},
-    "train": {"epochs": 2000, "batch_size": 64},
+    "train": {"steps": 10_000_000, "batch_size": 64},
     "baselines": False,
     "seeds": [0],
 }
