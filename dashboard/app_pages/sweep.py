@@ -25,6 +25,7 @@ from mtlcore.data.builtin import BUILTIN_DATASETS
 from mtlcore.models import STRATEGIES
 from mtlcore.runs import CANCELLED, FAILED, RunStore
 from mtlcore.sweep import (
+    CellResult,
     Grid,
     SweepError,
     cell_results,
@@ -203,6 +204,8 @@ def watch(sweep_id: int) -> None:
     cells = progress(store, sweep_id, grid)
     live = not finished(cells, len(grid.seeds))
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+    axes = "; ".join(f"{k}: {', '.join(str(v) for v in values)}" for k, values in grid.axes)
+    c1.caption(md_escape(f"{len(grid.cells)} cells × seeds {format_ints(grid.seeds)}. {axes}"))
     with c2:
         if live and st.button("Stop sweep", icon=":material/stop:", key="sweep_stop"):
             store.cancel_sweep(sweep_id)
@@ -245,7 +248,7 @@ def show(store: RunStore, sweep_id: int, grid: Grid) -> None:
     )  # fmt: skip
 
 
-def heatmap(grid: Grid, results: list) -> None:
+def heatmap(grid: Grid, results: list[CellResult]) -> None:
     keys = [k for k, _ in grid.axes]
     varied = [k for k, v in grid.axes if len(v) > 1] or keys[:1]
     c1, c2, *rest = st.columns(2 + max(0, len(keys) - 2))
@@ -262,7 +265,7 @@ def heatmap(grid: Grid, results: list) -> None:
             fixed[key] = values[0]
             continue
         col = next(slots, None) or st
-        fixed[key] = col.selectbox(f"At {key}", values, key=f"sweep_at:{key}")
+        fixed[key] = col.selectbox(f"At {md_escape(key)}", values, key=f"sweep_at:{key}")
     frame = pd.DataFrame(grid_slice(grid, results, x, y, fixed))
     st.plotly_chart(sweep_heatmap(frame, x, y or ""), key="sweep_heatmap")
 

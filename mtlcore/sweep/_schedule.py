@@ -70,21 +70,22 @@ class CellProgress:
     label: str
     runs: list[RunInfo]
     progress: float  # 0..1 over the sweep's seeds (a seed never submitted counts 0)
+    n_seeds: int  # the sweep's seeds: a cell is done when each has a done run
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.runs)
 
     @property
     def status(self) -> str:
-        """done when every seed is done; else running, queued, failed or cancelled, in
-        that order of precedence (what the user most needs to know about the cell)."""
+        """done when every seed is done; else running, queued (also a seed not queued
+        yet), failed or cancelled, in that order of precedence (what the user most needs
+        to know about the cell)."""
         statuses = {r.status for r in self.runs}
-        if self.runs and statuses == {DONE}:
+        if len(self.runs) == self.n_seeds and statuses == {DONE}:
             return DONE
-        for s in (RUNNING, QUEUED, FAILED, CANCELLED):
-            if s in statuses:
-                return s
-        return QUEUED if not self.runs else DONE
+        if len(self.runs) < self.n_seeds:
+            statuses.add(QUEUED)
+        return next(s for s in (RUNNING, QUEUED, FAILED, CANCELLED) if s in statuses)
 
 
 def progress(store: RunStore, sweep_id: int, grid: Grid) -> list[CellProgress]:
@@ -94,7 +95,8 @@ def progress(store: RunStore, sweep_id: int, grid: Grid) -> list[CellProgress]:
     for cell in grid.cells:
         runs = [latest[(cell.index, s)] for s in grid.seeds if (cell.index, s) in latest]
         done = sum(1.0 if r.status == DONE else r.progress for r in runs)
-        out.append(CellProgress(cell.index, cell.label, runs, done / len(grid.seeds)))
+        out.append(CellProgress(cell.index, cell.label, runs, done / len(grid.seeds),
+                                len(grid.seeds)))  # fmt: skip
     return out
 
 

@@ -1,0 +1,128 @@
+"""A sweep's grid wall time on the local worker pool, against the same grid without
+baseline reuse, measured in the same run.
+
+The grid: strategies × weighting methods × seeds on the built-in synthetic dataset
+(``--strategies``, ``--methods``, ``--seeds``, ``--epochs``). Two ways, each on a fresh
+store and a fresh ``LocalExecutor`` of ``--workers`` warm workers (the pool the
+dashboard and ``python -m mtlcore sweep`` use):
+
+1. *sweep*: ``mtlcore.sweep.start_sweep``: each baseline trained once per seed and
+   baseline group, reused by the other cells;
+2. *no reuse*: every cell submitted as its own experiment with its own baselines (what
+   one experiment at a time by hand does).
+
+The two alternate ``--repeats`` times (the machine may be shared: alternating spreads
+its load over both); reported are the medians of the wall time from submit to the last
+run finished, the runs, the mean busy seconds
+per run (wall time × workers / runs: what one more run costs the pool), the ratio of
+the two, and from the per-run cost the wall time of a 100-cell × 5-seed grid on this
+pool (an estimate on paper: runs × per-run seconds / workers).
+
+    .venv/bin/python bench/bench_sweep.py              # print the figures
+    .venv/bin/python bench/bench_sweep.py --append     # and append them to bench/RESULTS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mtlcore.runs import DONE, LocalExecutor, RunStore  # noqa: E402
+from mtlcore.sweep import Grid, start_sweep, sweep_from_mapping  # noqa: E402
+
+
+def grid(args: argparse.Namespace) -> Grid:
+    base = {
+        "data": {"builtin": "synthetic", "options": {"n_rows": 600, "n_features": 8}},
+        "model": {"hidden": [32, 16]},
+        "train": {"epochs": args.epochs, "batch_size": 32},
+    }
+    axes = {"model.strategy": args.strategies.split(","),
+            "weighting.method": args.methods.split(",")}  # fmt: skip
+    seeds = list(range(args.seeds))
+    return sweep_from_mapping({"name": "bench", "base": base, "axes": axes, "seeds": seeds})
+
+
+def timed(g: Grid, workers: int, *, reuse: bool) -> tuple[float, int]:
+    """Wall seconds from submit to the last run done, and the number of runs."""
+    with tempfile.TemporaryDirectory() as home:
+        store = RunStore(home)
+        with LocalExecutor(store, workers=workers, max_queued=10_000) as pool:
+            pool.wait_ready(120)
+            t0 = time.perf_counter()
+            if reuse:
+                ids = start_sweep(store, g).submitted
+            else:
+                ids = [i for c in g.cells for i in store.submit(c.config, name=c.label)]
+            while not all(store.run(i).is_finished for i in ids):
+                time.sleep(0.2)
+            wall = time.perf_counter() - t0
+        bad = [i for i in ids if store.run(i).status != DONE]
+        if bad:
+            raise SystemExit(f"runs {bad} did not finish: {store.run(bad[0]).error}")
+        return wall, len(ids)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--strategies", default="hard,mmoe")
+    p.add_argument("--methods", default="equal,uncertainty,dwa")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=2, help="alternating runs of each way")
+    p.add_argument("--append", action="store_true", help="append the figures to RESULTS.md")
+    args = p.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    g = grid(args)
+    sweeps, plains = [], []
+    for _ in range(args.repeats):
+        sweeps.append(timed(g, args.workers, reuse=True))
+        plains.append(timed(g, args.workers, reuse=False))
+    sweep_s, sweep_runs = statistics.median(w for w, _ in sweeps), sweeps[0][1]
+    plain_s, plain_runs = statistics.median(w for w, _ in plains), plains[0][1]
+    per_run = sweep_s * args.workers / sweep_runs
+    estimate = 100 * 5 * per_run / args.workers
+    lines = [
+        f"## Sweep grid on the local pool (`bench_sweep.py`), {len(g.cells)} cells × "
+        f"{len(g.seeds)} seeds",
+        "",
+        f"{datetime.now():%Y-%m-%d}. Machine: `nproc` {os.cpu_count()}, "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}; "
+        f"{args.workers} workers. `python bench/bench_sweep.py --strategies {args.strategies} "
+        f"--methods {args.methods} --seeds {args.seeds} --epochs {args.epochs} "
+        f"--workers {args.workers} --repeats {args.repeats}` (medians of {args.repeats}, "
+        "alternating)",
+        "",
+        "| way | runs | baselines trained | wall s | busy s per run |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| sweep (baselines reused) | {sweep_runs} | {g.baselines_trained} | {sweep_s:.1f} | "
+        f"{per_run:.2f} |",
+        f"| every cell its own baselines | {plain_runs} | {len(g.cells) * len(g.seeds)} | "
+        f"{plain_s:.1f} | {plain_s * args.workers / plain_runs:.2f} |",
+        "",
+        f"Ratio sweep / no reuse: {sweep_s / plain_s:.2f}. From the sweep's busy seconds per "
+        f"run, a 100-cell × 5-seed grid of these runs on this pool: about "
+        f"{estimate / 60:.0f} min ({estimate:.0f} s; 500 runs × {per_run:.2f} s / "
+        f"{args.workers} workers), estimated, not measured.",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.append:
+        with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as f:
+            f.write("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
