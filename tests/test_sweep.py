@@ -64,6 +64,19 @@ def test_axes_expand_to_every_combination_of_validated_configs():
     assert grid.fingerprint != tiny_sweep(GRID).fingerprint
 
 
+def test_a_tasks_axis_makes_a_baseline_group_per_set_of_tasks():
+    """Pairwise grids: one cell per pair of tasks (each pair its own baselines)."""
+    pairs = [["task0", "task1"], ["task0", "task2"], ["task1", "task2"]]
+    grid = tiny_sweep({"tasks": pairs, "model.strategy": ["hard", "mmoe"]}, seeds=(0,),
+                      data={"options": {"n_tasks": 3}})  # fmt: skip
+    assert [c.config.task_names() for c in grid.cells[::2]] == pairs
+    assert grid.owners == [0, 2, 4] and grid.baselines_reused == 3
+    with pytest.raises(SweepError) as caught:
+        tiny_sweep({"tasks": [["task0", "task9"]]}, data={"options": {"n_tasks": 3}})
+    assert 'axes: tasks = ["task0", "task9"]' in str(caught.value)
+    assert "has no task 'task9'. Its tasks are: task0, task1, task2" in str(caught.value)
+
+
 def test_a_base_config_file_is_read_from_the_sweep_files_folder(tmp_path):
     (tmp_path / "base.yaml").write_text(ExperimentConfig.parse(BASE).to_yaml())
     (tmp_path / "sweep.yaml").write_text(

@@ -217,6 +217,8 @@ def expand(
         config = _cell_config(base, values, seeds, f"{source}: cell {label}", name=label)
         group = groups.setdefault(baseline_key(config), len(groups))
         cells.append(Cell(index, values, label, config, group))
+    if any(key == "tasks" for key, _ in axes):
+        _check_task_names(cells, source)
     return Grid(name, base, [(k, list(v)) for k, v in axes], list(seeds), cells)
 
 
@@ -253,6 +255,29 @@ def _cell_config(
         return ExperimentConfig.parse(raw, source=source)
     except ConfigError as exc:
         raise SweepError(str(exc)) from None
+
+
+def _check_task_names(cells: list[Cell], source: str) -> None:
+    """A ``tasks`` axis names tasks of a built-in dataset: each must be one of its tasks
+    (the loader checks names only when the data is read, in the run)."""
+    from mtlcore.data.builtin import load_builtin
+    from mtlcore.data.spec import DataError
+
+    datasets: dict[str, Any] = {}
+    for cell in cells:
+        data = cell.config.data
+        if data.builtin is None or cell.config.tasks is None:
+            continue
+        key = json.dumps([data.builtin, data.options], sort_keys=True)
+        if key not in datasets:
+            datasets[key] = load_builtin(data.builtin, data.options)
+        for task in cell.config.tasks:
+            if isinstance(task, str):
+                try:
+                    datasets[key].task(task)
+                except DataError as exc:
+                    raise SweepError(f"{source}: axes: tasks = {json.dumps(cell.values['tasks'])}: "
+                                     f"{exc}") from None  # fmt: skip
 
 
 def _check_key(key: str, base: dict[str, Any], source: str) -> None:
