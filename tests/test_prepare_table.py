@@ -1,7 +1,8 @@
 """One preprocessor per table and inputs (issue 12): the tasks of a table that read the same
 columns share one preprocessor, fitted on the table's training rows (never its validation or
-test rows); a task that keeps fewer rows (a missing target, a ``train_rows`` cap) gets those
-rows of the table's matrix, the very numbers the preprocessor gives them."""
+test rows); a task that keeps fewer rows because of missing targets gets those rows of the
+table's matrix, the very numbers the preprocessor gives them. A task capped by
+``train_rows`` (few labels by design) keeps a preprocessor of its own rows."""
 
 from __future__ import annotations
 
@@ -43,8 +44,9 @@ def test_tasks_of_a_table_share_one_preprocessor_fitted_on_its_training_rows():
     for seed in (0, 1, 2):
         df = table(seed)
         data = prepare(Dataset("d", "", {"t": df}), tasks())
-        pres = {id(t.preprocessor) for t in data.tasks}
-        assert len(pres) == 1
+        pres = {t.name: id(t.preprocessor) for t in data.tasks}
+        assert pres["y"] == pres["cls"] == pres["few"]
+        assert pres["capped"] != pres["y"]  # few labels by design: its own rows only
         pre = data.tasks[0].preprocessor
         train = df.iloc[split_rows(len(df), 0.15, 0.15, 0, "t")["train"]]
         imputer, scaler = pre.named_transformers_["num"]
@@ -71,8 +73,12 @@ def test_a_task_with_fewer_rows_gets_those_rows_of_the_tables_matrix():
         assert t["few"].X[split].flags.c_contiguous and t["few"].X[split].dtype == np.float32
         np.testing.assert_array_equal(t["few"].y[split].shape, (len(keep),))
     assert t["few"].batch_group != t["y"].batch_group
-    assert t["capped"].n_rows("train") == 30 and t["capped"].X["train"].shape[0] == 30
-    assert t["capped"].X["val"] is t["y"].X["val"]  # the cap leaves validation whole
+    capped = t["capped"]
+    assert capped.n_rows("train") == 30 and capped.X["train"].shape[0] == 30
+    assert capped.n_rows("val") == t["y"].n_rows("val")  # the cap leaves validation whole
+    scaler = capped.preprocessor.named_transformers_["num"][-1]
+    np.testing.assert_allclose(capped.X["train"][:, 0].mean(), 0, atol=1e-5)  # its own rows
+    assert scaler.n_samples_seen_ == 30
     assert t["few"].dropped_missing_target == int(df.few.isna().sum())
     # Filled values are counted over the rows the task keeps.
     labelled = df[df.few.notna()]

@@ -3,8 +3,9 @@
 Splits are made per *table* (so tasks of one table share their test rows) from a
 seeded permutation. Preprocessing is learned on the training rows of the table, once
 for the tasks that read the same input columns (their inputs only: a row whose target is
-missing, or that a task's ``train_rows`` cap leaves out, still shows what the inputs look
-like; validation and test rows never count), with scikit-learn: numbers are imputed
+missing still shows what the inputs look like; validation and test rows never count) —
+except for a task whose ``train_rows`` cap leaves labelled rows out, which plays a task
+with few examples and learns its own on the rows it keeps —, with scikit-learn: numbers are imputed
 with the median and standardised, text is
 imputed with the most frequent value and one-hot encoded, and a date column becomes
 seven numbers (:class:`DateFeatures`: its year, and the sine and cosine of its month,
@@ -360,6 +361,8 @@ def prepare(
                     for sp, p in pos.items()
                 }
                 features[group] = pre, X
+            elif rows[s.name][1]:  # few labels by design (train_rows): its own rows only
+                features[group] = _table_features(table, s, pos).rows(pos)
             else:
                 inputs = (s.table, tuple(s.inputs or ()))
                 if inputs not in tables:
