@@ -83,3 +83,29 @@ def test_run_queues_the_sweep_and_a_finished_one_shows_heatmap_and_ranking():
     assert at.button(key="sweep_stop")
     at.button(key="sweep_stop").click().run()
     assert {r.status for r in store.runs(sweep_id=new)} <= {"cancelled", "done"}
+
+
+def test_the_heatmap_colours_only_findings_and_says_every_verdict():
+    import pandas as pd
+
+    from dashboard.charts import sweep_heatmap
+
+    cells = pd.DataFrame(
+        [
+            {"x": "hard", "y": "equal", "delta_m": 4.0, "verdict": "helps",
+             "delta_m_low": 1.0, "delta_m_high": 7.0},
+            {"x": "mmoe", "y": "equal", "delta_m": -6.0, "verdict": "hurts",
+             "delta_m_low": -9.0, "delta_m_high": -3.0},
+            {"x": "hard", "y": "<b>dwa</b>", "delta_m": 2.5, "verdict": "within the noise",
+             "delta_m_low": -1.0, "delta_m_high": 6.0},
+            {"x": "mmoe", "y": "<b>dwa</b>", "delta_m": None, "verdict": "no baseline",
+             "delta_m_low": None, "delta_m_high": None},
+        ]
+    )  # fmt: skip
+    fig = sweep_heatmap(cells, "model.strategy", "weighting.method")
+    heat = fig.data[0]
+    assert [list(row) for row in heat.z] == [[4.0, -6.0], [0.0, 0.0]]  # noise and not done: white
+    assert heat.text[0][0].startswith("+4.0%<br>helps")
+    assert heat.text[1][0].startswith("+2.5%<br>within the noise<br>interval -1.0% to +6.0%")
+    assert heat.text[1][1] == "no baseline"
+    assert list(heat.y) == ["equal", "&lt;b&gt;dwa&lt;/b&gt;"]  # user text stays text
