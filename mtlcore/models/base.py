@@ -3,7 +3,9 @@
 A model takes one input batch per task (tasks may read different tables with
 different columns) and returns each task's output and its *shared
 representation*: the features the tasks have in common, which the dashboard
-projects and the gradient methods differentiate through.
+projects and the gradient methods differentiate through. Tasks that read the same
+rows get the same tensor object; a model runs such a batch once
+(:func:`mtlcore.models.parts.distinct_segments`).
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ less than the others gains priority.
 
 Cost: O(T) per step — no per-task backward passes. Where the paper re-evaluates the
 *same* batch after the step (one extra forward pass), here the "after" losses are
-those of the next step's batches (as in LibMTL): free, but noisier, since each task
-reads its own batch stream. The loss minima are taken as 0 (MSE and cross-entropy).
+those of the next step's batches (as in LibMTL): free, but noisier, since the next step
+reads other rows. The loss minima are taken as 0 (MSE and cross-entropy).
 """
 
 from __future__ import annotations
