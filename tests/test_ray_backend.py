@@ -135,6 +135,13 @@ def test_a_sweep_on_ray_writes_the_same_results_as_the_local_pool(ray_cluster, t
     assert run_on_ray(on_ray, ray_ids) == []
 
 
+def wait_until(condition, what: str, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen in {timeout} s"
+        time.sleep(0.1)
+
+
 def test_cancel_in_the_store_stops_running_and_waiting_ray_tasks(ray_cluster, tmp_path: Path):
     store = RunStore(tmp_path)
     long = {**TINY_BUILTIN, "train": {"epochs": 5000, "batch_size": 32}, "baselines": False}
@@ -144,17 +151,21 @@ def test_cancel_in_the_store_stops_running_and_waiting_ray_tasks(ray_cluster, tm
         target=lambda: result.extend(run_on_ray(store, ids, poll_seconds=0.1))
     )
     driver.start()
-    deadline = time.monotonic() + 60
-    while any(store.run(i).status != RUNNING for i in ids):  # claimed by the driver at once
-        assert time.monotonic() < deadline, [store.run(i) for i in ids]
-        time.sleep(0.05)
-    time.sleep(3)  # let two tasks start training; the third waits in Ray's queue
-    for i in ids:
-        store.request_cancel(i)
-    driver.join(120)
+    try:
+        # claimed by the driver at once; two tasks train and their rows and progress reach
+        # the store while they do (as a local run's); the third waits in Ray's queue
+        wait_until(lambda: all(store.run(i).status == RUNNING for i in ids), "claiming")
+        wait_until(lambda: sum(store.run(i).progress > 0 for i in ids) == 2, "live progress")
+        live = {i: len(store.metrics(i)) for i in ids}
+        assert sorted(n > 0 for n in live.values()) == [False, True, True]
+    finally:
+        for i in ids:
+            store.request_cancel(i)
+        driver.join(120)
     assert not driver.is_alive(), "run_on_ray did not return after the cancel"
     assert sorted(result) == sorted((i, CANCELLED) for i in ids)
     assert all(store.run(i).status == CANCELLED for i in ids)
+    assert all(len(store.metrics(i)) >= n for i, n in live.items())  # rows so far are kept
     # The cluster's CPUs are free again: a new run goes through.
     [again] = store.submit(ExperimentConfig.parse({**TINY_BUILTIN, "seeds": [0]}))
     assert run_on_ray(store, [again]) == [(again, DONE)]

@@ -14,19 +14,19 @@ touches the store:
   task the run's config text, the bytes of its CSV files (if any) and the project's
   code (``mtlcore`` and ``sample_data``, as the task's Ray working directory);
 * the task runs :func:`~mtlcore.runs.execute_run`, the very function the local
-  workers use, against a throw-away store in a temporary folder on its node, and
-  returns what that run wrote there: final status, error, result summary, metric
-  rows, progress and every file (result.json, config.yaml, weights, predictions,
-  snapshots) as bytes;
-* the driver writes these rows and files into the real store under the run's id,
-  so the pages and ``runs`` commands read a Ray run exactly as a local one.
+  workers use, in a thread against a throw-away store in a temporary folder on its
+  node; it is a streaming Ray task that sends, every ``UPDATE_SECONDS``, the metric
+  rows written since and the progress, and last what the run ended with: status,
+  error, result summary, the remaining rows and every file (result.json,
+  config.yaml, weights, predictions, snapshots) as bytes;
+* the driver writes each message into the real store under the run's id as it
+  arrives, so the pages and ``runs`` commands follow a Ray run exactly as a local
+  one (its files land when it ends).
 
-The price of that design: a Ray run's metrics and files reach the store when it
-ends, not epoch by epoch (the page shows it running, then done), and a cancelled
-Ray run keeps no metrics. Cancelling a run in the store (the dashboard's button,
-``runs cancel``) is seen by the driver within ``poll_seconds`` and stops its Ray
-task with ``ray.cancel``: a task still waiting in Ray's queue is dropped, a
-running one is interrupted.
+Cancelling a run in the store (the dashboard's button, ``runs cancel``) is seen by
+the driver within ``poll_seconds`` and stops its Ray task with ``ray.cancel``: a
+task still waiting in Ray's queue is dropped; a running one cancels its run and
+ends, its metrics so far kept (up to the last update).
 
 Resources: each task asks for one CPU; a run whose config says
 ``train.device: cuda`` also asks for one GPU when the cluster has one (and fails
@@ -40,6 +40,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install -r requirements-ray.txt"
 LOCAL_CPUS = 2  # a local Ray started for one call: a small one, beside the dashboard
 POLL_SECONDS = 0.5
+UPDATE_SECONDS = 1.0  # how often a task sends the rows and progress of its run
 # The project files a task needs: the engine, and the built-in datasets' CSVs beside it.
 CODE_PARTS = ("mtlcore", "sample_data")
 
@@ -83,16 +85,25 @@ class RunPayload:
 
 
 @dataclass
-class RunOutcome:
-    """What a Ray task sends back: the run as it ended in the task's own store."""
+class RunUpdate:
+    """What a Ray task sends while its run trains: the metric rows written since its last
+    update, and the progress (None before the first epoch)."""
 
-    status: str
-    error: str | None
-    error_detail: str | None
-    result: dict[str, Any] | None
-    progress: dict[str, Any]
     rows: list[tuple]  # (step, epoch, model, task, split, name, value)
-    files: list[tuple[str, str, dict[str, Any], bytes]]  # (kind, path in run dir, meta, bytes)
+    progress: dict[str, Any] | None
+
+
+@dataclass
+class RunOutcome(RunUpdate):
+    """A Ray task's last message: the run as it ended in the task's own store (the rows
+    not sent yet, the final status, and every file it wrote)."""
+
+    status: str = FAILED
+    error: str | None = None
+    error_detail: str | None = None
+    result: dict[str, Any] | None = None
+    files: list[tuple[str, str, dict[str, Any], bytes]] = field(default_factory=list)
+    # (kind, path in the run's folder, meta, bytes)
 
 
 def run_on_ray(
@@ -121,21 +132,21 @@ def run_on_ray(
     ]
     if not claimed:
         return []
-    refs: dict[Any, int] = {}
+    tasks: dict[Any, int] = {}
     ending = FAILED, "the Ray driver stopped before the run finished"
     try:
         with contextlib.ExitStack() as stack:
             if not ray.is_initialized():
                 stack.enter_context(ray_session(address, num_cpus=num_cpus))
-            return _drive(ray, store, claimed, refs, poll_seconds, on_finish)
+            return _drive(ray, store, claimed, tasks, poll_seconds, on_finish)
     except KeyboardInterrupt:
         ending = CANCELLED, "interrupted (Ctrl-C)"
         raise
     finally:
         # Whatever stopped us (Ctrl-C, a lost cluster), no claimed run stays running.
-        for ref in refs:
+        for task in tasks if ray.is_initialized() else ():  # (no Ray started to cancel in)
             with contextlib.suppress(Exception):
-                ray.cancel(ref, force=True)
+                ray.cancel(task, force=True)
         for rid in claimed:
             store.finish(rid, ending[0], error=ending[1])
 
@@ -180,7 +191,7 @@ def _copy_code(dest: Path) -> None:
             shutil.copytree(src, dest / part, ignore=ignore)
 
 
-def _payload(store: RunStore, info: RunInfo) -> RunPayload:
+def _payload(info: RunInfo) -> RunPayload:
     config = info.config()
     csv = {}
     for table, path in (config.data.csv or {}).items():
@@ -202,61 +213,68 @@ def _drive(
     ray: Any,
     store: RunStore,
     run_ids: list[int],
-    refs: dict[Any, int],
+    tasks: dict[Any, int],
     poll_seconds: float,
     on_finish: Callable[[int, str], None] | None,
 ) -> list[tuple[int, str]]:
+    """Start one streaming task per run; write each update into the store as it comes."""
     remote = ray.remote(execute_remote)
     for rid in run_ids:
         info = store.run(rid)
-        ref = remote.options(**_task_options(ray, info)).remote(_payload(store, info))
-        refs[ref] = rid
+        options = {**_task_options(ray, info), "num_returns": "streaming"}
+        tasks[remote.options(**options).remote(_payload(info))] = rid
     cancelled: set[int] = set()
     done: list[tuple[int, str]] = []
-    while refs:
-        ready, _ = ray.wait(list(refs), num_returns=1, timeout=poll_seconds)
-        for ref in ready:
-            rid = refs.pop(ref)
-            status = _land(ray, store, rid, ref)
-            done.append((rid, status))
-            if on_finish is not None:
-                on_finish(rid, status)
-        for ref, rid in refs.items():
+    while tasks:
+        ready, _ = ray.wait(list(tasks), num_returns=1, timeout=poll_seconds)
+        for task in ready:
+            rid = tasks[task]
+            status = _next_update(ray, store, rid, task)
+            if status is not None:
+                del tasks[task]
+                done.append((rid, status))
+                if on_finish is not None:
+                    on_finish(rid, status)
+        for task, rid in tasks.items():
             if rid not in cancelled and store.cancel_requested(rid):
                 cancelled.add(rid)
-                ray.cancel(ref)
+                ray.cancel(task)
     return done
 
 
-def _land(ray: Any, store: RunStore, run_id: int, ref: Any) -> str:
-    """Write a finished task's outcome into the store under ``run_id``; the final status."""
+def _next_update(ray: Any, store: RunStore, run_id: int, task: Any) -> str | None:
+    """Write a task's next message into the store; the final status once it has ended."""
     from ray.exceptions import TaskCancelledError
 
     try:
-        outcome: RunOutcome = ray.get(ref)
+        message: RunUpdate = ray.get(next(task))
     except TaskCancelledError:
         store.finish(run_id, CANCELLED, error="cancelled")
         return CANCELLED
-    except Exception as exc:  # the task's process died, the node was lost, ...
+    except Exception as exc:  # the task's process died, the node was lost, no last message
         error = f"the Ray task ended without a result: {type(exc).__name__}: {exc}"
         store.finish(run_id, FAILED, error=error.splitlines()[0], error_detail=str(exc))
         return FAILED
+    store.record(run_id, message.rows, progress=message.progress)
+    if not isinstance(message, RunOutcome):
+        return None
     run_dir = store.run_dir(run_id)
     artifacts = []
-    for kind, rel, meta, data in outcome.files:
+    for kind, rel, meta, data in message.files:
         path = run_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         artifacts.append((kind, path, meta))
-    store.record(run_id, outcome.rows, progress=outcome.progress or None)
-    store.finish(run_id, outcome.status, error=outcome.error, error_detail=outcome.error_detail,
-                 result=outcome.result, artifacts=artifacts)  # fmt: skip
-    return outcome.status
+    store.finish(run_id, message.status, error=message.error, error_detail=message.error_detail,
+                 result=message.result, artifacts=artifacts)  # fmt: skip
+    return message.status
 
 
-def execute_remote(payload: RunPayload) -> RunOutcome:
-    """The body of a Ray task: one run in a temporary store on this node (see the module
-    docstring); returns everything it wrote. Runs on the worker, imports only there."""
+def execute_remote(payload: RunPayload) -> Iterator[RunUpdate]:
+    """The body of a Ray task (a generator): one run in a temporary store on this node
+    (see the module docstring). While it trains, a :class:`RunUpdate` every
+    ``UPDATE_SECONDS`` with the rows written since; last, a :class:`RunOutcome` with
+    everything else. Interrupted (``ray.cancel``), it cancels the run and ends."""
     import torch
 
     from mtlcore.config import ExperimentConfig
@@ -270,7 +288,22 @@ def execute_remote(payload: RunPayload) -> RunOutcome:
         local = RunStore(Path(tmp) / "store")
         [rid] = local.submit(config)
         local.claim(rid, process_token(), os.getpid())
-        status = execute_run(local, rid)
+        ended: list[str] = []
+        worker = threading.Thread(target=lambda: ended.append(execute_run(local, rid)),
+                                  name="mtl-ray-run", daemon=True)  # fmt: skip
+        worker.start()
+        sent = 0  # the id of the last metric row sent
+        try:
+            while worker.is_alive():
+                worker.join(UPDATE_SECONDS)
+                rows = local.metrics(rid, after=sent)
+                if rows and worker.is_alive():
+                    sent = rows[-1].id
+                    yield RunUpdate(_rows(rows), _progress(local.run(rid)))
+        except BaseException:  # ray.cancel: KeyboardInterrupt here; stop the run, then end
+            local.request_cancel(rid)
+            worker.join()
+            raise
         info = local.run(rid)
         run_dir = local.run_dir(rid)
         if payload.csv:
@@ -280,11 +313,20 @@ def execute_remote(payload: RunPayload) -> RunOutcome:
             for a in local.artifacts(rid)
             if a.path.is_file()
         ]
-        rows = [tuple(r)[2:] for r in local.metrics(rid)]  # drop the row id and run id
-        progress = {"phase": info.phase, "epoch": info.epoch, "step": info.step,
-                    "total_steps": info.total_steps, "progress": info.progress}  # fmt: skip
-        return RunOutcome(status, info.error, info.error_detail, info.result,
-                          progress if info.phase is not None else {}, rows, files)  # fmt: skip
+        yield RunOutcome(_rows(local.metrics(rid, after=sent)), _progress(info), ended[0],
+                         info.error, info.error_detail, info.result, files)  # fmt: skip
+
+
+def _rows(rows: list[Any]) -> list[tuple]:
+    """Metric rows as the store's ``record`` takes them (without row id and run id)."""
+    return [tuple(r)[2:] for r in rows]
+
+
+def _progress(info: RunInfo) -> dict[str, Any] | None:
+    if info.phase is None:
+        return None
+    return {"phase": info.phase, "epoch": info.epoch, "step": info.step,
+            "total_steps": info.total_steps, "progress": info.progress}  # fmt: skip
 
 
 def _local_csv(config: Any, csv: dict[str, tuple[str, bytes]], folder: Path) -> Any:
