@@ -24,7 +24,8 @@ def sweep_page() -> AppTest:
 
 
 def captions(at: AppTest) -> str:
-    return "\n".join(c.value for c in at.caption)
+    """The captions' text as shown (their markdown escapes taken out)."""
+    return "\n".join(c.value.replace("\\", "") for c in at.caption)
 
 
 def errors(at: AppTest) -> str:
@@ -83,6 +84,30 @@ def test_run_queues_the_sweep_and_a_finished_one_shows_heatmap_and_ranking():
     assert at.button(key="sweep_stop")
     at.button(key="sweep_stop").click().run()
     assert {r.status for r in store.runs(sweep_id=new)} <= {"cancelled", "done"}
+
+
+def test_a_sweep_whose_runs_were_lost_runs_the_rest_from_the_page():
+    import subprocess
+    import sys
+
+    from mtlcore.runs._liveness import process_token
+
+    store = RunStore()
+    grid = tiny_sweep()
+    started = start_sweep(store, grid)
+    lost = started.submitted[0]
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert store.claim(lost, process_token(gone.pid), gone.pid)  # its server went away
+    at = sweep_page()
+    assert "1 run(s) failed or were stopped" in captions(at)
+    at.button(key="sweep_resume").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    runs = store.runs(sweep_id=started.sweep_id)
+    assert len(runs) == len(started.submitted) + 1  # only the lost one again
+    again = max(runs, key=lambda r: r.id)
+    assert (again.sweep_cell, again.seed) == (store.run(lost).sweep_cell, store.run(lost).seed)
+    store.cancel_sweep(started.sweep_id)
 
 
 def test_the_heatmap_colours_only_findings_and_says_every_verdict():

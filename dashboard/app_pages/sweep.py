@@ -210,11 +210,16 @@ def watch(sweep_id: int) -> None:
         if live and st.button("Stop sweep", icon=":material/stop:", key="sweep_stop"):
             store.cancel_sweep(sweep_id)
             st.rerun()
-        lost = any(r.status in (FAILED, CANCELLED) for c in cells for r in c.runs)
-        if not live and lost and st.button("Run the rest", key="sweep_resume",
-                                           help="Queue again the runs that failed or were "
-                                           "stopped; finished runs are kept."):  # fmt: skip
+        lost = [r for c in cells for r in c.runs if r.status in (FAILED, CANCELLED)]
+        if lost and st.button("Run the rest", key="sweep_resume",
+                              help="Queue again the runs that failed or were stopped (a "
+                              "server restart stops the running ones); finished runs are "
+                              "kept."):  # fmt: skip
             run_sweep(grid)
+    if lost:
+        first = next((r for r in lost if r.status == FAILED), lost[0])
+        st.caption(md_escape(f"{len(lost)} run(s) failed or were stopped; run {first.id}: "
+                             f"{first.error or first.status}."))  # fmt: skip
 
     @st.fragment(run_every=REFRESH_SECONDS if live else None)
     @ui.guarded
