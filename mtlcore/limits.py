@@ -12,7 +12,7 @@ environment of the dashboard and its workers (or of a CLI call):
   (all its seeds, baselines and pairwise runs) may train; ``0`` turns the cap off.
 - ``MTL_STUDIO_MAX_CSV_MB`` (default 300): the largest CSV file a config or the CLI
   may read, in MB. Reading and preparing a table takes about ten times its file size
-  in memory (a 1,000,000-row, 21-column file of 127 MB peaks near 1.3 GB), so the
+  in memory (a 1,000,000-row, 21-column file of 127 MB peaks near 1.25 GB), so the
   default fits a few million rows on a machine with 4 GB or more to spare. Uploads
   through the page have their own, smaller limit (``dashboard/datasets.py``).
 

@@ -16,6 +16,7 @@ from mtlcore.data.ingest import (
     resolve_task,
 )
 from mtlcore.data.spec import DataError, Dataset, TaskSpec
+from mtlcore.limits import DEFAULT_MAX_CSV_MB, MAX_CSV_MB_ENV, max_csv_bytes
 
 
 def write(tmp_path: Path, content: str | bytes, name: str = "data.csv") -> Path:
@@ -311,3 +312,23 @@ def test_too_few_rows_with_a_target() -> None:
     err = resolve_error(TaskSpec("t", "homes", "price", inputs=("size",)), ds)
     assert err.column == "price"
     assert f"only {MIN_ROWS - 1} rows" in str(err) and f"at least {MIN_ROWS}" in str(err)
+
+
+def test_the_default_size_limit_is_the_servers_and_says_how_to_raise_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real file (a million rows of 21 columns is about 130 MB) fits the default; the
+    server's owner sets another with MTL_STUDIO_MAX_CSV_MB, and the message names it."""
+    monkeypatch.delenv(MAX_CSV_MB_ENV, raising=False)
+    assert max_csv_bytes() == DEFAULT_MAX_CSV_MB * 1_000_000 >= 200_000_000
+    path = write(tmp_path, good_csv())
+    monkeypatch.setenv(MAX_CSV_MB_ENV, "0.0001")
+    err = read_error(path)
+    assert "more than the 100 bytes limit" in str(err) and MAX_CSV_MB_ENV in str(err)
+    monkeypatch.setenv(MAX_CSV_MB_ENV, "1")
+    assert len(read_csv_table(path, "data.csv")) == 25
+    monkeypatch.setenv(MAX_CSV_MB_ENV, "-5")
+    err = read_error(path)
+    assert f"{MAX_CSV_MB_ENV}='-5' is not a size in MB" in str(err)
+    # A caller's own limit (the page's uploads) is not the server's setting to raise.
+    assert MAX_CSV_MB_ENV not in str(read_error(path, max_bytes=100))

@@ -36,7 +36,7 @@ from mtlcore.data.spec import (
     TaskSpec,
     detect_task_kind,
 )
-from mtlcore.limits import UnreadableFile, max_csv_bytes, read_regular_file
+from mtlcore.limits import MAX_CSV_MB_ENV, UnreadableFile, max_csv_bytes, read_regular_file
 
 # A table (or a task) needs at least this many rows to train and validate on.
 MIN_ROWS = 20
@@ -77,12 +77,14 @@ def read_csv_table(
     wrong length) is walked row by row with the ``csv`` module, which finds the line to
     name in the message.
     """
-    if max_bytes is None:
+    smaller = "Load a smaller file, for example a sample of its rows or only the columns you need"
+    if max_bytes is None:  # the server's limit, which its owner can raise
         try:
             max_bytes = max_csv_bytes()
         except ValueError as err:
             raise DataError(f"File '{name}' was not read: {err}.", where=name) from None
-    data = _read_bytes(source, name, max_bytes)
+        smaller += f", or raise the limit ({MAX_CSV_MB_ENV}, in MB)"
+    data = _read_bytes(source, name, max_bytes, smaller + ".")
     return _read_table(data, name)
 
 
@@ -388,12 +390,15 @@ def _date_format_and_dates(values: pd.Series) -> tuple[str, pd.Series] | None:
     formats = [f for f in dict.fromkeys(g for g in (*guesses, *_DATE_FORMATS) if g)
                if _is_calendar_date(f)]  # fmt: skip
     if len(present) > _DATE_TRIAL:
-        trial = present.iloc[:_DATE_TRIAL]
-        formats = [f for f in formats if _reads_all(_date_text(trial), f) is not None]
+        trial = _date_text(present.iloc[:_DATE_TRIAL])
+        if not trial.str.contains(r"\d", regex=True).all():
+            return None
+        formats = [f for f in formats if _reads_all(trial, f) is not None]
         if not formats:
             return None
     text = _date_text(present)
-    if not text.str.contains(r"\d", regex=True).all():
+    # (A format that reads every value proves each has digits: year, month or day.)
+    if len(present) <= _DATE_TRIAL and not text.str.contains(r"\d", regex=True).all():
         return None
     for fmt in formats:
         parsed = _reads_all(text, fmt)
@@ -781,9 +786,11 @@ def _decide_kind(spec: TaskSpec, target: pd.Series) -> TaskKind:
     return detected if spec.kind == "auto" else spec.kind
 
 
-def _read_bytes(source: str | os.PathLike[str] | bytes, name: str, max_bytes: int) -> bytes:
-    """The file's bytes: only a regular file, and never more than ``max_bytes`` read."""
-    smaller = "Load a smaller file, for example a sample of its rows or only the columns you need."
+def _read_bytes(
+    source: str | os.PathLike[str] | bytes, name: str, max_bytes: int, smaller: str
+) -> bytes:
+    """The file's bytes: only a regular file, and never more than ``max_bytes`` read
+    (``smaller`` says what to do about a larger one)."""
     if isinstance(source, bytes):
         if len(source) > max_bytes:
             raise DataError(
