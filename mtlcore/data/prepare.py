@@ -411,18 +411,23 @@ def _table_features(
     numeric, text, dates = _kinds(table, spec)
     columns = [c for c in table.columns if c in set(numeric + text + dates)]
     pre = _column_transformer(table, numeric, text, dates)
-    pre.fit(_inputs_frame(_take(table, columns, splits["train"]), numeric, text, dates))
+
+    def frame(pos: np.ndarray) -> pd.DataFrame:
+        return _inputs_frame(_take(table, columns, pos), numeric, text, dates)
+
+    train: pd.DataFrame | None = frame(splits["train"])
+    pre.fit(train)
     n_features = len(pre.get_feature_names_out())
     X = {}
-    for split, pos in splits.items():
+    for split in sorted(splits, key=lambda s: s != "train"):  # while its frame is at hand
+        pos = splits[split]
         out = np.empty((len(pos), n_features), dtype=np.float32)
         for start in range(0, len(pos), _TRANSFORM_ROWS):
-            block = _take(table, columns, pos[start : start + _TRANSFORM_ROWS])
-            out[start : start + len(block)] = pre.transform(
-                _inputs_frame(block, numeric, text, dates)
-            )
-        X[split] = out
-    return TableFeatures(pre, splits, X)
+            stop = min(start + _TRANSFORM_ROWS, len(pos))
+            rows = train.iloc[start:stop] if train is not None else frame(pos[start:stop])
+            out[start:stop] = pre.transform(rows)
+        X[split], train = out, None
+    return TableFeatures(pre, splits, {s: X[s] for s in splits})
 
 
 def _take(table: pd.DataFrame, columns: Sequence[str], positions: np.ndarray) -> pd.DataFrame:
