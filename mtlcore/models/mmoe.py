@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from mtlcore.catalogue import MMoEOptions
@@ -86,13 +87,14 @@ class MultiGateMixtureOfExperts(MultiTaskModel):
         """Each expert once over every distinct batch (:func:`distinct_segments`); each
         task's gate on its own rows mixes the experts' outputs of those rows."""
         segments, rows = distinct_segments(self.tasks, xs)
-        experts = [e.on_segments(segments) for e in self.experts] if segments else []
+        # (experts, rows of every distinct batch, width): stacked once, sliced per task
+        experts = torch.stack([e.on_segments(segments) for e in self.experts]) if segments else None
         outputs, features, extra, means = {}, {}, {}, {}
         for t in self.tasks:
             if t.name not in rows:
                 continue
             r, key = rows[t.name], self.keys[t.name]
-            z, w = gate_mix(self.gates[key](xs[t.name]), [e[r] for e in experts])
+            z, w = gate_mix(self.gates[key](xs[t.name]), experts[:, r])
             features[t.name] = z
             outputs[t.name] = self.heads[key](z)
             extra[f"gate:{t.name}"] = w

@@ -153,10 +153,12 @@ def linear_blocks(seq: nn.Sequential) -> tuple[nn.Sequential, ...]:
     return tuple(nn.Sequential(*b) for b in blocks)
 
 
-def gate_mix(logits: Tensor, experts: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
-    """``(Σ_e softmax(logits)_e · experts[e], the softmax weights)``; rows are independent."""
+def gate_mix(logits: Tensor, experts: Sequence[Tensor] | Tensor) -> tuple[Tensor, Tensor]:
+    """``(Σ_e softmax(logits)_e · experts[e], the softmax weights)``; rows are independent.
+    ``experts``: a list of (rows, d) outputs, or their stack (experts, rows, d)."""
     weights = torch.softmax(logits, dim=-1)
-    mixed = torch.einsum("ne,end->nd", weights, torch.stack(list(experts)))
+    stacked = experts if isinstance(experts, Tensor) else torch.stack(list(experts))
+    mixed = torch.einsum("ne,end->nd", weights, stacked)
     return mixed, weights
 
 
