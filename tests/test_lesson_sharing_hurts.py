@@ -13,14 +13,15 @@ against the hard preset's baselines, paired by seed. Measurement the claims do n
 read (gradient cosines, task affinity, snapshots) is off; it does not change the
 training.
 
-Margins (Δm per seed, percent; hard sharing at relatedness 0 → each remedy):
-seeds 0..2 hard −80/−105/−59, MMoE +3/−14/−1, cross-stitch −3/−4/−3, soft −9/−20/−10;
-seeds 3..5 hard −91/−78/−89; seeds 6..8 hard −52/−100/−118; over these nine seeds
-each remedy's Δm was at least 41 points above hard sharing's on every seed, and the
-paired interval's low end ≥ +0.2 (cross-stitch, seeds 6..8) — hence the per-seed
-margin of 25 points here. Relatedness 0.5: Δm −35…−80 on each of seeds 0..8;
-relatedness 1: +14 [+2, +26] over seeds 0..8, one seed at −9, and at least 43 points
-above relatedness 0 on every one of them.
+Margins (Δm per seed, percent, measured with bench/measure_lessons.py after batch groups
+and one preprocessor per table): hard sharing at relatedness 0, seeds 0..2 −89/−91/−56,
+seeds 3..5 −69/−67/−96 (intervals [−126, −31] and [−117, −37]); each remedy's Δm minus
+hard sharing's, seeds 0..2 / 3..5: MMoE +96/+74/+49 / +68/+54/+84, cross-stitch
++85/+80/+57 / +72/+59/+82, soft +71/+71/+38 / +44/+45/+75 — every one ≥ 37, hence the
+per-seed margin of 25 here; the paired intervals' low ends +15/+38/+12 (seeds 0..2) and
++31/+43/+10 (3..5). Relatedness 0.5: −32/−62/−29 / −66/−43/−61 (below −29 on every
+seed, but the interval of seeds 0..2 reaches +4: its verdict is not claimed); relatedness
+1: +6 [−2, +15] / +14 [−10, +38], at least 58 points above relatedness 0 on every seed.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ pytestmark = pytest.mark.claim
 
 LESSON = lesson("sharing-hurts")
 MARGIN = 25.0  # points of Δm by which every remedy beats hard sharing on every seed
+HALF_LOSS = -15.0  # Δm every seed stays below at relatedness 0.5 (−29 the highest measured)
 
 
 def preset_config(key: str, *, baselines: bool = True) -> ExperimentConfig:
@@ -110,7 +112,8 @@ def test_mmoe_cross_stitch_and_soft_sharing_lose_far_less(key: str) -> None:
 def test_the_harm_shrinks_as_relatedness_rises() -> None:
     unrelated = result("hard")["delta_m_by_seed"]
     half, same = result("related-0.5"), result("related-1")
-    assert half["delta_m_verdict"] == "hurts", half["delta_m_by_seed"]
+    # At 0.5 every seed still loses (its interval over three seeds may reach zero).
+    assert all(d < HALF_LOSS for d in half["delta_m_by_seed"].values()), half["delta_m_by_seed"]
     assert same["delta_m_verdict"] != "hurts", same["delta_m_by_seed"]
     assert same["delta_m"] > half["delta_m"] + 25.0, (half["delta_m"], same["delta_m"])
     # On every seed, six copies of one task fare far better than six unrelated tasks.

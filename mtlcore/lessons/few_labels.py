@@ -90,8 +90,8 @@ LESSON = Lesson(
     read_on="compare",
     measured=(
         "Few-labels task's RMSE gain over its single-task model, mean [95 % interval], 5 "
-        "seeds: relatedness 0.9: +24.1 % [+18.2, +30.0]; relatedness 0: +1.5 % [−4.9, "
-        "+7.9]. Apartments: aligned +25.9 % [+17.5, +34.2]; separate first layers +3.6 % "
-        "[−1.6, +8.8]. Other seed sets in docs/lessons.md."
+        "seeds (0–4): relatedness 0.9: +22.9 % [+13.6, +32.2]; relatedness 0: +1.2 % [−8.2, "
+        "+10.6]. Apartments: aligned +28.3 % [+16.6, +39.9]; separate first layers +4.9 % "
+        "[−5.7, +15.4]. The page's three seeds and seeds 3–5 in docs/lessons.md."
     ),
 )
