@@ -85,17 +85,25 @@ def task_jacobian(
     losses: Tensor, shared: Sequence[Tensor], specific: Sequence[Tensor]
 ) -> tuple[Tensor, list[Tensor | None]]:
     """(J, g): J is T×P, the task gradients on ``shared`` flattened into rows; g holds
-    the gradient of Σ L_i on each of ``specific`` (None where no task uses it)."""
+    the gradient of Σ L_i on each of ``specific`` (None where no task uses it).
+
+    Only the shared parameters need one gradient per task (the batched pass); the others
+    get Σ L_i's gradient from an ordinary pass that stops at them (a head's backward, not
+    T of them): the same numbers as summing per-task gradients, as each such parameter
+    serves one task."""
     n = len(losses)
-    grads = per_task_grads(losses, [*shared, *specific])
+    grads = per_task_grads(losses, shared)
     jacobian = torch.cat(
         [
             g.reshape(n, -1) if g is not None else p.new_zeros(n, p.numel())
-            for g, p in zip(grads[: len(shared)], shared, strict=True)
+            for g, p in zip(grads, shared, strict=True)
         ],
         dim=1,
     )
-    return jacobian, [None if g is None else g.sum(0) for g in grads[len(shared) :]]
+    if not specific:
+        return jacobian, []
+    own = torch.autograd.grad(losses.sum(), list(specific), retain_graph=True, allow_unused=True)
+    return jacobian, list(own)
 
 
 def accumulate_grad(param: Tensor, grad: Tensor) -> None:
