@@ -18,6 +18,12 @@ per run (wall time × workers / runs: what one more run costs the pool), the rat
 the two, and from the per-run cost the wall time of a 100-cell × 5-seed grid on this
 pool (an estimate on paper: runs × per-run seconds / workers).
 
+3. *local Ray*: the sweep's runs through ``mtlcore.runs.ray_backend.run_on_ray`` on a
+   local Ray of ``--workers`` CPUs (skipped, with a line saying so, when the Ray extra
+   is not installed, or with ``--no-ray``). Its start (``ray.init`` and one warm-up task
+   per CPU that imports torch and the engine, as the pool's workers do before they are
+   ready) is reported apart and not counted, like the pool's.
+
     .venv/bin/python bench/bench_sweep.py              # print the figures
     .venv/bin/python bench/bench_sweep.py --append     # and append them to bench/RESULTS.md
 """
@@ -25,6 +31,7 @@ pool (an estimate on paper: runs × per-run seconds / workers).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import statistics
@@ -73,6 +80,35 @@ def timed(g: Grid, workers: int, *, reuse: bool) -> tuple[float, int]:
         return wall, len(ids)
 
 
+def timed_ray(g: Grid, workers: int) -> tuple[float, int, float]:
+    """The sweep on a local Ray: wall seconds from submit to the last run done, the
+    number of runs, and the seconds to start Ray and warm its workers (not counted)."""
+    from mtlcore.runs.ray_backend import ray_session, run_on_ray
+
+    with tempfile.TemporaryDirectory() as home:
+        store = RunStore(home)
+        t_start = time.perf_counter()
+        with ray_session(num_cpus=workers) as ray:
+            warm = ray.remote(num_cpus=1)(_warm_worker)
+            ray.get([warm.remote() for _ in range(workers)])
+            t0 = time.perf_counter()
+            ids = start_sweep(store, g).submitted
+            ended = run_on_ray(store, ids)
+            wall = time.perf_counter() - t0
+        bad = [i for i, status in ended if status != DONE]
+        if bad or len(ended) != len(ids):
+            raise SystemExit(f"Ray runs {bad} did not finish: {store.run(bad[0]).error}")
+        return wall, len(ids), t0 - t_start
+
+
+def _warm_worker() -> None:
+    """Import torch and the engine in a Ray worker (held a second so each CPU gets one)."""
+    from mtlcore.runs._worker import warm_up
+
+    warm_up()
+    time.sleep(1.0)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--strategies", default="hard,mmoe")
@@ -82,13 +118,17 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--repeats", type=int, default=2, help="alternating runs of each way")
     p.add_argument("--append", action="store_true", help="append the figures to RESULTS.md")
+    p.add_argument("--no-ray", action="store_true", help="skip the local-Ray column")
     args = p.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     g = grid(args)
-    sweeps, plains = [], []
+    sweeps, plains, rays = [], [], []
+    use_ray = not args.no_ray and importlib.util.find_spec("ray") is not None
     for _ in range(args.repeats):
         sweeps.append(timed(g, args.workers, reuse=True))
         plains.append(timed(g, args.workers, reuse=False))
+        if use_ray:
+            rays.append(timed_ray(g, args.workers))
     sweep_s, sweep_runs = statistics.median(w for w, _ in sweeps), sweeps[0][1]
     plain_s, plain_runs = statistics.median(w for w, _ in plains), plains[0][1]
     per_run = sweep_s * args.workers / sweep_runs
@@ -110,6 +150,7 @@ def main() -> None:
         f"{per_run:.2f} |",
         f"| every cell its own baselines | {plain_runs} | {len(g.cells) * len(g.seeds)} | "
         f"{plain_s:.1f} | {plain_s * args.workers / plain_runs:.2f} |",
+        *_ray_rows(rays, args.workers, sweep_s, g.baselines_trained),
         "",
         f"Ratio sweep / no reuse: {sweep_s / plain_s:.2f}. From the sweep's busy seconds per "
         f"run, a 100-cell × 5-seed grid of these runs on this pool: about "
@@ -122,6 +163,24 @@ def main() -> None:
     if args.append:
         with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as f:
             f.write("\n" + text)
+
+
+def _ray_rows(
+    rays: list[tuple[float, int, float]], workers: int, pool_s: float, baselines: int
+) -> list[str]:
+    """The local-Ray row of the table, and a line on its start and its ratio to the pool."""
+    if not rays:
+        return ["", "Local Ray: not measured (the Ray extra is not installed, or --no-ray)."]
+    wall = statistics.median(w for w, _, _ in rays)
+    start = statistics.median(s for _, _, s in rays)
+    runs = rays[0][1]
+    return [
+        f"| sweep on a local Ray ({workers} CPUs) | {runs} | {baselines} | {wall:.1f} | "
+        f"{wall * workers / runs:.2f} |",
+        "",
+        f"Local Ray / local pool, same sweep: {wall / pool_s:.2f}. Ray's start (`ray.init` "
+        f"and a warm-up task per CPU), not counted above: {start:.1f} s.",
+    ]
 
 
 if __name__ == "__main__":

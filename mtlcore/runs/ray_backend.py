@@ -138,15 +138,21 @@ def run_on_ray(
         with contextlib.ExitStack() as stack:
             if not ray.is_initialized():
                 stack.enter_context(ray_session(address, num_cpus=num_cpus))
-            return _drive(ray, store, claimed, tasks, poll_seconds, on_finish)
+            try:
+                return _drive(ray, store, claimed, tasks, poll_seconds, on_finish)
+            finally:  # tasks still going (we were stopped): end them while connected
+                for task in tasks:
+                    with contextlib.suppress(Exception):
+                        ray.cancel(task, force=True)
     except KeyboardInterrupt:
         ending = CANCELLED, "interrupted (Ctrl-C)"
         raise
+    except Exception as exc:  # Ray would not start, the cluster was lost, ...
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        ending = FAILED, f"Ray: {type(exc).__name__}: {first}"
+        raise
     finally:
-        # Whatever stopped us (Ctrl-C, a lost cluster), no claimed run stays running.
-        for task in tasks if ray.is_initialized() else ():  # (no Ray started to cancel in)
-            with contextlib.suppress(Exception):
-                ray.cancel(task, force=True)
+        # Whatever stopped us, no claimed run stays running (the finished ones are kept).
         for rid in claimed:
             store.finish(rid, ending[0], error=ending[1])
 
