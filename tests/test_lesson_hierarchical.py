@@ -13,17 +13,17 @@ hierarchical preset's, number for number (the baselines depend on the data, the 
 the training settings and the seed, never on the strategy), so its gains are taken
 against those, paired by seed. Measurement the claims do not read is off.
 
-Margins (percent gain over the single-task network, per seed, seeds 0..2 / 3..5):
-high task, hierarchical − hard: +94.3, +58.1, +77.5 / +65.5, +90.1, +49.1 — every one
-≥ 49, hence 30 here; high task under hard sharing: −54.3, −27.2, −60.2 / −28.8, −61.3,
-−44.7 — every one ≤ −27, hence −15 here; low task, hierarchical − hard: +108.7,
-+375.9, +227.9 / +590.4, +272.4, +252.7 — every one ≥ 108, hence 50 here; low task
-under hard sharing: −24.7, −373.1, −193.5 / −598.0, −274.7, −254.5 — hence −15 here too.
-High task under hard sharing, validation loss after the last epoch / after the first:
-2.19, 3.00, 2.59 / 2.34, 2.51, 1.85 — hence 1.4 here; its training loss at the end
-0.009–0.017 — hence 0.1 here. A 10-seed
-scan (0..9) had the high task's RMSE 34–61 % lower under hierarchical sharing than
-under hard sharing on every seed.
+Margins (measured with bench/measure_lessons.py after batch groups and one preprocessor
+per table; percent gain over the single-task network, per seed, seeds 0..2 / 3..5):
+high task, hierarchical − hard: +86.8, +71.0, +81.0 / +91.4, +80.1, +66.3 — every one
+≥ 66, hence 30 here; high task under hard sharing: −42.4, −34.4, −71.3 / −51.0, −42.1,
+−38.5 — every one ≤ −34, hence −15 here. The low task's test RMSE under hard sharing /
+on layer 1: 0.664 / 0.089, 0.394 / 0.094, 0.286 / 0.058 and 0.289 / 0.086, 0.579 / 0.092,
+0.362 / 0.080 — at least 3.4 times, hence 2 here. (Its gain over its single-task network
+is not claimed: that network missed badly on seeds 0, 1 and 4, RMSE 0.52, 0.58 and 0.57,
+so on seeds 1 and 4 hard sharing's low task matched or beat it.) High task under hard sharing, validation loss
+after the last epoch / after the first: 2.10, 3.53, 2.34 / 3.02, 2.08, 1.44 — hence 1.2
+here; its training loss at the end 0.007–0.021 — hence 0.1 here.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ pytestmark = pytest.mark.claim
 LESSON = lesson("hierarchical")
 HIGH_MARGIN = 30.0  # points by which the high task gains more on layer 1's side, every seed
 HARD_LOSS = -15.0  # percent gain the high task stays below under hard sharing, every seed
-LOW_MARGIN = 50.0  # points by which the low task gains more on layer 1, every seed
-VAL_CLIMB = 1.4  # hard sharing: high task's last validation loss / its first, every seed
+LOW_RATIO = 2.0  # the low task's test RMSE on top / on layer 1, every seed
+VAL_CLIMB = 1.2  # hard sharing: high task's last validation loss / its first, every seed
 FITTED = 0.1  # hard sharing: the high task's training loss (MSE) at the end, every seed
 
 
@@ -114,11 +114,11 @@ def test_with_both_heads_on_top_the_high_task_does_worse_than_alone() -> None:
     assert summarize_gains(by_seed.values()).verdict == "hurts", by_seed
 
 
-def test_the_low_task_itself_does_better_on_layer_1_and_worse_than_alone_on_top() -> None:
-    diff = differences("low")
-    assert all(d >= LOW_MARGIN for d in diff), diff
-    on_top = gains()["hard"]["low"]
-    assert all(g <= HARD_LOSS for g in on_top.values()), on_top
+def test_the_low_task_itself_is_more_accurate_on_layer_1() -> None:
+    on_layer_1 = results()["hierarchical"]["tasks"]["low"]["mtl_by_seed"]
+    on_top = results()["hard"]["tasks"]["low"]["mtl_by_seed"]  # test RMSE by seed
+    assert on_top.keys() == on_layer_1.keys() and len(on_top) >= 3
+    assert all(on_top[s] >= LOW_RATIO * on_layer_1[s] for s in on_top), (on_layer_1, on_top)
 
 
 def high_losses(strategy: str, split: str, epoch: int) -> dict[int, float]:

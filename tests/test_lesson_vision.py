@@ -1,18 +1,20 @@
 """Lesson 8 (vision): its claims, checked over three seeds with the lesson's own presets.
 
 The claim: with 50 labelled digit images, training beside parity and "5 or more" (all
-their labels) raises the digit task's accuracy ('helps'); with every digit label the
+their labels) raises the digit task's accuracy on every seed; with every digit label the
 gain is about 1 % or less; and the Representations page's picture of the digit rows
 (PCA of the shared features, coloured by the true digit) sorts the digits into groups
 as training goes on, more clearly for the multi-task model than for the single-task
 one on average over the seeds (not on every seed).
 
-Margins were checked on seeds 3..5 and 6..8 (digit gain per seed, %): 50 labels
-+8.7…+17.2 on every seed, interval low ends 12.1 / 3.1 / 4.2 (seeds 0..2 / 3..5 /
-6..8); all labels −1.1…+1.1. Grouping (5-nearest-neighbour digit
-accuracy in the PCA plane): before training 0.20…0.33; multi-task at the last epoch
-0.57…0.78, above its epoch 0 by ≥ 0.34 on every seed; multi-task minus single-task
-+0.18…+0.24 (seeds 0..2), +0.22 / +0.19 / −0.01 (3..5), +0.29 / +0.13 / +0.14 (6..8).
+Margins (bench/measure_lessons.py, after batch groups and one preprocessor per table;
+digit gain per seed, %): 50 labels +13.0 / +13.7 / +19.6 (seeds 0..2, interval
+[+6.4, +24.5], 'helps') and +12.4 / +11.1 / +4.9 (seeds 3..5, [−0.5, +19.4], 'within
+the noise' — so the verdict is not claimed, only a gain on every seed and on average);
+all labels +0.0 / −0.8 / +0.8 and +0.8 / +0.8 / −0.7. Grouping (5-nearest-neighbour
+digit accuracy in the PCA plane): before training 0.22…0.33; multi-task at the last
+epoch 0.65…0.73, above its epoch 0 by ≥ 0.39 on every seed; multi-task minus
+single-task +0.21 / +0.21 / +0.13 (seeds 0..2), +0.23 / +0.12 / +0.10 (3..5).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from sklearn.decomposition import PCA
 from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from mtlcore.analysis import summarize_gains
 from mtlcore.experiment import run_experiment
 from mtlcore.lessons import LESSONS
 from mtlcore.lessons.vision import FEW_DIGIT_LABELS
@@ -78,17 +79,15 @@ def test_the_presets_are_what_the_claim_says() -> None:
 
 def test_coarse_tasks_help_a_digit_task_with_few_labels() -> None:
     gains = digit_gains("few-digit-labels")
-    summary = summarize_gains(gains)
-    assert summary.verdict == "helps", (gains, summary)
-    assert min(gains) > 5.0, gains
-    assert summary.low is not None and summary.low > 2.0, summary  # 3.1 on seeds 3..5
+    assert min(gains) > 2.0, gains  # +4.9 the lowest over seeds 0..5
+    assert float(np.mean(gains)) > 5.0, gains  # +15.4 and +9.4 on seeds 0..2 and 3..5
 
 
 def test_with_every_digit_label_the_gain_shrinks() -> None:
     gains = digit_gains("all-digit-labels")
     assert max(abs(g) for g in gains) < 3.0, gains
     few = digit_gains("few-digit-labels")
-    assert float(np.mean(gains)) < min(few) - 5.0, (gains, few)
+    assert float(np.mean(gains)) < float(np.mean(few)) - 5.0, (gains, few)
 
 
 def test_the_picture_sorts_the_digits_and_more_clearly_with_the_coarse_tasks() -> None:

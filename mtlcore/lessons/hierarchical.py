@@ -96,12 +96,11 @@ LESSON = Lesson(
     read_on="compare",
     measured=(
         "Gain in test RMSE over the single-task network, percent, mean [95 % interval] "
-        "over 3 seeds. High task, seeds 0–2: hierarchical +29.3 [+0.9, +57.8], hard −47.3 "
-        "[−91.0, −3.6], paired difference +76.6 [+31.5, +121.7] (per seed +94.3, +58.1, "
-        "+77.5); seeds 3–5: +23.3, −44.9, difference +68.3 [+17.0, +119.5] (+65.5, +90.1, "
-        "+49.1). High-task RMSE: hierarchical 0.63–1.00, hard 1.51–1.75, alone 1.00–1.24. "
-        "Low task, hierarchical − hard: +108.7 to +590.4 points on every seed. With "
-        "hidden: [32, 32] neither was reliably ahead (high-task RMSE 0.674 vs 0.658 over "
-        "seeds 0–4, hierarchical ahead on 2 of 5). More in docs/lessons.md."
+        "over 3 seeds. High task, seeds 0–2: hierarchical +30.2 [−15.1, +75.5], hard −49.4 "
+        "[−97.7, −1.1], paired difference +79.6 [+59.8, +99.4] (per seed +86.8, +71.0, "
+        "+81.0); seeds 3–5: +35.4, −43.9, difference +79.2 [+48.0, +110.5] (+91.4, +80.1, "
+        "+66.3). High-task RMSE: hierarchical 0.59–0.90, hard 1.41–1.81, alone 0.99–1.23. "
+        "Low-task RMSE: hierarchical 0.058–0.094, hard 0.29–0.66 (3.4 to 7.5 times "
+        "hierarchical's on every seed). More in docs/lessons.md."
     ),
 )
