@@ -17,7 +17,9 @@ logs, per run of the store, one MLflow run with:
 
 A sweep exports one MLflow run per member, nested under a parent run named after
 the sweep (MLflow's ``mlflow.parentRunId`` tag), with the sweep's spec as an
-artifact. MLflow is an optional extra (``pip install -r requirements-mlflow.txt``,
+artifact. A member that reuses its group's baselines (it trained none) gets its final
+comparison and verdicts against them, as the sweep's ranking computes it (tag
+``mtlstudio.baselines_from``: the run that trained them). MLflow is an optional extra (``pip install -r requirements-mlflow.txt``,
 the light ``mlflow-skinny`` client) imported only inside these functions. A
 ``file:`` tracking URI (a local folder) is allowed although MLflow now keeps that
 store in maintenance mode: asking for it is the opt-in.
@@ -87,9 +89,12 @@ def export_runs(
     *,
     experiment: str = DEFAULT_EXPERIMENT,
     parent: str | None = None,
+    comparisons: dict[int, tuple[dict[str, Any], int]] | None = None,
 ) -> list[Exported]:
     """Log each finished run to MLflow (see the module docstring); ``parent``: an MLflow run
-    id to nest them under. A queued or running run is an error that names it."""
+    id to nest them under; ``comparisons``: run id -> (its comparison, the run whose
+    baselines it rests on), for sweep members that reuse another run's baselines. A queued
+    or running run is an error that names it."""
     client = client_for(tracking_uri)  # first: without MLflow, say so before anything else
     runs = [store.run(r) for r in run_ids]
     unfinished = [r.id for r in runs if r.status not in FINISHED]
@@ -99,7 +104,11 @@ def export_runs(
             "cancel them (`python -m mtlcore runs list` shows them), then export again"
         )
     experiment_id = _experiment_id(client, experiment)
-    return [Exported(r.id, _export_one(client, experiment_id, store, r, parent)) for r in runs]
+    comparisons = comparisons or {}
+    return [
+        Exported(r.id, _export_one(client, experiment_id, store, r, parent, comparisons.get(r.id)))
+        for r in runs
+    ]
 
 
 def export_sweep(
@@ -124,9 +133,31 @@ def export_sweep(
         spec = Path(tmp) / "sweep.json"
         spec.write_text(sweep.spec, encoding="utf-8")
         client.log_artifact(parent, str(spec))
-    exported = export_runs(store, finished, tracking_uri, experiment=experiment, parent=parent)
+    exported = export_runs(store, finished, tracking_uri, experiment=experiment, parent=parent,
+                           comparisons=sweep_comparisons(store, sweep.id, members))  # fmt: skip
     client.set_terminated(parent, "FINISHED")
     return parent, exported, waiting
+
+
+def sweep_comparisons(
+    store: RunStore, sweep_id: int, members: list[RunInfo]
+) -> dict[int, tuple[dict[str, Any], int]]:
+    """Each done member's comparison against its group's baselines (the done run of the same
+    seed that trained them, as the sweep's ranking pairs them), with that run's id."""
+    from mtlcore.analysis import combine_results
+    from mtlcore.sweep import latest_runs, sweep_grid, with_baselines
+
+    grid = sweep_grid(store, sweep_id)
+    latest = latest_runs(store, sweep_id)
+    out = {}
+    for run in members:
+        if run.status != DONE or not run.result or run.sweep_cell is None:
+            continue
+        owner = grid.owner_of(grid.cells[run.sweep_cell])
+        base = latest.get((owner.index, run.seed))
+        if base is not None and base.status == DONE and base.result:
+            out[run.id] = (combine_results([with_baselines(run, base)]), base.id)
+    return out
 
 
 def flat_params(config: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -159,7 +190,7 @@ def _ms(seconds: float | None) -> int | None:
 
 
 def _export_one(client: Any, experiment_id: str, store: RunStore, run: RunInfo,
-                parent: str | None) -> str:  # fmt: skip
+                parent: str | None, compared: tuple[dict[str, Any], int] | None) -> str:  # fmt: skip
     from mlflow.entities import Metric, Param, RunTag
 
     tags = {
@@ -167,14 +198,16 @@ def _export_one(client: Any, experiment_id: str, store: RunStore, run: RunInfo,
         "mtlstudio.experiment_id": str(run.experiment_id),
         "mtlstudio.status": run.status,
     }
-    sweep_id = getattr(run, "sweep_id", None)
-    if sweep_id is not None:
-        tags["mtlstudio.sweep_id"] = str(sweep_id)
+    if run.sweep_id is not None:
+        tags["mtlstudio.sweep_id"] = str(run.sweep_id)
     if parent is not None:
         tags["mlflow.parentRunId"] = parent
     if run.error:
         tags["mtlstudio.error"] = run.error[:MAX_PARAM_CHARS]
     result = _result(store, run)
+    if compared is not None:  # a sweep member: Δm against its group's baselines
+        result = compared[0]
+        tags["mtlstudio.baselines_from"] = str(compared[1])
     metrics = [_metric(Metric, r, run) for r in store.metrics(run.id)]
     finished_ms = _ms(run.finished) or 0
     for task, t in (result or {}).get("tasks", {}).items():

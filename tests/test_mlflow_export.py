@@ -14,6 +14,7 @@ from mtlcore import cli
 from mtlcore.config import ExperimentConfig
 from mtlcore.mlflow_export import INSTALL_HINT, MlflowNotInstalled, import_mlflow
 from mtlcore.runs import DONE, RunStore, RunStoreError, drain_queue
+from mtlcore.sweep import cell_results, start_sweep, sweep_from_mapping
 from tests.conftest import unavailable
 
 TINY = {
@@ -39,18 +40,17 @@ def mlflow_client_cls():
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> RunStore:
-    """A store with one done run (ids 1) and a two-member sweep (runs 2, 3)."""
+    """A store with one done run (id 1) and a two-cell sweep (runs 2, 3: the first trains
+    the baselines, the second reuses them)."""
     home = tmp_path_factory.mktemp("home")
     s = RunStore(home)
     s.submit(ExperimentConfig.parse(TINY))
-    sid = s.create_sweep(
-        "tiny sweep", json.dumps({"axes": {"weighting.method": ["equal", "dwa"]}}), "fp"
-    )
-    for cell, method in enumerate(["equal", "dwa"]):
-        config = ExperimentConfig.parse({**TINY, "weighting": {"method": method}, "name": method})
-        s.submit(config, sweep=(sid, cell))
+    grid = sweep_from_mapping({"name": "tiny sweep", "seeds": [0],
+                               "base": {**TINY, "weighting": {"method": "equal"}},
+                               "axes": {"weighting.method": ["equal", "dwa"]}})  # fmt: skip
+    s.sweep_id = start_sweep(s, grid).sweep_id
     assert [status for _, status in drain_queue(s)] == [DONE] * 3
-    s.sweep_id = sid
+    s.cells = cell_results(s, s.sweep_id, grid)
     return s
 
 
@@ -117,6 +117,13 @@ def test_a_sweep_exports_its_members_under_a_parent(
     assert sorted(r.data.params["weighting.method"] for r in children) == ["dwa", "equal"]
     assert sorted(r.data.tags["mtlstudio.run_id"] for r in children) == ["2", "3"]
     assert all(r.data.tags["mtlstudio.sweep_id"] == sid for r in children)
+    # every member, the one that reused the baselines too, has the sweep's own Δm and verdict
+    by_method = {r.data.params["weighting.method"]: r for r in children}
+    for cell in store.cells:
+        child = by_method[cell.values["weighting.method"]]
+        assert child.data.metrics["final/delta_m"] == pytest.approx(cell.delta_m)
+        assert child.data.tags["verdict/delta_m"] == cell.verdict
+        assert child.data.tags["mtlstudio.baselines_from"] == "2"
     assert "sweep.json" in {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert f"parent MLflow run {parent.info.run_id}" in capsys.readouterr().out
 
