@@ -706,7 +706,7 @@ def describe_inputs(table: pd.DataFrame, spec: TaskSpec) -> pd.DataFrame:
     :func:`missing_target_count` gives the rows the task drops."""
     numeric, text, dates = _kinds(table, spec)
     filled = imputed_counts(table, spec)
-    labelled = table[table[list(spec.targets)].notna().all(axis=1)]
+    labelled = table[list(spec.targets)].notna().all(axis=1)  # a mask: no copy of the table
     rows = []
     for c in spec.inputs or ():
         if c in dates:
@@ -715,7 +715,7 @@ def describe_inputs(table: pd.DataFrame, spec: TaskSpec) -> pd.DataFrame:
         elif c in numeric:
             read_as, n, how = "number, standardised", 1, "median"
         else:
-            n = int(labelled[c].nunique())
+            n = int(table.loc[labelled, c].nunique())
             read_as, how = f"category, one-hot ({n} values)", "most frequent value"
         k = filled.get(c, 0)
         rows.append({"column": c, "read_as": read_as, "features": n,
