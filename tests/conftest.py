@@ -156,12 +156,18 @@ def _browser_unavailable() -> str | None:
     return None
 
 
-def unavailable(reason: str) -> None:
-    """Skip a test whose optional dependency (the Ray or MLflow extra) is missing, but fail
-    under CI=true: `make test` installs it, so CI never passes by silently skipping."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"cannot run under CI=true: {reason}")
-    pytest.skip(reason)
+def require_extra(load: Callable[[], object], name: str) -> object:
+    """``load()``: the module of an optional extra (``import_ray``, ``import_mlflow``, which
+    raise a RuntimeError naming the install line when it is missing). Missing, the test
+    skips, but fails under CI=true: `make test` installs it, so CI never passes by
+    silently skipping."""
+    try:
+        return load()
+    except RuntimeError as exc:
+        reason = f"the {name} extra is not installed ({exc})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"cannot run under CI=true: {reason}")
+        pytest.skip(reason)
 
 
 @pytest.fixture

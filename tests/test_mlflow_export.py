@@ -12,10 +12,10 @@ import pytest
 
 from mtlcore import cli
 from mtlcore.config import ExperimentConfig
-from mtlcore.mlflow_export import INSTALL_HINT, MlflowNotInstalled, import_mlflow
+from mtlcore.mlflow_export import INSTALL_HINT, import_mlflow
 from mtlcore.runs import DONE, RunStore, RunStoreError, drain_queue
 from mtlcore.sweep import cell_results, start_sweep, sweep_from_mapping
-from tests.conftest import unavailable
+from tests.conftest import require_extra
 
 TINY = {
     "name": "tiny-mlflow",
@@ -29,10 +29,7 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def mlflow_client_cls():
-    try:
-        import_mlflow()
-    except MlflowNotInstalled as exc:
-        unavailable(f"the MLflow extra is not installed ({exc})")
+    require_extra(import_mlflow, "MLflow")
     from mlflow.tracking import MlflowClient
 
     return MlflowClient

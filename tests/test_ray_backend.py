@@ -22,7 +22,7 @@ from mtlcore.config import ExperimentConfig
 from mtlcore.runs import CANCELLED, DONE, RUNNING, RunStore, drain_queue
 from mtlcore.runs.ray_backend import INSTALL_HINT, RayNotInstalled, import_ray, run_on_ray
 from mtlcore.sweep import cell_results, start_sweep, sweep_from_mapping
-from tests.conftest import unavailable
+from tests.conftest import require_extra
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,10 +54,7 @@ def tiny_csv(folder: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    try:
-        import_ray()
-    except RayNotInstalled as exc:
-        unavailable(f"the Ray extra is not installed ({exc})")
+    require_extra(import_ray, "Ray")
     from mtlcore.runs.ray_backend import ray_session
 
     with ray_session(num_cpus=2) as ray:
