@@ -1,8 +1,11 @@
 """Lesson 6 (learning to learn): the few-shot study's parts, its claims over seeds, its view.
 
 The claim tests run the study at the page's settings (three seeds, every k of the
-page) at relatedness 0.9 and 0; docs/lessons.md records the numbers, also for
-other seed sets.
+page) at relatedness 0.9 and 0; docs/lessons.md records the numbers, also for seeds
+3..5 (bench/measure_lessons.py, after batch groups and one preprocessor per table):
+frozen below scratch at k = 5, 10, 20 on all six seeds, by 0.11 at the least; Reptile's
+error at k = 1 above its error at k = 100 by 0.09 at the least, and above frozen's from
+k = 20 on every seed (by 0.05 at the least, 0.16 or more on average).
 """
 
 from __future__ import annotations
@@ -193,9 +196,11 @@ def test_a_related_frozen_representation_beats_scratch_with_few_examples(related
 
 @pytest.mark.claim
 def test_an_unrelated_frozen_representation_does_not_help(related, unrelated):
-    """At relatedness 0 the frozen representation predicts no better than the mean at any
-    k (within 10 %), far behind the related one from k = 5 on."""
-    for k in unrelated["ks"]:
+    """At relatedness 0 the frozen representation predicts no better than the mean (within
+    10 %) up to k = 50, far behind the related one from k = 5 on. (At k = 100 its mean was
+    0.93 on seeds 0..2 against the mean's 1.02 — seed 0 reached 0.82 — so k = 100 is not
+    claimed; up to k = 50 the lowest mean was 1.03.)"""
+    for k in (k for k in unrelated["ks"] if k <= 50):
         assert per_seed(unrelated, "frozen", k).mean() > 0.9 * unrelated["trivial"], k
     for k in (5, 10, 20, 50, 100):
         gap = per_seed(unrelated, "frozen", k) - per_seed(related, "frozen", k)
