@@ -11,8 +11,9 @@ touches the store:
 
 * the driver (this process) claims the runs (they read ``running``, owned by this
   process: if it dies, readers fail them as for any dead worker), and sends each
-  task the run's config text, the bytes of its CSV files (if any) and the project's
-  code (``mtlcore`` and ``sample_data``, as the task's Ray working directory);
+  task the run's config text, its CSV files (if any; each file put in Ray's object
+  store once, however many runs read it) and the project's code (``mtlcore`` and
+  ``sample_data``, as the job's Ray working directory);
 * the task runs :func:`~mtlcore.runs.execute_run`, the very function the local
   workers use, in a thread against a throw-away store in a temporary folder on its
   node; it is a streaming Ray task that sends, every ``UPDATE_SECONDS``, the metric
@@ -81,7 +82,9 @@ class RunPayload:
 
     run_id: int
     config_yaml: str
-    csv: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # table -> (name, bytes)
+    # table -> (file name, the file's bytes in Ray's object store: put once per file, so a
+    # grid over one CSV sends it to each node once, not once per run)
+    csv: dict[str, tuple[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -197,13 +200,18 @@ def _copy_code(dest: Path) -> None:
             shutil.copytree(src, dest / part, ignore=ignore)
 
 
-def _payload(info: RunInfo) -> RunPayload:
+def _payload(ray: Any, info: RunInfo, files: dict[Path, Any]) -> RunPayload:
+    """A run's payload; ``files`` caches the object-store ref of each CSV file put so far."""
     config = info.config()
     csv = {}
     for table, path in (config.data.csv or {}).items():
-        p = Path(path).expanduser()
-        with contextlib.suppress(OSError):  # a missing file fails in the task, as locally
-            csv[table] = (p.name, p.read_bytes())
+        p = Path(path).expanduser().resolve()
+        if p not in files:
+            try:
+                files[p] = ray.put(p.read_bytes())
+            except OSError:  # a missing file fails in the task, as locally
+                continue
+        csv[table] = (p.name, files[p])
     return RunPayload(info.id, info.config_yaml, csv)
 
 
@@ -225,10 +233,11 @@ def _drive(
 ) -> list[tuple[int, str]]:
     """Start one streaming task per run; write each update into the store as it comes."""
     remote = ray.remote(execute_remote)
+    files: dict[Path, Any] = {}
     for rid in run_ids:
         info = store.run(rid)
         options = {**_task_options(ray, info), "num_returns": "streaming"}
-        tasks[remote.options(**options).remote(_payload(info))] = rid
+        tasks[remote.options(**options).remote(_payload(ray, info, files))] = rid
     cancelled: set[int] = set()
     done: list[tuple[int, str]] = []
     while tasks:
@@ -335,15 +344,17 @@ def _progress(info: RunInfo) -> dict[str, Any] | None:
             "total_steps": info.total_steps, "progress": info.progress}  # fmt: skip
 
 
-def _local_csv(config: Any, csv: dict[str, tuple[str, bytes]], folder: Path) -> Any:
+def _local_csv(config: Any, csv: dict[str, tuple[str, Any]], folder: Path) -> Any:
     """The config with its CSV paths pointing at copies written under ``folder``."""
+    import ray
+
     from mtlcore.config import ExperimentConfig
 
     paths = {}
-    for i, (table, (name, data)) in enumerate(sorted(csv.items())):
+    for i, (table, (name, ref)) in enumerate(sorted(csv.items())):
         path = folder / str(i) / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        path.write_bytes(ray.get(ref))
         paths[table] = str(path)
     raw = config.model_dump(mode="json")
     raw["data"]["csv"] = {**raw["data"]["csv"], **paths}
