@@ -177,6 +177,7 @@ class Classification(Kind):
     primary_metric = "accuracy"
     predicts_numbers = False
     trivial_predictor = "the majority class"
+    label_dtype: ClassVar[type]  # the dtype of the class index as the kind's loss reads it
 
     @abstractmethod
     def class_index(self, output: np.ndarray) -> np.ndarray:
@@ -227,6 +228,7 @@ class Binary(Classification):
 
     name = "binary"
     likelihood = "bernoulli"
+    label_dtype = np.float32  # the class index as BCE's float target
 
     def loss(self, out: Tensor, y: Tensor) -> Tensor:
         import torch.nn.functional as F
@@ -258,6 +260,7 @@ class Multiclass(Classification):
 
     name = "multiclass"
     likelihood = "categorical"
+    label_dtype = np.int64  # the class index as cross-entropy's target
 
     def out_dim(self, n_targets: int, n_classes: int) -> int:
         return n_classes

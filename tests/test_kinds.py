@@ -31,7 +31,6 @@ ALLOWED = {
     "mtlcore/data/spec.py": "the task schema and the kind detected from a column",
     "mtlcore/data/builtin.py": "the built-in datasets declare their tasks' kinds",
     "mtlcore/data/ingest.py": "checks a chosen kind against its column",
-    "mtlcore/data/prepare.py": "encodes the targets of a kind (regression: standardised)",
 }
 
 

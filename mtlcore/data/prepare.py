@@ -582,13 +582,14 @@ def _task_data(
     decimals: tuple[int, ...] = ()
     mean: float | np.ndarray = 0.0
     std: float | np.ndarray = 1.0
-    if spec.kind == "regression":
+    kind = kind_named(spec.kind)
+    if kind.predicts_numbers:
         decimals = tuple(
             decimals_of(parts["train"][c].to_numpy(dtype=np.float64)) for c in spec.targets
         )
-    if spec.kind == "regression" and spec.n_outputs > 1:
+    if kind.predicts_numbers and spec.n_outputs > 1:
         y, mean, std = _multi_output_targets(parts, spec.targets, standardize)
-    elif spec.kind == "regression":
+    elif kind.predicts_numbers:
         y_raw = {s: p[column].to_numpy(dtype=np.float64) for s, p in parts.items()}
         if standardize:
             mean = float(y_raw["train"].mean())
@@ -599,7 +600,7 @@ def _task_data(
         classes = sorted(map(_label, values.tolist()), key=str)
         index = {c: i for i, c in enumerate(classes)}
         code = np.array([index[_label(v)] for v in values.tolist()])  # per distinct value
-        dtype = np.float32 if spec.kind == "binary" else np.int64
+        dtype = kind.label_dtype  # a classification kind: the class index as its loss reads it
         y = {s: code[values.get_indexer(p[column])].astype(dtype) for s, p in parts.items()}
 
     has_target = table[list(spec.targets)].notna().all(axis=1)
