@@ -64,6 +64,25 @@ def test_axes_expand_to_every_combination_of_validated_configs():
     assert grid.fingerprint != tiny_sweep(GRID).fingerprint
 
 
+def test_the_base_methods_options_go_only_to_the_base_method():
+    """A base with uncertainty weighting's weight_lr and MMoE's n_experts, swept over methods
+    and strategies: the other values start from their own defaults (weight_lr means
+    nothing to equal weights); an axis over the options themselves still sets them."""
+    grid = tiny_sweep(weighting={"method": "uncertainty", "options": {"weight_lr": 0.05}},
+                      model={"strategy": "mmoe", "options": {"n_experts": 2}})  # fmt: skip
+    by = {(c.config.model.strategy, c.config.weighting.method): c.config for c in grid.cells}
+    assert len(by) == 4
+    for (strategy, method), config in by.items():
+        experts = (config.model.options or {}).get("n_experts")
+        assert experts == (2 if strategy == "mmoe" else None), strategy
+        weight_lr = (config.weighting.options or {}).get("weight_lr")
+        assert weight_lr == (0.05 if method == "uncertainty" else None), method
+    swept = tiny_sweep({"weighting.method": ["uncertainty"],
+                        "weighting.options.weight_lr": [0.2]},
+                       weighting={"method": "uncertainty"})  # fmt: skip
+    assert swept.cells[0].config.weighting.options["weight_lr"] == 0.2
+
+
 def test_a_tasks_axis_makes_a_baseline_group_per_set_of_tasks():
     """Pairwise grids: one cell per pair of tasks (each pair its own baselines)."""
     pairs = [["task0", "task1"], ["task0", "task2"], ["task1", "task2"]]

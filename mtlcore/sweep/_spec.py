@@ -54,6 +54,9 @@ RESERVED_KEYS = {
     "baselines": "a sweep trains the single-task baselines itself (once per seed and group)",
 }
 # The parts of a config that single-task baselines do not depend on.
+# An axis over these keys gives each value its own options: the base's options are kept
+# only for the base's own strategy or method.
+OWN_OPTIONS = {"model.strategy": "model", "weighting.method": "weighting"}
 NOT_IN_BASELINES = {"model": ("strategy", "options"), "weighting": None}
 
 
@@ -241,6 +244,16 @@ def _cell_config(
 ) -> ExperimentConfig:
     raw = copy.deepcopy(base)
     for key, value in values.items():
+        section = OWN_OPTIONS.get(key)
+        chosen = (raw.get(section) or {}).get(key.rsplit(".", 1)[-1]) if section else None
+        if (
+            section
+            and value != chosen
+            and not any(k.startswith(f"{section}.options") for k in values)
+        ):
+            # The base's options belong to the base's method (or strategy): another one
+            # starts from its own defaults ("weight_lr" means nothing to equal weights).
+            raw[section].pop("options", None)
         *path, last = key.split(".")
         node = raw
         for part in path:
