@@ -130,7 +130,9 @@ def test_a_sweep_on_ray_writes_the_same_results_as_the_local_pool(ray_cluster, t
     assert run_on_ray(on_ray, ray_ids) == []
 
 
-def wait_until(condition, what: str, timeout: float = 90.0) -> None:
+def wait_until(condition, what: str, timeout: float = 300.0) -> None:
+    """Wait for ``condition``; the generous timeout only catches a hang (Ray starts its
+    workers in 25-86 s on a loaded 2-core machine)."""
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"{what} did not happen in {timeout} s"
