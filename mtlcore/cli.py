@@ -34,9 +34,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _Parser(
-        prog="python -m mtlcore", description="MTL Studio's engine, headless."
-    )
+    parser = _Parser(prog="python -m mtlcore", description="MTL Studio's engine, headless.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_train = sub.add_parser("train", help="train a config; write result.json, config, weights")
