@@ -6,6 +6,9 @@ STAMP  := $(VENV)/.requirements.stamp
 EXTRAS := $(VENV)/.extras.stamp
 PORT   ?= 8501
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist; each file stays in one process, so a file's module fixtures
+# start once). PYTEST_WORKERS=0 runs everything in this process.
+PYTEST_WORKERS ?= 2
 # Tests and benches use one thread each: reproducible numbers, no oversubscription on small CI boxes.
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
@@ -63,7 +66,8 @@ format: venv
 
 # pytest exits 5 when it collects no test; that is not a failure here, every other code is.
 test: venv extras lint chromium
-	@echo "pytest $(PYTEST_ARGS)"; $(THREADS) $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@echo "pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)"; \
+	$(THREADS) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): treated as success"; exit 0; fi; \
 	exit $$rc
 
