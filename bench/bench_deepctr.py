@@ -41,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 
 def stub_requests() -> None:
@@ -59,7 +60,6 @@ def main() -> None:
     args = ap.parse_args()
 
     import numpy as np
-    import pandas as pd
     import torch
 
     stub_requests()
@@ -71,27 +71,15 @@ def main() -> None:
             "DeepCTR-Torch is missing: .venv/bin/pip install --no-deps deepctr-torch==0.3.0 tqdm"
         )
 
+    from _workload import issue12_data
+
     from mtlcore.config import ExperimentConfig
-    from mtlcore.data.prepare import prepare
-    from mtlcore.data.spec import Dataset, TaskSpec
     from mtlcore.experiment import build
     from mtlcore.train import configure_torch, train
 
     configure_torch(1)
     load = os.getloadavg()[0]
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(args.rows, 20)).astype(np.float32)
-    df = pd.DataFrame(X, columns=[f"x{i}" for i in range(20)])
-    df["r1"] = X[:, :5].sum(1) + rng.normal(scale=0.3, size=args.rows)
-    df["r2"] = np.sin(X[:, 5:10]).sum(1) + rng.normal(scale=0.3, size=args.rows)
-    df["b"] = np.where(X[:, 10:15].sum(1) + rng.normal(size=args.rows) > 0, "yes", "no")
-    inputs = tuple(f"x{i}" for i in range(20))
-    specs = [
-        TaskSpec("r1", "t", "r1", "regression", inputs),
-        TaskSpec("r2", "t", "r2", "regression", inputs),
-        TaskSpec("b", "t", "b", "binary", inputs),
-    ]
-    data = prepare(Dataset("bench", "bench", {"t": df}, specs), specs)
+    data = issue12_data(args.rows)
     train_x = data.tasks[0].X["train"]
     train_y = np.stack([t.y["train"] for t in data.tasks], axis=1).astype(np.float32)
     features = [DenseFeat(f"x{i}", 1) for i in range(20)]

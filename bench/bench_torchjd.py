@@ -31,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 METHODS = ("pcgrad", "upgrad", "mgda", "cagrad")
 
@@ -42,35 +43,20 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
 
-    import numpy as np
-    import pandas as pd
     import torch
     import torch.nn.functional as F
+    from _workload import issue12_data
     from torchjd.aggregation import MGDA, PCGrad, UPGrad
     from torchjd.aggregation import CAGrad as TorchjdCAGrad
     from torchjd.autojac import jac_to_grad, mtl_backward
 
     from mtlcore.config import ExperimentConfig
-    from mtlcore.data.prepare import prepare
-    from mtlcore.data.spec import Dataset, TaskSpec
     from mtlcore.experiment import build
     from mtlcore.train import BatchStream, batch_key, configure_torch, train
 
     configure_torch(1)
     load = os.getloadavg()[0]
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(args.rows, 20)).astype(np.float32)
-    df = pd.DataFrame(X, columns=[f"x{i}" for i in range(20)])
-    df["r1"] = X[:, :5].sum(1) + rng.normal(scale=0.3, size=args.rows)
-    df["r2"] = np.sin(X[:, 5:10]).sum(1) + rng.normal(scale=0.3, size=args.rows)
-    df["b"] = np.where(X[:, 10:15].sum(1) + rng.normal(size=args.rows) > 0, "yes", "no")
-    inputs = tuple(f"x{i}" for i in range(20))
-    specs = [
-        TaskSpec("r1", "t", "r1", "regression", inputs),
-        TaskSpec("r2", "t", "r2", "regression", inputs),
-        TaskSpec("b", "t", "b", "binary", inputs),
-    ]
-    data = prepare(Dataset("bench", "bench", {"t": df}, specs), specs)
+    data = issue12_data(args.rows)
     aggregators = {"pcgrad": PCGrad, "upgrad": UPGrad, "mgda": MGDA,
                    "cagrad": lambda: TorchjdCAGrad(c=0.4)}  # fmt: skip
 
