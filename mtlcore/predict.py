@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mtlcore.data.ingest import MISSING_MARKERS, to_dates
+from mtlcore.data.ingest import MISSING_MARKERS, csv_format, to_dates, with_decimal_points
 from mtlcore.data.spec import DataError
 from mtlcore.saved_preprocessing import SavedTask
 from mtlcore.trained import TrainedExperiment, open_trained
@@ -59,7 +59,9 @@ def read_rows(
     source: str | Path | bytes, name: str | None = None, *, max_bytes: int = MAX_UPLOAD_BYTES
 ) -> pd.DataFrame:
     """A CSV of new rows, every cell as text (NaN where empty or a missing marker such as
-    "?", as in training files: :data:`~mtlcore.data.ingest.MISSING_MARKERS`); DataError
+    "?", as in training files: :data:`~mtlcore.data.ingest.MISSING_MARKERS`), its separator
+    and decimal mark found as for training files (:func:`~mtlcore.data.ingest.csv_format`:
+    a semicolon file with decimal commas reads as its comma twin); DataError
     when the file is too large, not UTF-8 CSV, or has no data rows. ``name`` names it in
     messages."""
     if isinstance(source, bytes):
@@ -85,19 +87,22 @@ def read_rows(
         raise DataError(
             f"File '{name}' is not UTF-8 text. Save it as UTF-8 CSV.", where=name
         ) from None
+    fmt = csv_format(text)  # separator and decimal mark found as for training files
     try:
         frame = pd.read_csv(
             io.StringIO(text), dtype=str, skipinitialspace=True, index_col=False,
-            na_values=MISSING_MARKERS,
+            na_values=MISSING_MARKERS, sep=fmt.delimiter,
         )  # fmt: skip
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(
             f"File '{name}' could not be read as CSV ({str(exc).strip()}). Give a "
-            "comma-separated file with a header row and one row per line.",
+            "comma-, semicolon- or tab-separated file with a header row and one row per line.",
             where=name,
         ) from None
     if frame.empty:
         raise DataError(f"File '{name}' has a header but no rows to predict.", where=name)
+    if fmt.decimal == ",":
+        frame = with_decimal_points(frame)
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 

@@ -144,6 +144,24 @@ def test_new_rows_get_labels_and_units_and_extra_columns_pass_through(penguins):
     assert got.frame["predicted body_mass"].between(1000, 10000).all()  # grams, not z-scores
 
 
+def test_semicolon_and_decimal_comma_rows_predict_as_their_comma_twin(penguins):
+    """New rows read like training files: the separator and a decimal comma are found."""
+    config, out = penguins
+    comma = (
+        b"id,island,bill_length_mm,bill_depth_mm,flipper_length_mm\n"
+        b"a,Biscoe,47.5,15.25,225\nb,Dream,39.1,18.7,181\n"
+    )
+    semicolon = comma.replace(b",", b";").replace(b"47.5", b"47,5").replace(b"15.25", b"15,25")
+    semicolon = semicolon.replace(b"39.1", b"39,1").replace(b"18.7", b"18,7")
+    tab = comma.replace(b",", b"\t")
+    expected = predict(out, comma).frame
+    for other in (semicolon, tab):
+        got = predict(out, other).frame
+        pd.testing.assert_frame_equal(got.drop(columns=["bill_length_mm", "bill_depth_mm"]),
+                                      expected.drop(columns=["bill_length_mm", "bill_depth_mm"]))  # fmt: skip
+    assert list(predict(out, semicolon).frame["bill_length_mm"]) == ["47.5", "39.1"]
+
+
 def test_export_zip_holds_every_seed_and_round_trips(penguins, tmp_path):
     config, out = penguins
     data = export_experiment(out, tmp_path / "exp.zip")

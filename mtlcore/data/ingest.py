@@ -199,6 +199,18 @@ def csv_format(text: str) -> CsvFormat:
     return _sample_format(sample)
 
 
+def with_decimal_points(frame: pd.DataFrame) -> pd.DataFrame:
+    """A text table's numbers written with a decimal comma ("3,5", "-1,25e3") as pandas
+    reads numbers ("3.5"); every other cell as it is (a comma in text stays)."""
+
+    def column(values: pd.Series) -> pd.Series:
+        text = values.astype("string")
+        comma = text.str.fullmatch(_DECIMAL_COMMA.pattern).fillna(False).astype(bool)
+        return values.where(~comma, text.str.replace(",", ".", regex=False))
+
+    return frame.apply(column) if len(frame.columns) else frame
+
+
 def _sample_format(sample: str) -> CsvFormat:
     """:func:`csv_format` of the file's first lines."""
     header = next((line for line in sample.splitlines() if line.strip()), "")
