@@ -24,6 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from _procs import stop
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,12 +74,7 @@ def measure(tree: Path, browser) -> dict[str, float]:
         page.close()
         return out
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def main() -> None:

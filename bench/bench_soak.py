@@ -41,6 +41,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/bench_soak.py` puts bench/ on the path
     sys.path.insert(0, str(ROOT))
+if str(ROOT / "bench") not in sys.path:  # loaded by tests/test_browser_soak.py from its file
+    sys.path.insert(0, str(ROOT / "bench"))
+
+from _procs import stop  # noqa: E402
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]  # fmt: skip
@@ -252,12 +257,7 @@ def server(home: Path) -> Iterator[tuple[str, int]]:
             time.sleep(0.3)
         yield url, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 
