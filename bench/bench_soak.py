@@ -53,6 +53,7 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 PROBLEMS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 FINAL = {"done", "failed", "cancelled"}
 WAIT_MS = 240_000  # the longest wait for one step, on a loaded machine
+RETRY_MS = 30_000  # a press with no effect after this long was dropped: press again
 TINY = "train.epochs=2&seeds=[0]&baselines=false&model.hidden=[8]"
 LONG = "train.steps=1000000&seeds=[0]&baselines=false&model.hidden=[8]"  # stopped long before
 
@@ -75,6 +76,15 @@ class Tally:
     started: int = 0  # Train presses, one run each (one seed)
     cycles: int = 0
     problems: list[str] = field(default_factory=list)
+    steps: dict[int, str] = field(default_factory=dict)  # each session's step in progress
+    repressed: int = 0  # Train/Stop presses the page dropped and the session pressed again
+
+
+def failure(exc: Exception) -> str:
+    """A Playwright error in one line: its first line and what it was waiting for."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    waiting = [line for line in lines if "waiting for" in line or "Expect" in line]
+    return " | ".join(lines[:1] + waiting[:2])[:500]
 
 
 async def idle(page, tally: Tally, where: str) -> None:
@@ -86,10 +96,59 @@ async def idle(page, tally: Tally, where: str) -> None:
 
 
 async def press_train(page, url: str, tally: Tally, where: str) -> None:
+    """Open the Train page at ``url`` and press Train until the page follows a run (a press
+    that lands while the page reruns can be dropped by the browser; a user presses again)."""
     await page.goto(url)
     await idle(page, tally, where)
-    await page.get_by_role("button", name="Train").click()
-    tally.started += 1
+    none_yet = page.get_by_text("Press Train to start a run")
+    for attempt in range(WAIT_MS // RETRY_MS):
+        tally.repressed += attempt > 0
+        await page.get_by_role("button", name="Train").click()
+        if await gone(none_yet):
+            tally.started += 1
+            return
+        await idle(page, tally, where)
+        if not await none_yet.is_visible():  # the run started late: it is followed now
+            tally.started += 1
+            return
+    raise AssertionError(f"{where}: no run started after pressing Train for {WAIT_MS} ms")
+
+
+async def stop_run(page, tally: Tally, where: str) -> None:
+    """Press Stop until the page says the run was stopped (as ``press_train``, a press can
+    be dropped; pressing again asks for the same cancel)."""
+    stopped = page.get_by_text("was stopped").first
+    stop_button = page.get_by_role("button", name="Stop")
+    pressed = False
+    for _ in range(WAIT_MS // RETRY_MS):
+        if await stopped.is_visible():
+            return
+        if await shown(stop_button):
+            tally.repressed += pressed
+            await stop_button.click()
+            pressed = True
+        if await shown(stopped):
+            return
+        await idle(page, tally, where)
+    raise AssertionError(f"{where}: the page never said the run was stopped")
+
+
+async def shown(locator) -> bool:
+    """Whether ``locator`` is visible within RETRY_MS."""
+    try:
+        await locator.wait_for(state="visible", timeout=RETRY_MS)
+    except Exception:  # playwright's TimeoutError: not (yet) shown
+        return False
+    return True
+
+
+async def gone(locator) -> bool:
+    """Whether ``locator`` is hidden within RETRY_MS."""
+    try:
+        await locator.wait_for(state="hidden", timeout=RETRY_MS)
+    except Exception:
+        return False
+    return True
 
 
 async def add_task(page, k: int, tally: Tally, where: str) -> None:
@@ -120,7 +179,11 @@ async def session(browser, base: str, csv: Path, until: float, tally: Tally, n: 
     try:
         await cycles(page, base, csv, until, tally, n)
     except Exception as exc:  # a step that never came: the page's problem is in the tally
-        tally.problems.append(f"session {n} stopped: {str(exc).splitlines()[0][:300]}")
+        shot = csv.parent / f"soak-session-{n}.png"  # what the page showed, for a look
+        with contextlib.suppress(Exception):
+            await page.screenshot(path=str(shot), full_page=True)
+        tally.problems.append(f"session {n} stopped at {tally.steps.get(n, 'the start')!r}: "
+                              f"{failure(exc)} (screenshot: {shot})")  # fmt: skip
     finally:
         await context.close()
 
@@ -128,25 +191,30 @@ async def session(browser, base: str, csv: Path, until: float, tally: Tally, n: 
 async def cycles(page, base: str, csv: Path, until: float, tally: Tally, n: int) -> None:
     from playwright.async_api import expect
 
+    def at(step: str) -> str:
+        tally.steps[n] = step
+        return f"session {n}: {step}"
+
     while True:
         await page.goto(base + "/")  # the Data page is the default one
-        await idle(page, tally, f"session {n}: data")
+        await idle(page, tally, at("data"))
         await page.get_by_text("My CSV files").click()
-        await idle(page, tally, f"session {n}: data")
+        await idle(page, tally, at("data, my CSV files"))
         await page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
+        at("upload")
         await expect(page.get_by_text("80 rows × 5 columns")).to_be_visible(timeout=WAIT_MS)
         for k in (1, 2):
-            await add_task(page, k, tally, f"session {n}: tasks")
-        await idle(page, tally, f"session {n}: tasks")
+            await add_task(page, k, tally, at(f"task {k}"))
+        await idle(page, tally, at("tasks"))
         query = page.url.partition("?")[2]
-        await press_train(page, f"{base}/train?{query}&{TINY}", tally, f"session {n}: train")
+        await press_train(page, f"{base}/train?{query}&{TINY}", tally, at("train"))
+        at("train, waiting for 'done in'")
         await expect(page.get_by_text("done in").first).to_be_visible(timeout=WAIT_MS)
-        await press_train(page, f"{base}/train?{query}&{LONG}", tally, f"session {n}: long")
-        await page.get_by_role("button", name="Stop").click()
-        await expect(page.get_by_text("was stopped").first).to_be_visible(timeout=WAIT_MS)
-        await idle(page, tally, f"session {n}: cancel")
+        await press_train(page, f"{base}/train?{query}&{LONG}", tally, at("long"))
+        await stop_run(page, tally, at("stop"))
+        await idle(page, tally, at("cancel"))
         await page.goto(f"{base}/compare?{query}")
-        await idle(page, tally, f"session {n}: compare")
+        await idle(page, tally, at("compare"))
         tally.cycles += 1
         if time.monotonic() >= until:
             return
@@ -333,6 +401,7 @@ def report(o: Outcome, command: str) -> str:
         "| --- | ---: |",
         f"| cycles (upload, train, train + cancel, compare) | {t.cycles} |",
         f"| runs started | {t.started} |",
+        f"| Train/Stop presses dropped by the page and pressed again | {t.repressed} |",
         f"| runs in the store | {o.stored} ({', '.join(f'{n} {s}' for s, n in sorted(o.statuses.items()))}) |",
         f"| **runs lost** | **{o.lost}** |",
         f"| **page errors** | **{len(t.problems)}** |",

@@ -43,6 +43,7 @@ def test_five_sessions_upload_train_cancel_compare(mtl_studio_home):
         print(log.read_text(errors="replace")[-20_000:] if log.is_file() else "no server log")
     assert outcome.tracebacks == []
     assert outcome.tally.problems == []
+    print(f"presses repeated: {outcome.tally.repressed}")
     assert outcome.tally.cycles == SESSIONS
     assert outcome.tally.started == 2 * SESSIONS
     assert outcome.statuses == {"done": SESSIONS, "cancelled": SESSIONS}
