@@ -13,19 +13,26 @@ model holds a network per task, each exactly the multi-task model's network for 
 task alone, the same-shaped ones stacked so that each layer runs once per step for
 all of them (``torch.baddbmm``); trained with the same optimiser, epochs, seed and
 batches (see ``train.py``), each task as it would train alone. Δm uses them as the
-baseline, not epoch 0.
+baseline, not epoch 0. They depend on the data, the tasks, the network's shape, the
+training settings and the seed, not on the sharing strategy or the weighting method,
+so a :class:`BaselineCache` (the run store's, ``mtlcore.runs``) can hand a seed's
+trained baselines to the next experiment that needs the same ones: it then skips
+their training and replays their curves, and ``result.json`` says where they came
+from (``baselines_by_seed``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -58,6 +65,8 @@ from mtlcore.models.independent import GroupedIndependent
 from mtlcore.train import (
     Callback,
     TrainEvent,
+    TrainingCancelled,
+    TrainOutcome,
     resolve_device,
     steps_per_epoch,
     train,
@@ -139,6 +148,41 @@ def build_baselines(config: ExperimentConfig, data: PreparedData, seed: int):
 
 
 @dataclass
+class Baseline:
+    """One seed's trained single-task baselines, as a :class:`BaselineCache` keeps them:
+    the weights of the batched baseline model, its training's ``epoch`` and ``snapshot``
+    events in the order they came (the curves and snapshots a reuse replays), each task's
+    test metrics, the seconds its training took and the run that trained it (None
+    outside a run store)."""
+
+    state: dict[str, torch.Tensor]
+    events: list[TrainEvent]
+    metrics: dict[str, dict[str, float]]
+    seconds: float
+    source_run: int | None = None
+
+
+class BaselineCache(Protocol):
+    """Where an experiment finds single-task baselines trained before, and keeps new ones.
+
+    One cache object serves one experiment config and its prepared data (it knows their
+    key); ``find`` and ``keep`` take the seed. See ``mtlcore.runs`` for the run store's.
+    """
+
+    def find(self, seed: int, *, wait_seconds: float,
+             waiting: Callable[[], None]) -> Baseline | None:  # fmt: skip
+        """The seed's cached baselines, or None (the caller then trains and calls
+        :meth:`keep`). May wait up to ``wait_seconds`` for another process that is
+        training the same ones, calling ``waiting()`` about twice a second (it raises
+        :class:`~mtlcore.train.TrainingCancelled` when the run is cancelled)."""
+        ...
+
+    def keep(self, seed: int, baseline: Baseline) -> None:
+        """Keep a seed's freshly trained baselines (the first kept stays)."""
+        ...
+
+
+@dataclass
 class SeedRun:
     seed: int
     model: MultiTaskModel
@@ -154,6 +198,8 @@ class SeedRun:
     cka: list[dict[str, Any]] = field(default_factory=list)  # MTL-vs-STL CKA per task, epoch
     pairwise: PairwiseSeed | None = None  # every pair of tasks trained (train.pairwise)
     data: PreparedData | None = None  # what it trained on; its fitted preprocessing is saved
+    baselines_from: int | None = None  # the run whose cached baselines it reused, if any
+    baselines_reused: bool = False  # its baselines came from a cache (no training)
 
 
 def run_experiment(
@@ -161,9 +207,12 @@ def run_experiment(
     callback: Callback | None = None,
     *,
     data: PreparedData | None = None,
+    baseline_cache: BaselineCache | None = None,
 ) -> tuple[dict[str, Any], list[SeedRun]]:
     """Run every seed of the config; return the result dict and the trained runs.
 
+    ``baseline_cache``: where to look for each seed's single-task baselines before
+    training them, and to keep them after (see :class:`BaselineCache`).
     The whole experiment trains under the server's wall-clock cap
     (``MTL_STUDIO_MAX_RUN_SECONDS``, see ``mtlcore.limits``); past it, training stops
     with :class:`~mtlcore.train.TimeLimitError`.
@@ -173,11 +222,14 @@ def run_experiment(
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     with time_limit(seconds):
-        return _run_experiment(config, callback, data)
+        return _run_experiment(config, callback, data, baseline_cache)
 
 
 def _run_experiment(
-    config: ExperimentConfig, callback: Callback | None, data: PreparedData | None
+    config: ExperimentConfig,
+    callback: Callback | None,
+    data: PreparedData | None,
+    cache: BaselineCache | None = None,
 ) -> tuple[dict[str, Any], list[SeedRun]]:
     started = time.perf_counter()
     data = data or prepare_data(config)
@@ -209,12 +261,20 @@ def _run_experiment(
         metrics_mtl, predictions = evaluate(model, data, device, "mtl")
         base = metrics_stl = stl = None
         history, seconds = list(mtl.history), {"mtl": mtl.seconds}
+        reused, source = False, None
         if config.baselines:
-            base, base_w = build_baselines(config, data, seed)
-            stl = train(base, base_w, data, config.train, seed=seed, label="stl",
-                        callback=relay(seed), n_steps_per_epoch=spe, device=device)  # fmt: skip
+            # Baselines train in less time than the multi-task model took (about 0.7x):
+            # another run that is training the same ones now ends well within this.
+            wait = 2.0 * mtl.seconds + 30.0
+            base, stl, found, events = single_task_baselines(
+                config, data, seed, device=device, n_steps_per_epoch=spe,
+                callback=relay(seed), cache=cache, wait_seconds=wait)  # fmt: skip
+            reused, source = found is not None, found.source_run if found else None
             done_steps += stl.steps
             metrics_stl, stl_predictions = evaluate(base, data, device, "stl")
+            if cache is not None and found is None:
+                state = {k: v.detach().cpu().clone() for k, v in base.state_dict().items()}
+                cache.keep(seed, Baseline(state, events, metrics_stl, stl.seconds))
             predictions += stl_predictions
             history += stl.history
             seconds["stl"] = stl.seconds
@@ -242,6 +302,8 @@ def _run_experiment(
                 cka=cka_rows(mtl.snapshots, stl.snapshots, seed=seed) if stl else [],
                 pairwise=pairs,
                 data=data,
+                baselines_from=source,
+                baselines_reused=reused,
             )  # fmt: skip
         )
     result = summarize(config, data, runs, device, time.perf_counter() - started)
@@ -254,6 +316,57 @@ def _run_experiment(
         cka=[row for r in runs for row in r.cka],
     ))  # fmt: skip
     return result, runs
+
+
+def single_task_baselines(
+    config: ExperimentConfig,
+    data: PreparedData,
+    seed: int,
+    *,
+    device: torch.device,
+    n_steps_per_epoch: int,
+    callback: Callback,
+    cache: BaselineCache | None = None,
+    wait_seconds: float = 0.0,
+) -> tuple[MultiTaskModel, TrainOutcome, Baseline | None, list[TrainEvent]]:
+    """A seed's single-task baselines: from ``cache`` when it has them (their curves and
+    snapshots replayed to ``callback`` as their training sent them, with the event's
+    ``phase`` "stl-reused"), else trained (the caller keeps them in ``cache`` once it has
+    their test metrics). Returns the model, the outcome (a reused one took 0 seconds),
+    the cached :class:`Baseline` or None, and a trained one's epoch and snapshot events
+    (with a cache; [] otherwise)."""
+    model, weighting = build_baselines(config, data, seed)
+    total = training_steps(config.train, n_steps_per_epoch)
+
+    def waiting() -> None:
+        if callback(TrainEvent("step", "stl", 0, 0, total, phase="stl-waiting")) is False:
+            raise TrainingCancelled("cancelled while waiting for the single-task baselines")
+
+    found = None
+    if cache is not None:
+        found = cache.find(seed, wait_seconds=wait_seconds, waiting=waiting)
+    if found is not None:
+        model.load_state_dict(found.state)
+        model.to(device)
+        for event in found.events:
+            event.phase = "stl-reused"
+            if callback(event) is False:
+                raise TrainingCancelled(f"cancelled while copying the baselines of run "
+                                        f"{found.source_run}")  # fmt: skip
+        history = [row for e in found.events if e.kind == "epoch" for row in e.rows]
+        snaps = [e.snapshot for e in found.events if e.kind == "snapshot" and e.snapshot]
+        return model, TrainOutcome(history, [], total, 0.0, snapshots=snaps), found, []
+    events: list[TrainEvent] = []
+
+    def record(event: TrainEvent) -> Any:
+        if event.kind in ("epoch", "snapshot"):
+            events.append(copy.deepcopy(event))  # as sent, before anyone adds to its rows
+        return callback(event)
+
+    stl = train(model, weighting, data, config.train, seed=seed, label="stl",
+                callback=record if cache is not None else callback,
+                n_steps_per_epoch=n_steps_per_epoch, device=device)  # fmt: skip
+    return model, stl, None, events
 
 
 def total_steps(config: ExperimentConfig, data: PreparedData) -> int:
@@ -293,6 +406,12 @@ def summarize(
         "weighting_state_by_seed": {str(r.seed): s for r, s in zip(runs, states, strict=True)},
         "seeds": list(config.seeds),
         "n_seeds": len(runs),
+        # per seed with baselines: the run whose cached baselines it reused (null: trained)
+        "baselines_by_seed": {
+            str(r.seed): {"reused": r.baselines_reused, "from_run": r.baselines_from}
+            for r in runs
+            if r.metrics_stl is not None
+        },  # fmt: skip
         "notes": data.notes(),
         "timings": {
             "total_seconds": seconds,

@@ -100,6 +100,9 @@ class TrainEvent:
     snapshot: Snapshot | None = None
     seed: int = 0  # set by the experiment
     progress: float = 0.0  # fraction of the whole experiment done, set by the experiment
+    # what the run is doing, when not training ``model``: "stl-waiting" (for another run
+    # training the same baselines), "stl-reused" (replaying cached baselines)
+    phase: str | None = None
 
 
 Callback = Callable[[TrainEvent], Any]

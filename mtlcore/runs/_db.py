@@ -22,7 +22,7 @@ from pathlib import Path
 
 from mtlcore.runs._records import RunStoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 WAL_LIMIT_BYTES = 16 * 1024 * 1024  # after a checkpoint, the WAL shrinks back to this
 
 MIGRATIONS: dict[int, list[str]] = {
@@ -98,6 +98,30 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE runs ADD COLUMN sweep_id INTEGER REFERENCES sweeps(id) ON DELETE SET NULL",
         "ALTER TABLE runs ADD COLUMN sweep_cell INTEGER",
         "CREATE INDEX runs_by_sweep ON runs(sweep_id, sweep_cell)",
+    ],
+    # The baseline cache (mtlcore.runs._baselines): per key and seed, trained single-task
+    # baselines whose files live under <home>/baselines/; and the run training a key's
+    # baselines right now (a claim), so another run needing them waits instead.
+    4: [
+        """CREATE TABLE baselines (
+            key TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            key_text TEXT NOT NULL,
+            run_id INTEGER,
+            folder TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            seconds REAL,
+            metrics TEXT NOT NULL,
+            created REAL NOT NULL,
+            PRIMARY KEY (key, seed)
+        )""",
+        """CREATE TABLE baseline_claims (
+            key TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            run_id INTEGER NOT NULL,
+            created REAL NOT NULL,
+            PRIMARY KEY (key, seed)
+        )""",
     ],
 }
 

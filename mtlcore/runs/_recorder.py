@@ -101,7 +101,7 @@ class RunRecorder:
             self._artifacts.append(("snapshot", path, meta))
         total = self.total_steps or event.total_steps
         self._progress = {
-            "phase": event.model,
+            "phase": event.phase or event.model,
             "epoch": event.epoch,
             "step": min(total, round(event.progress * total)),
             "total_steps": total,

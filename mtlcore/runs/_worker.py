@@ -1,7 +1,8 @@
 """Running one stored run, and the loop of a warm worker process.
 
 :func:`execute_run` does one run in the current process: ``run_experiment`` on
-the run's one-seed config with a :class:`RunRecorder` as the callback, then the
+the run's one-seed config with a :class:`RunRecorder` as the callback and the
+store's baseline cache (:mod:`mtlcore.runs._baselines`), then the
 same files as ``python -m mtlcore train --out`` into the run's folder, then the
 final status. Every way a run can end is recorded: done, cancelled (the
 recorder's callback returned False), or failed with a readable reason
@@ -48,6 +49,7 @@ def execute_run(
     from mtlcore.config import ConfigError
     from mtlcore.data.spec import DataError
     from mtlcore.experiment import prepare_data, run_experiment, total_steps, write_outputs
+    from mtlcore.runs._baselines import StoreBaselines
     from mtlcore.runs._recorder import RunRecorder
     from mtlcore.train import DivergenceError, TrainingCancelled
 
@@ -74,7 +76,8 @@ def execute_run(
                 on_event(event)
                 return recorder(event)
 
-        result, seed_runs = run_experiment(config, callback, data=data)
+        cache = StoreBaselines.for_run(store, run_id, config) if config.baselines else None
+        result, seed_runs = run_experiment(config, callback, data=data, baseline_cache=cache)
         recorder.flush()
         paths = write_outputs(store.run_dir(run_id), config, result, seed_runs)
         artifacts = [(kind, path, {}) for kind, path in paths.items()]
@@ -100,7 +103,7 @@ SUMMARY_TASK_KEYS = (
 )  # fmt: skip
 SUMMARY_KEYS = (
     "delta_m", "delta_m_std", "delta_m_low", "delta_m_high", "delta_m_verdict",
-    "delta_m_by_seed", "confidence", "seeds",
+    "delta_m_by_seed", "confidence", "seeds", "baselines_by_seed",
 )  # fmt: skip
 
 
