@@ -64,14 +64,17 @@ def cell_results(store: RunStore, sweep_id: int, grid: Grid) -> list[CellResult]
 
 
 def with_baselines(run: RunInfo, baseline: RunInfo | None) -> dict[str, Any]:
-    """A done run's summary with the single-task values of ``baseline`` (the run of the
-    same seed that trained its group's baselines; None: none yet, so no Δm)."""
+    """A done run's summary with its own single-task values (a member run reads its
+    group's baselines from the store's cache), else those of ``baseline`` (the run of the
+    same seed that trained its group's baselines, for members run without baselines;
+    None: none yet, so no Δm)."""
     assert run.result is not None
     base_tasks = (baseline.result or {}).get("tasks", {}) if baseline is not None else {}
     tasks = {
-        name: {**t, "stl_by_seed": (base_tasks.get(name) or {}).get("stl_by_seed")}
+        name: {**t, "stl_by_seed": t.get("stl_by_seed")
+               or (base_tasks.get(name) or {}).get("stl_by_seed")}
         for name, t in run.result["tasks"].items()
-    }
+    }  # fmt: skip
     return {**run.result, "tasks": tasks, "seeds": [run.seed]}
 
 

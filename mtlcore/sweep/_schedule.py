@@ -30,7 +30,10 @@ class Started:
 
 def start_sweep(store: RunStore, grid: Grid) -> Started:
     """Record the sweep (or find it again) and queue every cell-seed not yet queued,
-    running or done. Cells that train baselines are queued first."""
+    running or done. Every cell runs with baselines on: a group's first cell (its
+    owner, queued first) trains them and the store's baseline cache hands them to the
+    group's other cells (``mtlcore.runs._baselines``), so each run's own result.json
+    has its Δm."""
     found = store.find_sweep(grid.fingerprint)
     sweep_id = found.id if found else store.create_sweep(grid.name, grid.spec_json(),
                                                          grid.fingerprint)  # fmt: skip
@@ -42,7 +45,7 @@ def start_sweep(store: RunStore, grid: Grid) -> Started:
     for cell in order:
         missing = [s for s in grid.seeds if (cell.index, s) not in have]
         if missing:
-            config = cell.member_config(missing, trains_baselines=cell.index in owners)
+            config = cell.member_config(missing, trains_baselines=True)
             submitted += store.submit(config, name=member_name(grid, cell),
                                       sweep=(sweep_id, cell.index))  # fmt: skip
     return Started(sweep_id, found is not None, submitted)
