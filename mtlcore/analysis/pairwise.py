@@ -10,13 +10,22 @@ affinity of Fifty et al. 2021 (TAG, NeurIPS) approximates from one run; Standley
 et al. 2020 ("Which Tasks Should Be Learned Together in Multi-task Learning?",
 ICML) train every pair the same way.
 
-Baselines are trained once per seed and reused: every component is seeded by its
-own name and a task's batches do not depend on the other tasks (see
+The pairs are a grid of the sweep machinery (:func:`mtlcore.sweep.pairs_grid`): one
+cell per pair, a ``tasks`` axis over the experiment's tasks, each cell a config the
+loader validated (per-task options such as static weights cut to the pair,
+measurements off). A sweep file with the same ``tasks`` axis trains the same models
+and gives the same gains for the same seeds (``tests/test_pairwise_grid.py``). Here
+the cells run in the experiment's own process, on its prepared data cut to the pair
+(the same rows, preprocessing and steps per epoch), one after another.
+
+Baselines are trained once per seed and reused by every cell: every component is
+seeded by its own name and a task's batches do not depend on the other tasks (see
 ``mtlcore/train.py``), so a task's single-task network is the same whichever
 partner it is compared against — the experiment's own baselines when
-``baselines: true``. With two tasks the one pair *is* the multi-task model, so
-nothing extra trains. The statistics need no torch; :func:`train_pairwise`
-imports the training machinery when called.
+``baselines: true``. (A sweep file over pairs trains each pair's baselines in its
+own baseline group: the same numbers, trained again.) With two tasks the one pair
+*is* the multi-task model, so nothing extra trains. The statistics need no torch;
+:func:`train_pairwise` imports the training machinery when called.
 """
 
 from __future__ import annotations
@@ -139,16 +148,12 @@ def train_pairwise(
     """
     from mtlcore.data.prepare import PreparedData
     from mtlcore.evaluate import evaluate
-    from mtlcore.experiment import architecture, build_baselines, model_tasks
-    from mtlcore.models import build_model
+    from mtlcore.experiment import build, build_baselines
+    from mtlcore.sweep import PAIRS_MEASUREMENTS_OFF, cell_task_names, pairs_grid
     from mtlcore.train import train
-    from mtlcore.weighting import WeightingTask, build_weighting
 
     started = time.perf_counter()
     names = [t.name for t in data.tasks]
-    cfg = config.train.model_copy(
-        update={"grad_cosine_every": 0, "snapshot_every": 0, "affinity_every": 0}
-    )
     offset = 0
 
     def relay(event: Any) -> Any:
@@ -159,46 +164,33 @@ def train_pairwise(
             weighting_state={}, snapshot=None,
         ))  # fmt: skip
 
-    def fit(model: Any, weighting: Any, sub: Any, label: str) -> Metrics:
+    def fit(model: Any, weighting: Any, sub: Any, cfg: Any, label: str) -> Metrics:
         nonlocal offset
         out = train(model, weighting, sub, cfg, seed=seed, label=label, callback=relay,
                     n_steps_per_epoch=n_steps_per_epoch, device=device)  # fmt: skip
         offset += out.steps
         return evaluate(model, sub, device, label)[0]
 
+    grid = pairs_grid(config, names)  # one cell per pair: its config, validated
     trainings = 0
     if stl_metrics is None:
-        stl_metrics = fit(*build_baselines(config, data, seed), data, "stl")
+        cfg = config.train.model_copy(update=PAIRS_MEASUREMENTS_OFF)
+        stl_metrics = fit(*build_baselines(config, data, seed), data, cfg, "stl")
         trainings += 1
     pairs: dict[tuple[str, str], Metrics] = {}
-    for a, b in pair_names(names):
+    for cell in grid.cells:
+        a, b = cell_task_names(cell)
+        pair = (a, b)
         if len(names) == 2:
-            pairs[(a, b)] = {a: mtl_metrics[a], b: mtl_metrics[b]}
+            pairs[pair] = {a: mtl_metrics[a], b: mtl_metrics[b]}
             continue
+        # The experiment's own prepared data, cut to the pair: the same rows, preprocessing
+        # and steps per epoch as the experiment's models (and its baselines, reused).
         sub = PreparedData(data.dataset, [data.task(a), data.task(b)])
-        model = build_model(config.model.strategy, model_tasks(sub), architecture(config), seed,
-                            _options_for(config.model.options, names, (a, b)))  # fmt: skip
-        weighting = build_weighting(
-            config.weighting.method,
-            [WeightingTask(t.name, t.kind) for t in sub.tasks],
-            _options_for(config.weighting.options, names, (a, b)),
-        )
-        pairs[(a, b)] = fit(model, weighting, sub, f"pair:{a}|{b}")
+        model, weighting = build(cell.config, sub, seed)
+        pairs[pair] = fit(model, weighting, sub, cell.config.train, f"pair:{a}|{b}")
         trainings += 1
     return PairwiseSeed(seed, stl_metrics, pairs, trainings, time.perf_counter() - started)
-
-
-def _options_for(
-    options: Mapping[str, Any], tasks: Sequence[str], keep: Sequence[str]
-) -> dict[str, Any]:
-    """A method's options for a subset of the tasks: per-task mappings (static weights,
-    hierarchical depths) keep only the subset's entries."""
-    out = {}
-    for key, value in options.items():
-        if isinstance(value, Mapping) and value and set(value) <= set(tasks):
-            value = {k: v for k, v in value.items() if k in keep}
-        out[key] = value
-    return out
 
 
 def json_matrix(m: np.ndarray) -> list[list[float | None]]:

@@ -6,7 +6,10 @@ and one of two ways to see it:
 
 - *presets*: ordinary experiment configs (:class:`Preset`) that the Train, Compare,
   Transfer and Representations pages run and read like any experiment; the Learn
-  page loads one with a click or a link;
+  page loads one with a click or a link. Together they are one sweep
+  (:meth:`Lesson.sweep`: the presets as a ``variant`` axis of named partial configs),
+  which the Sweep page and ``python -m mtlcore sweep`` run, and the claim tests and
+  ``bench/measure_lessons.py`` expand;
 - a *study* (:class:`Study`): a small computation of the lesson's own (the 2-D toy of
   gradient methods, few-shot curves) that runs in a separate process
   (``python -m mtlcore lesson KEY --out FILE``), never in the dashboard's server.
@@ -25,13 +28,16 @@ imported only where the study runs::
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from mtlcore.config import ExperimentConfig
+
+if TYPE_CHECKING:
+    from mtlcore.sweep import Grid
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,48 @@ class Lesson:
                 return p
         known = ", ".join(p.key for p in self.presets) or "none"
         raise KeyError(f"lesson '{self.key}' has no preset '{key}'; its presets are: {known}")
+
+    def sweep_spec(
+        self, seeds: Sequence[int] | None = None, changes: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The lesson's grid as a sweep mapping (what a sweep file holds): the first preset
+        as the base, every preset a variant (its difference from the base), on ``seeds``
+        (default: the first preset's). ``changes`` (dotted key -> value) go into every
+        preset first, e.g. ``{"train.snapshot_every": 0}``."""
+        from mtlcore.sweep import variant_between
+
+        if not self.presets:
+            raise ValueError(f"lesson '{self.key}' has no presets, so no grid; it has a study")
+        raws = [_with_changes(p.experiment().model_dump(mode="json"), changes or {})
+                for p in self.presets]  # fmt: skip
+        base = {**raws[0], "baselines": True}
+        return {
+            "name": f"lesson-{self.key}",
+            "base": base,
+            "variants": {p.key: variant_between(base, raw)
+                         for p, raw in zip(self.presets, raws, strict=True)},
+            "seeds": list(seeds if seeds is not None else raws[0]["seeds"]),
+        }  # fmt: skip
+
+    def sweep(
+        self, seeds: Sequence[int] | None = None, changes: Mapping[str, Any] | None = None
+    ) -> Grid:
+        """The lesson's presets as one validated sweep (:meth:`sweep_spec`): one cell per
+        preset, ``grid.variant(key)``; presets that differ only in strategy or weighting
+        share one baseline group, so their baselines train once per seed."""
+        from mtlcore.sweep import sweep_from_mapping
+
+        return sweep_from_mapping(self.sweep_spec(seeds, changes), source=f"lesson {self.key}")
+
+
+def _with_changes(raw: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    for dotted, value in changes.items():
+        *path, last = dotted.split(".")
+        node = raw
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return raw
 
 
 # Lesson modules, in the order the Learn page lists them; each defines ``LESSON``.

@@ -15,6 +15,7 @@ every cell of the group (``Grid.baselines_trained`` / ``baselines_reused``). See
 ``docs/sweeps.md``. Nothing here imports torch or streamlit.
 """
 
+from mtlcore.sweep._local import against_baselines, run_cells
 from mtlcore.sweep._rank import (
     CellResult,
     cell_folder,
@@ -39,19 +40,30 @@ from mtlcore.sweep._schedule import (
 )
 from mtlcore.sweep._spec import (
     MAX_SWEEP_RUNS,
+    PAIRS_MEASUREMENTS_OFF,
+    VARIANT,
     Cell,
     Grid,
     SweepError,
     SweepSpec,
     baseline_key,
+    cell_task_names,
     expand,
     load_sweep,
+    merge_variant,
+    options_for_tasks,
+    pairs_grid,
     sweep_from_mapping,
     sweep_from_text,
+    variant_between,
 )
 
 __all__ = [
+    "against_baselines",
+    "run_cells",
     "MAX_SWEEP_RUNS",
+    "PAIRS_MEASUREMENTS_OFF",
+    "VARIANT",
     "Cell",
     "CellProgress",
     "CellResult",
@@ -62,11 +74,15 @@ __all__ = [
     "baseline_key",
     "cell_folder",
     "cell_results",
+    "cell_task_names",
     "expand",
     "finished",
     "grid_slice",
     "latest_runs",
     "load_sweep",
+    "merge_variant",
+    "options_for_tasks",
+    "pairs_grid",
     "member_name",
     "progress",
     "ranked",
@@ -77,6 +93,7 @@ __all__ = [
     "sweep_from_text",
     "sweep_grid",
     "sweep_summary",
+    "variant_between",
     "with_baselines",
     "write_sweep",
 ]

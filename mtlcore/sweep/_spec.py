@@ -10,6 +10,18 @@ A sweep file is a base experiment config plus axes and seeds::
       data.options.relatedness: [0.9, 0.0]
     seeds: [0, 1, 2]                # every cell trains these seeds (default: the base's)
 
+``variants:`` adds an axis of named partial configs (a lesson's presets are one)::
+
+    variants:                       # name -> keys merged into the base, one cell each
+      hard: {}
+      mmoe: {model: {strategy: mmoe, options: {n_experts: 4}}}
+      related: {data: {options: {n_tasks: 6, relatedness: 1.0}}}
+
+A variant's mappings merge into the base's key by key, except an ``options`` mapping,
+which replaces the base's whole; a variant that changes the strategy (or the weighting
+method) without options of its own starts from that one's defaults. The variants are the
+grid's first axis, ``variant``.
+
 The grid is every combination of the axis values (the first axis varies slowest).
 Each cell is validated by the config loader; a bad axis key or value is one line
 that names the key (and the valid keys or values where they are known).
@@ -29,7 +41,8 @@ import hashlib
 import itertools
 import json
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -58,6 +71,10 @@ RESERVED_KEYS = {
 # only for the base's own strategy or method.
 OWN_OPTIONS = {"model.strategy": "model", "weighting.method": "weighting"}
 NOT_IN_BASELINES = {"model": ("strategy", "options"), "weighting": None}
+# Measurements a pairwise-transfer grid's cells leave off (no matrix reads them).
+PAIRS_MEASUREMENTS_OFF = {"grad_cosine_every": 0, "snapshot_every": 0, "affinity_every": 0}
+# The axis the ``variants:`` (named partial configs) make.
+VARIANT = "variant"
 
 
 class SweepError(ConfigError):
@@ -71,8 +88,9 @@ class SweepSpec(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=64)] = "sweep"
     base: str | dict[str, Any] = Field(default_factory=dict)
-    axes: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(min_length=1)
+    axes: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(default_factory=dict)
     seeds: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] | None = None
+    variants: dict[Annotated[str, Field(min_length=1, max_length=40)], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +120,7 @@ class Grid:
     axes: list[tuple[str, list[Any]]]
     seeds: list[int]
     cells: list[Cell]
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # the variant axis
 
     @property
     def owners(self) -> list[int]:
@@ -110,6 +129,15 @@ class Grid:
         for cell in self.cells:
             first.setdefault(cell.group, cell.index)
         return [first[g] for g in sorted(first)]
+
+    def variant(self, name: str) -> Cell:
+        """The first cell of the variant ``name`` (its only one when the variants are the
+        grid's only axis); KeyError naming the variants otherwise."""
+        for cell in self.cells:
+            if cell.values.get(VARIANT) == name:
+                return cell
+        known = ", ".join(self.variants) or "none"
+        raise KeyError(f"sweep {self.name!r} has no variant {name!r}; its variants are: {known}")
 
     def owner_of(self, cell: Cell) -> Cell:
         return self.cells[self.owners[cell.group]]
@@ -128,6 +156,8 @@ class Grid:
         """The resolved spec (the base inlined) as canonical JSON: what the store keeps."""
         spec = {"name": self.name, "base": self.base, "axes": [[k, v] for k, v in self.axes],
                 "seeds": self.seeds}  # fmt: skip
+        if self.variants:  # absent without variants: older sweeps keep their fingerprints
+            spec["variants"] = self.variants
         return json.dumps(spec, sort_keys=True, separators=(",", ":"))
 
     @property
@@ -139,7 +169,9 @@ class Grid:
     def from_spec_json(cls, text: str) -> Grid:
         """The grid of a stored sweep (:meth:`spec_json`)."""
         spec = json.loads(text)
-        return expand(spec["name"], spec["base"], [tuple(a) for a in spec["axes"]], spec["seeds"])
+        axes = [tuple(a) for a in spec["axes"] if a[0] != VARIANT or "variants" not in spec]
+        return expand(spec["name"], spec["base"], axes, spec["seeds"],
+                      variants=spec.get("variants"))  # fmt: skip
 
 
 def load_sweep(path: str | Path) -> Grid:
@@ -183,9 +215,12 @@ def sweep_from_mapping(
     if not base.baselines:
         raise SweepError(f"{source}: base: baselines is false, but a sweep ranks its cells by Δm "
                          "against the single-task baselines; remove baselines: false")  # fmt: skip
+    if not spec.axes and not spec.variants:
+        raise SweepError(f"{source}: axes: give at least one axis (a config key and its values), "
+                         "or variants")  # fmt: skip
     seeds = list(spec.seeds if spec.seeds is not None else base.seeds)
     return expand(spec.name, base.model_dump(mode="json"), list(spec.axes.items()), seeds,
-                  source=source)  # fmt: skip
+                  source=source, variants=spec.variants)  # fmt: skip
 
 
 def expand(
@@ -195,8 +230,19 @@ def expand(
     seeds: list[int],
     *,
     source: str = "sweep",
+    variants: dict[str, dict[str, Any]] | None = None,
 ) -> Grid:
-    """Every combination of the axis values as a validated cell config."""
+    """Every combination of the axis values as a validated cell config; ``variants`` (name
+    -> partial config) are a first axis, ``variant``, of named partial configs."""
+    variants = copy.deepcopy(dict(variants or {}))
+    if any(key == VARIANT for key, _ in axes):
+        raise SweepError(f"{source}: axes: {VARIANT}: the variants are the variant axis; give "
+                         "them under variants: (name -> config keys), not under axes")  # fmt: skip
+    for vname, partial in variants.items():
+        _check_variant(vname, partial, base, seeds, source)
+    if variants:
+        axes = [(VARIANT, list(variants)), *axes]
+    tasks = _task_universe(base, axes)
     if len(set(seeds)) != len(seeds):
         raise SweepError(f"{source}: seeds: each seed once, please ({seeds})")
     n_cells = math.prod(len(values) for _, values in axes)
@@ -206,23 +252,27 @@ def expand(
             f"runs; a sweep runs at most {MAX_SWEEP_RUNS}; drop values or seeds"
         )
     for key, values in axes:
+        if key == VARIANT:
+            continue  # checked above, by name
         _check_key(key, base, source)
         repeated = [v for i, v in enumerate(values) if v in values[:i]]
         if repeated:
             raise SweepError(f"{source}: axes: {key}: {repeated[0]!r} is listed twice; list "
                              "each value once")  # fmt: skip
         for value in values:  # one value at a time, so the message names it
-            _cell_config(base, {key: value}, seeds, f"{source}: axes: {key} = {value!r}")
+            _cell_config(base, {key: value}, seeds, f"{source}: axes: {key} = {value!r}",
+                         task_names=tasks)  # fmt: skip
     cells, groups = [], {}
     for index, combo in enumerate(itertools.product(*(values for _, values in axes))):
         values = dict(zip((k for k, _ in axes), combo, strict=True))
         label = ", ".join(f"{k.rsplit('.', 1)[-1]}={_short(v)}" for k, v in values.items())
-        config = _cell_config(base, values, seeds, f"{source}: cell {label}", name=label)
+        config = _cell_config(base, values, seeds, f"{source}: cell {label}", name=label,
+                              variants=variants, task_names=tasks)  # fmt: skip
         group = groups.setdefault(baseline_key(config), len(groups))
         cells.append(Cell(index, values, label, config, group))
     if any(key == "tasks" for key, _ in axes):
         _check_task_names(cells, source)
-    return Grid(name, base, [(k, list(v)) for k, v in axes], list(seeds), cells)
+    return Grid(name, base, [(k, list(v)) for k, v in axes], list(seeds), cells, variants)
 
 
 def baseline_key(config: ExperimentConfig) -> str:
@@ -240,10 +290,22 @@ def baseline_key(config: ExperimentConfig) -> str:
 
 
 def _cell_config(
-    base: dict[str, Any], values: dict[str, Any], seeds: list[int], source: str, name: str = ""
+    base: dict[str, Any],
+    values: dict[str, Any],
+    seeds: list[int],
+    source: str,
+    name: str = "",
+    variants: dict[str, dict[str, Any]] | None = None,
+    task_names: list[str] | None = None,
 ) -> ExperimentConfig:
     raw = copy.deepcopy(base)
+    if VARIANT in values:
+        raw = merge_variant(raw, (variants or {})[values[VARIANT]])
+    if "tasks" in values:
+        raw = options_for_tasks(raw, values["tasks"], task_names)
     for key, value in values.items():
+        if key == VARIANT:
+            continue
         section = OWN_OPTIONS.get(key)
         chosen = (raw.get(section) or {}).get(key.rsplit(".", 1)[-1]) if section else None
         if (
@@ -268,6 +330,104 @@ def _cell_config(
         return ExperimentConfig.parse(raw, source=source)
     except ConfigError as exc:
         raise SweepError(str(exc)) from None
+
+
+def merge_variant(base: dict[str, Any], variant: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with a variant's keys merged in (see the module docstring): mappings key by
+    key, an ``options`` mapping whole; a strategy or method of its own without options
+    starts from that one's defaults."""
+    out = copy.deepcopy(base)
+    for key, value in variant.items():
+        if key != "options" and isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = merge_variant(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    for dotted, section in OWN_OPTIONS.items():
+        mine, field_name = variant.get(section), dotted.rsplit(".", 1)[-1]
+        if not isinstance(mine, Mapping) or "options" in mine or field_name not in mine:
+            continue
+        if mine[field_name] != (base.get(section) or {}).get(field_name):
+            out[section].pop("options", None)  # the base's options belong to the base's one
+    return out
+
+
+def variant_between(base: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """The smallest variant that turns ``base`` into ``config`` (both as the loader dumps
+    them): the keys that differ, mappings key by key, ``options`` whole. ``name``,
+    ``seeds`` and ``baselines`` are the sweep's own and left out."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if key in RESERVED_KEYS or value == base.get(key):
+            continue
+        mine = base.get(key)
+        if (
+            key != "options"
+            and isinstance(value, Mapping)
+            and isinstance(mine, Mapping)
+            and (set(mine) <= set(value))
+        ):
+            out[key] = variant_between(mine, value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def options_for_tasks(
+    raw: dict[str, Any], tasks: list[Any], task_names: list[str] | None
+) -> dict[str, Any]:
+    """A config for a subset of the tasks: per-task mappings among the strategy's and the
+    weighting's options (static weights, hierarchical depths: keys that are all task
+    names) keep only the subset's entries."""
+    keep = {t if isinstance(t, str) else t.get("name") for t in tasks}
+    names = set(task_names or ())
+    out = copy.deepcopy(raw)
+    for section in ("model", "weighting"):
+        options = (out.get(section) or {}).get("options") or {}
+        for key, value in options.items():
+            if isinstance(value, Mapping) and value and set(value) <= names:
+                options[key] = {k: v for k, v in value.items() if k in keep}
+    return out
+
+
+def _task_universe(base: Mapping[str, Any], axes: list[tuple[str, list[Any]]]) -> list[str]:
+    """Every task name the base and a ``tasks`` axis name (for :func:`options_for_tasks`)."""
+    names: dict[str, None] = {}
+    lists = [base.get("tasks") or []] + [v for k, vs in axes if k == "tasks" for v in vs]
+    for tasks in lists:
+        for t in tasks if isinstance(tasks, list) else []:
+            name = t if isinstance(t, str) else (t or {}).get("name")
+            if isinstance(name, str):
+                names[name] = None
+    return list(names)
+
+
+def _check_variant(
+    name: str, partial: Any, base: dict[str, Any], seeds: list[int], source: str
+) -> None:
+    """A variant is a mapping of config keys; its cell must load (the message names it)."""
+    where = f"{source}: variants: {name}"
+    reserved = [k for k in partial if k in RESERVED_KEYS]
+    if reserved:
+        raise SweepError(f"{where}: {reserved[0]}: the sweep sets {reserved[0]} itself; leave "
+                         "it out of the variant")  # fmt: skip
+    _cell_config(base, {VARIANT: name}, seeds, where, variants={name: partial})
+
+
+def pairs_grid(config: ExperimentConfig, task_names: list[str]) -> Grid:
+    """The pairwise-transfer grid of an experiment (``train.pairwise``): one cell per pair
+    of its tasks (a ``tasks`` axis, per-task options cut to the pair), its strategy,
+    weighting, training settings and seeds, with the measurements no matrix reads off."""
+    raw = config.model_dump(mode="json")
+    raw["train"].update(pairwise=False, **PAIRS_MEASUREMENTS_OFF)
+    entries = raw.get("tasks") or list(task_names)
+    pairs = [list(pair) for pair in itertools.combinations(entries, 2)]
+    return expand(f"{config.name} pairs"[:64], raw, [("tasks", pairs)], list(config.seeds),
+                  source="train.pairwise")  # fmt: skip
+
+
+def cell_task_names(cell: Cell) -> list[str]:
+    """The names of a cell's tasks (None: the dataset's own, not named by the config)."""
+    return [t if isinstance(t, str) else t.name for t in cell.config.tasks or []]
 
 
 def _check_task_names(cells: list[Cell], source: str) -> None:
