@@ -15,12 +15,12 @@ A sweep file is a base experiment config plus axes and seeds::
     variants:                       # name -> keys merged into the base, one cell each
       hard: {}
       mmoe: {model: {strategy: mmoe, options: {n_experts: 4}}}
-      related: {data: {options: {n_tasks: 6, relatedness: 1.0}}}
+      related: {data: {options: {relatedness: 1.0}}}
 
-A variant's mappings merge into the base's key by key, except an ``options`` mapping,
-which replaces the base's whole; a variant that changes the strategy (or the weighting
-method) without options of its own starts from that one's defaults. The variants are the
-grid's first axis, ``variant``.
+A variant's mappings merge into the base's key by key; a variant that changes the
+strategy, the weighting method or the built-in dataset drops the base's options of that
+section (they belong to the base's one) and starts from its own, or from that one's
+defaults. The variants are the grid's first axis, ``variant``.
 
 The grid is every combination of the axis values (the first axis varies slowest).
 Each cell is validated by the config loader; a bad axis key or value is one line
@@ -73,6 +73,8 @@ OWN_OPTIONS = {"model.strategy": "model", "weighting.method": "weighting"}
 NOT_IN_BASELINES = {"model": ("strategy", "options"), "weighting": None}
 # Measurements a pairwise-transfer grid's cells leave off (no matrix reads them).
 PAIRS_MEASUREMENTS_OFF = {"grad_cosine_every": 0, "snapshot_every": 0, "affinity_every": 0}
+# What a section's options belong to: a variant that changes it drops the base's options.
+OPTIONS_OWNER = {"model": "strategy", "weighting": "method", "data": "builtin"}
 # The axis the ``variants:`` (named partial configs) make.
 VARIANT = "variant"
 
@@ -157,7 +159,7 @@ class Grid:
         spec = {"name": self.name, "base": self.base, "axes": [[k, v] for k, v in self.axes],
                 "seeds": self.seeds}  # fmt: skip
         if self.variants:  # absent without variants: older sweeps keep their fingerprints
-            spec["variants"] = self.variants
+            spec["variants"] = [[k, v] for k, v in self.variants.items()]  # in their order
         return json.dumps(spec, sort_keys=True, separators=(",", ":"))
 
     @property
@@ -171,7 +173,7 @@ class Grid:
         spec = json.loads(text)
         axes = [tuple(a) for a in spec["axes"] if a[0] != VARIANT or "variants" not in spec]
         return expand(spec["name"], spec["base"], axes, spec["seeds"],
-                      variants=spec.get("variants"))  # fmt: skip
+                      variants=dict(spec.get("variants") or []))  # fmt: skip
 
 
 def load_sweep(path: str | Path) -> Grid:
@@ -334,41 +336,61 @@ def _cell_config(
 
 def merge_variant(base: dict[str, Any], variant: Mapping[str, Any]) -> dict[str, Any]:
     """``base`` with a variant's keys merged in (see the module docstring): mappings key by
-    key, an ``options`` mapping whole; a strategy or method of its own without options
-    starts from that one's defaults."""
+    key; a section whose strategy, method or built-in dataset the variant changes drops
+    the base's options (they belong to the base's one) and takes the variant's."""
     out = copy.deepcopy(base)
     for key, value in variant.items():
-        if key != "options" and isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = merge_variant(out[key], value)
-        else:
+        mine = out.get(key)
+        if not (isinstance(value, Mapping) and isinstance(mine, dict)):
             out[key] = copy.deepcopy(value)
-    for dotted, section in OWN_OPTIONS.items():
-        mine, field_name = variant.get(section), dotted.rsplit(".", 1)[-1]
-        if not isinstance(mine, Mapping) or "options" in mine or field_name not in mine:
             continue
-        if mine[field_name] != (base.get(section) or {}).get(field_name):
-            out[section].pop("options", None)  # the base's options belong to the base's one
+        owner = OPTIONS_OWNER.get(key)
+        if owner is not None and owner in value and value[owner] != mine.get(owner):
+            mine.pop("options", None)
+        out[key] = _merged(mine, value)
     return out
 
 
 def variant_between(base: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
-    """The smallest variant that turns ``base`` into ``config`` (both as the loader dumps
-    them): the keys that differ, mappings key by key, ``options`` whole. ``name``,
-    ``seeds`` and ``baselines`` are the sweep's own and left out."""
+    """The smallest variant that :func:`merge_variant` turns ``base`` into ``config`` with
+    (both as the loader dumps them); ``name``, ``seeds`` and ``baselines`` are the sweep's
+    own and left out."""
     out: dict[str, Any] = {}
     for key, value in config.items():
-        if key in RESERVED_KEYS or value == base.get(key):
-            continue
         mine = base.get(key)
-        if (
-            key != "options"
-            and isinstance(value, Mapping)
-            and isinstance(mine, Mapping)
-            and (set(mine) <= set(value))
-        ):
-            out[key] = variant_between(mine, value)
-        else:
+        if key in RESERVED_KEYS or value == mine:
+            continue
+        if not (isinstance(value, Mapping) and isinstance(mine, Mapping)):
             out[key] = copy.deepcopy(value)
+            continue
+        owner = OPTIONS_OWNER.get(key)
+        if owner is not None and value.get(owner) != mine.get(owner):
+            whole = {k: v for k, v in value.items() if k == "options" or v != mine.get(k)}
+            out[key] = copy.deepcopy(whole)
+        else:
+            out[key] = _difference(mine, value, key)
+    return out
+
+
+def _merged(mine: dict[str, Any], value: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(mine)
+    for k, v in value.items():
+        out[k] = (_merged(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict)
+                  else copy.deepcopy(v))  # fmt: skip
+    return out
+
+
+def _difference(mine: Mapping[str, Any], value: Mapping[str, Any], where: str) -> dict[str, Any]:
+    lost = [k for k in mine if k not in value]
+    if lost:
+        raise ValueError(f"{where}: a variant merges into the base and cannot remove "
+                         f"{lost[0]!r}; give the base without it")  # fmt: skip
+    out = {}
+    for k, v in value.items():
+        if v == mine[k]:
+            continue
+        both = isinstance(v, Mapping) and isinstance(mine[k], Mapping)
+        out[k] = _difference(mine[k], v, f"{where}.{k}") if both else copy.deepcopy(v)
     return out
 
 
