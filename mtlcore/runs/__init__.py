@@ -15,9 +15,19 @@ poll their progress and metrics, cancel them and read their snapshots::
     executor.shutdown()
 
 Statuses: queued -> running -> done | failed | cancelled (a queued run can be
-cancelled directly). See the README section "Runs in the background".
+cancelled directly). A run with baselines on reuses single-task baselines an earlier
+run of the store trained for the same data and settings (``cached_baselines``,
+``clear_baselines``; see ``mtlcore.runs._baselines``). See the README section "Runs
+in the background".
 """
 
+from mtlcore.runs._baselines import (
+    CachedBaseline,
+    StoreBaselines,
+    baseline_key,
+    cached_baselines,
+    clear_baselines,
+)
 from mtlcore.runs._db import SCHEMA_VERSION, StoreError
 from mtlcore.runs._executor import Executor, LocalExecutor, default_workers
 from mtlcore.runs._home import HOME_ENV, studio_home
@@ -60,6 +70,7 @@ __all__ = [
     "UPLOAD_DAYS",
     "STATUSES",
     "Artifact",
+    "CachedBaseline",
     "Executor",
     "ExperimentInfo",
     "LocalExecutor",
@@ -72,10 +83,14 @@ __all__ = [
     "RunStatus",
     "RunStore",
     "RunStoreError",
+    "StoreBaselines",
     "StoreError",
     "StoredSnapshot",
     "SweepInfo",
     "Tidied",
+    "baseline_key",
+    "cached_baselines",
+    "clear_baselines",
     "cosine_rows",
     "default_workers",
     "drain_queue",

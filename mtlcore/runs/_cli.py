@@ -1,4 +1,4 @@
-"""``python -m mtlcore runs ...``: submit, work, list, show, cancel, delete, export.
+"""``python -m mtlcore runs ...``: submit, work, list, show, cancel, delete, export, cache.
 
 ``runs submit CONFIG`` queues one run per seed, prints the run ids (one per line,
 on stdout) and then runs them right here in the foreground, with progress on
@@ -14,8 +14,12 @@ The submitting process (foreground) or the background worker (``--detach``)
 runs it had not started fail with a reason at the next look at the store (by
 any process, ``--wait`` included), so nothing waits for ever.
 
+``runs cache list`` shows the store's cached single-task baselines (trained once,
+reused by later runs that need the same ones; ``mtlcore.runs._baselines``) and
+``runs cache clear`` removes them all.
+
 Only ``submit`` (its config check) and ``work`` import torch; ``list``, ``show``,
-``cancel``, ``delete`` and ``export`` never do, so they start quickly and light.
+``cancel``, ``delete``, ``export`` and ``cache`` never do, so they start quickly and light.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from mtlcore.runs._baselines import cached_baselines, clear_baselines
 from mtlcore.runs._hygiene import logs_dir, prune_logs, tidy
 from mtlcore.runs._liveness import process_token
 from mtlcore.runs._records import DONE, FINISHED, QUEUED, RUNNING, STATUSES, RunInfo, RunStoreError
@@ -82,6 +87,10 @@ def add_runs_parser(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("id", help="run id")
     ex.add_argument("--out", required=True, help="output folder")
 
+    ca = runs.add_parser("cache", help="the baseline cache (single-task baselines trained once "
+                         "and reused): list its entries, or clear it")  # fmt: skip
+    ca.add_argument("action", choices=("list", "clear"), help="list, or clear (remove all)")
+
 
 def run_runs_command(args: argparse.Namespace) -> int:
     """Dispatch ``runs`` subcommands; store errors become exit status 2 with one line."""
@@ -108,6 +117,8 @@ def run_runs_command(args: argparse.Namespace) -> int:
             store.delete_run(args.id)
             print(f"deleted run {args.id}")
             return 0
+        if command == "cache":
+            return _cache(store, args.action)
         paths = store.export(args.id, args.out)
         print("wrote " + ", ".join(str(p) for p in paths.values()))
         return 0
@@ -320,6 +331,33 @@ def _cancel_sweep(store: RunStore, sweep_id: str) -> int:
     tally = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     print(f"sweep {int(sweep_id)}: {tally or 'no runs'}")
     return 0
+
+
+def _cache(store: RunStore, action: str) -> int:
+    """``runs cache list|clear``: the store's cached single-task baselines."""
+    if action == "clear":
+        n, size = clear_baselines(store)
+        print(f"removed {n} cached baseline(s), {_size(size)}")
+        return 0
+    entries = cached_baselines(store)
+    if not entries:
+        print("no cached baselines (a run with baselines on adds its own)")
+        return 0
+    print(f"{'key':<12} {'seed':>4} {'from run':>8} {'size':>9} {'trained in':>10}  "
+          f"{'created':<19}  test metric per task")  # fmt: skip
+    for e in entries:
+        run = "-" if e.run_id is None else str(e.run_id)
+        metrics = ", ".join(f"{task} {name} {value:.4g}" for task, m in e.metrics.items()
+                            for name, value in list(m.items())[:1])  # fmt: skip
+        print(f"{e.key[:12]:<12} {e.seed:>4} {run:>8} {_size(e.bytes):>9} "
+              f"{e.seconds or 0:>9.1f}s  {_time(e.created):<19}  {_clip(metrics, 60)}")  # fmt: skip
+    total = sum(e.bytes for e in entries)
+    print(f"{len(entries)} cached baseline(s), {_size(total)} under {store.home / 'baselines'}")
+    return 0
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
 
 
 def _time(t: float | None) -> str:
