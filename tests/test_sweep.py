@@ -133,7 +133,7 @@ def test_a_bad_axis_is_one_line_naming_the_key(axes, says):
 def test_bad_sweep_files_say_what_is_wrong(tmp_path):
     with pytest.raises(SweepError, match=r"missing.yaml: no such config file"):
         sweep_from_text("base: missing.yaml\naxes: {train.lr: [0.1]}", folder=tmp_path)
-    with pytest.raises(SweepError, match=r"axes.*at least 1"):
+    with pytest.raises(SweepError, match=r"axes: give at least one axis .* or variants"):
         sweep_from_text("axes: {}")
     with pytest.raises(SweepError, match=r"baselines is false"):
         sweep_from_mapping({"base": {**BASE, "baselines": False}, "axes": GRID})
