@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from safetensors.torch import load_file
+from streamlit.testing.v1 import AppTest
 
 from mtlcore.cli import main as cli_main
 from mtlcore.config import ExperimentConfig
@@ -99,6 +100,7 @@ def test_a_reused_baseline_equals_a_trained_one_over_three_seeds_with_dropout():
         assert result(store, src)["baselines_by_seed"][seed] == {"reused": False, "from_run": None}
         assert result(store, rid)["baselines_by_seed"][seed] == {"reused": True, "from_run": src}
         assert result(store, rid)["timings"]["stl_seconds"] == 0.0
+        assert store.run(rid).phase == "stl-reused"  # what the Train page's progress said
     assert len(cached_baselines(store)) == 3  # one per seed
     clear_baselines(store)
     trained = run_all(store, other)  # the same experiment, its baselines trained again
@@ -233,3 +235,23 @@ def test_cache_list_and_clear_commands_and_deleting_the_source_run_keeps_the_ent
     assert "no cached baselines" in capsys.readouterr().out
     [third] = run_all(store, cfg)
     assert result(store, third)["baselines_by_seed"]["0"]["reused"] is False
+
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+
+
+def test_train_and_compare_pages_say_which_run_the_baselines_came_from():
+    store = RunStore()
+    cfg = config(seeds=[0], train={"epochs": 2, "snapshot_every": 0})
+    [src] = run_all(store, cfg)
+    [reused] = run_all(store, config(seeds=[0], train={"epochs": 2, "snapshot_every": 0},
+                                     weighting={"method": "uncertainty"}))  # fmt: skip
+    note = f"Single-task baselines reused, not trained again: seed 0 from run {src}"
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    # Compare opens the newest experiment (the reused one); Train then follows it
+    for page in ("app_pages/compare.py", "app_pages/train.py"):
+        at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert store.run(reused).experiment_id == max(e.id for e in store.experiments())
+        assert any(note in c.value for c in at.caption), (page, [c.value for c in at.caption])

@@ -22,7 +22,7 @@ from dashboard.predictions import confusion_frame
 from dashboard.text import md_escape
 from mtlcore.analysis import combine_results, interval_text, verdict_label
 from mtlcore.kinds import predicts_numbers
-from mtlcore.runs import RunInfo
+from mtlcore.runs import RunInfo, reuse_note
 
 
 def main() -> None:
@@ -70,6 +70,8 @@ def headline(done: list[RunInfo], colors: dict[str, str]) -> None:
     first, *rest = comparison_markdown(comparison)
     c2.markdown(first)
     c2.caption("  \n".join(rest))
+    if note := reuse_note([r.result for r in done if r.result]):
+        c2.caption(note)
     ui.comparison_table(comparison)
     downloads.csv_button("Comparison table (CSV)", cmp,
                          f"experiment{done[0].experiment_id}-comparison.csv", key="dl_comparison")  # fmt: skip

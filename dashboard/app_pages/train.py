@@ -29,13 +29,19 @@ from dashboard.text import duration, md_escape
 from mtlcore.analysis import combine_results
 from mtlcore.config import ConfigError, ExperimentConfig
 from mtlcore.data.spec import DataError
-from mtlcore.runs import QUEUED, RunInfo
+from mtlcore.runs import QUEUED, RunInfo, reuse_note
 from mtlcore.weighting import METHODS
 
 REFRESH_SECONDS = 1.0
 FIRST_ROWS_WAIT_SECONDS = 1.0
 DEFAULT_NAME = "experiment"  # the config's default name: the run is named after its settings
-PHASE = {"mtl": "the multi-task model", "stl": "the single-task baselines"}
+PHASE = {
+    "mtl": "training the multi-task model",
+    "stl": "training the single-task baselines",
+    "stl-reused": "copying the single-task baselines an earlier run trained (same data "
+    "and settings)",
+    "stl-waiting": "waiting for the run that is training the same single-task baselines",
+}
 
 
 def main() -> None:
@@ -191,7 +197,7 @@ def progress(run: RunInfo) -> None:
     elif run.status == "running":
         eta = run.eta_seconds
         text = (
-            f"training {PHASE.get(run.phase or '', 'the model')}, epoch {run.epoch} · "
+            f"{PHASE.get(run.phase or '', 'training the model')}, epoch {run.epoch} · "
             f"{100 * run.progress:.0f}% · "
             + (f"about {duration(eta)} left" if eta is not None else "estimating time left…")
         )
@@ -288,6 +294,8 @@ def outcome(runs: list[RunInfo]) -> None:
     ui.comparison_table(comparison)
     if rest:
         st.caption("  \n".join(rest))
+    if note := reuse_note(summaries):
+        st.caption(note)
     c1, c2, c3 = st.columns(3, vertical_alignment="center")
     c1.page_link("app_pages/compare.py", label="Compare in detail", icon=":material/balance:")
     c2.page_link("app_pages/predict.py", label="Predict on new rows",

@@ -27,6 +27,7 @@ from mtlcore.runs._baselines import (
     baseline_key,
     cached_baselines,
     clear_baselines,
+    reuse_note,
 )
 from mtlcore.runs._db import SCHEMA_VERSION, StoreError
 from mtlcore.runs._executor import Executor, LocalExecutor, default_workers
@@ -98,6 +99,7 @@ __all__ = [
     "execute_run",
     "load_snapshot",
     "parse_run_id",
+    "reuse_note",
     "studio_home",
     "tidy",
 ]

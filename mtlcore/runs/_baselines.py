@@ -300,3 +300,26 @@ def clear_baselines(store: RunStore) -> tuple[int, int]:
     with contextlib.suppress(FileNotFoundError):
         shutil.rmtree(store.home / FOLDER)
     return int(n), int(size)
+
+
+def reuse_note(summaries: list[dict[str, Any]]) -> str | None:
+    """One sentence naming the seeds whose single-task baselines came from the cache and
+    the runs that trained them (from each result's ``baselines_by_seed``); None when
+    every seed trained its own. The Train and Compare pages show it under the result."""
+    reused = {
+        int(seed): entry.get("from_run")
+        for summary in summaries
+        for seed, entry in (summary.get("baselines_by_seed") or {}).items()
+        if entry and entry.get("reused")
+    }
+    if not reused:
+        return None
+    where = ", ".join(
+        f"seed {seed} from run {run}" if run is not None else f"seed {seed}"
+        for seed, run in sorted(reused.items())
+    )
+    return (
+        f"Single-task baselines reused, not trained again: {where} (the same data, tasks, "
+        "network, training settings and seed give the same baselines; "
+        "`python -m mtlcore runs cache clear` forgets them)."
+    )
