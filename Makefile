@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.requirements.stamp
 EXTRAS := $(VENV)/.extras.stamp
 PORT   ?= 8501
-PYTEST_ARGS ?=
+# The slowest tests are listed at the end, to keep the suite inside its time budget.
+PYTEST_ARGS ?= --durations=20
 # Test processes (pytest-xdist; each file stays in one process, so a file's module fixtures
 # start once). PYTEST_WORKERS=0 runs everything in this process.
 PYTEST_WORKERS ?= 2
