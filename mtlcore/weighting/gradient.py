@@ -40,15 +40,51 @@ weights solve a bargaining problem and its update is clipped to ``max_norm``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
+from torch.autograd.graph import GradientEdge, Node
 from torchjd.aggregation import GramianWeightedAggregator, WeightedAggregator
 
 from mtlcore.seeding import derive_seed
 from mtlcore.weighting.base import StepContext, Weighting, WeightingTask
 from mtlcore.weighting.tracking import RunningMean, last_and_mean, per_task
+
+
+def _batched_vjp(
+    outputs: Sequence[Any], grads: Sequence[Tensor], params: Sequence[Tensor]
+) -> list[Tensor | None]:
+    """For each of ``params``, the (T, *shape) stack of the T vector-Jacobian products of
+    ``outputs`` (tensors or graph edges) with the T rows of ``grads`` (None where no
+    output reaches it): one backward pass batched over the rows (vmap). The graph is kept,
+    so that should an op of a model have no batching rule the T separate passes can still
+    run (and the caller may differentiate it again); it is freed with the step's tensors."""
+    try:
+        return list(
+            torch.autograd.grad(
+                outputs,
+                params,
+                grads,
+                retain_graph=True,
+                allow_unused=True,
+                is_grads_batched=True,
+            )
+        )
+    except RuntimeError:  # an op without a batching rule: one pass per row instead
+        rows = [
+            torch.autograd.grad(
+                outputs, params, [g[i] for g in grads], retain_graph=True, allow_unused=True
+            )
+            for i in range(len(grads[0]))
+        ]
+        return [
+            None
+            if all(r[k] is None for r in rows)
+            else torch.stack([r[k] if r[k] is not None else torch.zeros_like(p) for r in rows])
+            for k, p in enumerate(params)
+        ]
 
 
 def per_task_grads(losses: Tensor, params: Sequence[Tensor]) -> list[Tensor | None]:
@@ -58,27 +94,119 @@ def per_task_grads(losses: Tensor, params: Sequence[Tensor]) -> list[Tensor | No
     ``losses`` is one stacked tensor, so differentiating ``losses[i]`` alone would run
     backward through every task's graph (with zeros for the others); one backward pass
     batched over the T unit vectors (vmap) does that work at once, 1.3-1.8x faster than
-    T passes on the small models here. The graph is kept so that, should some op of a
-    model have no batching rule, the T separate passes can still run; it is freed with
-    the step's tensors.
-    """
+    T passes on the small models here."""
     eye = torch.eye(len(losses), dtype=losses.dtype, device=losses.device)
-    try:
-        grads = torch.autograd.grad(
-            losses, params, eye, retain_graph=True, allow_unused=True, is_grads_batched=True
-        )
-    except RuntimeError:  # an op without a batching rule: one pass per task instead
-        rows = [
-            torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-            for loss in losses
-        ]
-        grads = tuple(
-            None
-            if all(r[k] is None for r in rows)
-            else torch.stack([r[k] if r[k] is not None else torch.zeros_like(p) for r in rows])
-            for k, p in enumerate(params)
-        )
-    return list(grads)
+    return _batched_vjp([losses], [eye], params)
+
+
+def _reachable(root: Node) -> set[Node]:
+    seen: set[Node] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if node is not None and node not in seen:
+            seen.add(node)
+            todo.extend(f for f, _ in node.next_functions)
+    return seen
+
+
+def _into_shared(node: Node, index: dict[int, int]) -> bool:
+    """Whether ``node`` is an interior node or a shared parameter's accumulator."""
+    variable = getattr(node, "variable", None)
+    return variable is None or id(variable) in index
+
+
+@dataclass
+class _SharedCut:
+    """Where each task's graph enters the part of the graph the tasks have in common.
+
+    ``roots[i]`` is task i's loss in the graph; ``entries[i]`` are the edges (node, input
+    number) by which task i's own nodes feed the common ones; ``leaves`` maps a common
+    node that is a shared parameter's gradient accumulator to that parameter's index."""
+
+    roots: list[tuple[Node, int]]
+    entries: list[list[tuple[Node, int]]]
+    leaves: dict[Node, int]
+
+
+def _shared_cut(losses: Tensor, shared: Sequence[Tensor]) -> _SharedCut | None:
+    """The cut of :func:`task_jacobian`'s two-stage pass, or None where it does not apply
+    (losses not stacked from one node per task, a task whose loss node the others reach,
+    or an entry that the common part reaches from another entry: that gradient would
+    count twice)."""
+    fn = losses.grad_fn
+    if fn is None or type(fn).__name__ != "StackBackward0" or losses.dim() != 1:
+        return None
+    roots = list(fn.next_functions)
+    if len(roots) != len(losses) or any(node is None for node, _ in roots):
+        return None
+    reach = [_reachable(node) for node, _ in roots]
+    users: dict[Node, int] = {}
+    for nodes in reach:
+        for node in nodes:
+            users[node] = users.get(node, 0) + 1
+    if any(users[node] > 1 for node, _ in roots):
+        return None
+    index = {id(p): k for k, p in enumerate(shared)}
+    leaves: dict[Node, int] = {}
+    entries: list[list[tuple[Node, int]]] = []
+    for nodes in reach:
+        mine: dict[tuple[Node, int], None] = {}
+        for node in nodes:
+            if users[node] > 1:
+                continue
+            if id(getattr(node, "variable", None)) in index:
+                return None  # a shared parameter only this task reaches
+            for f, nr in node.next_functions:
+                # (a task parameter that several tasks reach is not an entry: stage one
+                # differentiates each task on the task parameters anyway)
+                if f is not None and users[f] > 1 and _into_shared(f, index):
+                    mine[(f, nr)] = None
+        entries.append(list(mine))
+    targets = {f for edges in entries for f, _ in edges}
+    for f in targets:
+        k = index.get(id(getattr(f, "variable", None)))
+        if k is not None:
+            leaves[f] = k
+    if len(targets) > 1 and any(len(_reachable(f) & targets) > 1 for f in targets):
+        return None
+    return _SharedCut(roots, entries, leaves)
+
+
+def _two_stage_grads(
+    losses: Tensor, cut: _SharedCut, shared: Sequence[Tensor], specific: Sequence[Tensor]
+) -> tuple[list[Tensor | None], list[Tensor | None]]:
+    """:func:`task_jacobian`'s two stages: each task's loss on its own entries into the
+    common nodes and on ``specific``, then one pass from the entries batched over the
+    tasks. Returns the (T, *shape) stacks on ``shared`` and the summed gradients on
+    ``specific``."""
+    own: list[Tensor | None] = [None] * len(specific)
+    at: list[dict[tuple[Node, int], Tensor]] = []
+    one = torch.ones((), dtype=losses.dtype, device=losses.device)
+    for root, edges in zip(cut.roots, cut.entries, strict=True):
+        r = torch.autograd.grad(
+            [GradientEdge(*root)], [GradientEdge(*e) for e in edges] + list(specific), [one],
+            retain_graph=True, allow_unused=True,
+        )  # fmt: skip
+        at.append({e: g for e, g in zip(edges, r, strict=False) if g is not None})
+        for k, g in enumerate(r[len(edges) :]):
+            if g is not None:
+                own[k] = g if own[k] is None else own[k] + g
+    stacks: dict[tuple[Node, int], Tensor] = {}
+    for e in dict.fromkeys(e for edges in cut.entries for e in edges):
+        found = [a[e] for a in at if e in a]
+        if found:  # a task that does not reach e contributes zeros
+            zero = torch.zeros_like(found[0])
+            stacks[e] = torch.stack([a.get(e, zero) for a in at])
+    inner = [e for e in stacks if e[0] not in cut.leaves]
+    grads: list[Tensor | None] = [None] * len(shared)
+    if inner:
+        grads = _batched_vjp([GradientEdge(*e) for e in inner], [stacks[e] for e in inner], shared)
+    for e, g in stacks.items():
+        k = cut.leaves.get(e[0])
+        if k is not None:  # an entry straight into a shared parameter's accumulator
+            grads[k] = g if grads[k] is None else grads[k] + g
+    return grads, own
 
 
 def task_jacobian(
@@ -87,12 +215,28 @@ def task_jacobian(
     """(J, g): J is T×P, the task gradients on ``shared`` flattened into rows; g holds
     the gradient of Σ L_i on each of ``specific`` (None where no task uses it).
 
-    Only the shared parameters need one gradient per task (the batched pass); the others
-    get Σ L_i's gradient from an ordinary pass that stops at them (a head's backward, not
-    T of them): the same numbers as summing per-task gradients, as each such parameter
-    serves one task."""
+    Two stages, as torchjd's ``mtl_backward`` differentiates through a model's shared
+    features, but found in the graph, whatever the model: each task's loss is
+    differentiated on its own (an ordinary pass through its own nodes: its head) up to
+    where its graph enters the nodes the tasks have in common (the shared layers), and
+    on ``specific``; then one backward pass from those entries, batched over the tasks,
+    gives the shared parameters' gradients. Only the shared layers run batched, and
+    only once (a single batched pass over everything would also carry every head T
+    times); the numbers are those of differentiating each loss alone. Where no such cut
+    exists (:func:`_shared_cut`), one batched pass over the whole graph."""
     n = len(losses)
-    grads = per_task_grads(losses, shared)
+    cut = _shared_cut(losses, shared) if shared else None
+    own: list[Tensor | None] = [None] * len(specific)
+    if cut is None:
+        grads = per_task_grads(losses, shared)
+        if specific:
+            own = list(
+                torch.autograd.grad(
+                    losses.sum(), list(specific), retain_graph=True, allow_unused=True
+                )
+            )
+    else:
+        grads, own = _two_stage_grads(losses, cut, shared, specific)
     jacobian = torch.cat(
         [
             g.reshape(n, -1) if g is not None else p.new_zeros(n, p.numel())
@@ -100,10 +244,7 @@ def task_jacobian(
         ],
         dim=1,
     )
-    if not specific:
-        return jacobian, []
-    own = torch.autograd.grad(losses.sum(), list(specific), retain_graph=True, allow_unused=True)
-    return jacobian, list(own)
+    return jacobian, own
 
 
 def accumulate_grad(param: Tensor, grad: Tensor) -> None:
