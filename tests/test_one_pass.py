@@ -111,14 +111,16 @@ def test_the_trunk_runs_once_per_step_whatever_the_number_of_tasks(name):
     assert calls[0] == 5 + epochs + 1, (calls[0], evaluations)
 
 
-def test_mmoe_runs_each_expert_once_per_step():
+def test_mmoe_runs_all_experts_in_one_pass_per_step():
     cfg = TrainConfig(steps=4, batch_size=16, lr=0.01, grad_cosine_every=0, affinity_every=0)
     model = build_model("mmoe", model_tasks(DATA), ARCH, 0, {"n_experts": 3})
-    calls = [_count_calls(e.trunk[0]) for e in model.experts]
+    (layer,) = model.experts.layers  # the experts' second layer, all 3 stacked
+    assert layer.weight.shape == (3, ARCH.hidden[1], ARCH.hidden[0])
+    calls = _count_calls(layer)
     weighting = build_weighting("equal", [WeightingTask(t.name, t.kind) for t in DATA.tasks])
     out = train(model, weighting, DATA, cfg, seed=0)
     epochs = len({r["epoch"] for r in out.history})
-    assert [c[0] for c in calls] == [4 + epochs + 1] * 3
+    assert calls[0] == 4 + epochs + 1
 
 
 def test_a_tasks_batches_do_not_depend_on_the_tasks_beside_it():

@@ -269,16 +269,18 @@ def test_cross_stitch_mixing_carries_gradient_between_towers_only_through_alpha(
 # --- gated mixtures (MMoE, CGC, PLE) ------------------------------------------------
 
 
-def copy_hard_into_expert(hard, expert) -> None:
+def copy_hard_into_expert(hard, bank) -> None:
+    """Hard sharing's shared layers as the one expert of ``bank``, given in the layout of
+    an expert of its own (``0.encoders.…``, ``0.trunk.…``), which the bank stacks on load."""
     shared = {k: v for k, v in hard.state_dict().items() if k.startswith(("encoders.", "trunk."))}
-    expert.load_state_dict(shared)
+    bank.load_state_dict({f"0.{k}": v for k, v in shared.items()})
 
 
 @pytest.mark.parametrize("tasks", [TASKS, ONE_TABLE], ids=["two tables", "one table"])
 def test_mmoe_with_one_expert_is_hard_sharing(tasks):
     xs = {t.name: batch()[t.name] for t in tasks}
     hard, mmoe = build("hard", tasks, seed=3), build("mmoe", tasks, n_experts=1)
-    copy_hard_into_expert(hard, mmoe.experts[0])
+    copy_hard_into_expert(hard, mmoe.experts)
     mmoe.heads.load_state_dict(hard.heads.state_dict())
     out = mmoe(xs)
     assert all(torch.equal(w, torch.ones_like(w)) for k, w in out.extra.items())
@@ -336,8 +338,7 @@ def test_cgc_without_task_experts_is_mmoe():
         build("mmoe", n_experts=3, seed=5),
     )
     level = cgc.levels[0]
-    for e in range(3):
-        level.shared_experts[e].load_state_dict(mmoe.experts[e].state_dict())
+    level.shared_experts.load_state_dict(mmoe.experts.state_dict())
     for t in TASKS:
         key = cgc.keys[t.name]
         group = level.gates[key].group_keys[t.input_group]
@@ -357,9 +358,9 @@ def test_cgc_task_experts_are_private_and_shared_experts_shared():
     level = model.levels[0]
     assert by_id(level.task_experts.parameters()).isdisjoint(shared)
     assert by_id(level.gates.parameters()).isdisjoint(shared)
-    assert by_id(level.shared_experts[0].trunk.parameters()) <= shared
+    assert by_id(level.shared_experts.layers.parameters()) <= shared
     # A table read by one task only: its input layer is that task's alone.
-    b_layer = level.shared_experts[0].encoders[level.shared_experts[0].group_keys["b:x,w"]]
+    b_layer = level.shared_experts.encoders[level.shared_experts.group_keys["b:x,w"]]
     assert by_id(b_layer.parameters()).isdisjoint(shared)
 
 

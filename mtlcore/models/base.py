@@ -83,8 +83,9 @@ class MultiTaskModel(nn.Module):
         return [p for p in self.parameters() if id(p) not in shared]
 
     def weight_matrices(self) -> list[nn.Parameter]:
-        """The weights a regulariser R(θ) acts on: every weight matrix, no bias."""
-        return [p for p in self.parameters() if p.dim() > 1]
+        """The weights a regulariser R(θ) acts on: every weight matrix, no bias (stacked
+        layers' biases are matrices, too: they are told by name)."""
+        return [p for n, p in self.named_parameters() if p.dim() > 1 and not n.endswith("bias")]
 
     def mixing_state(self, xs: Mapping[str, Tensor] | None = None) -> dict[str, Any]:
         """How tasks mix (gate weights, cross-stitch α) for the dashboard; {} if fixed.

@@ -23,12 +23,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from mtlcore.catalogue import MMoEOptions
 from mtlcore.models.base import Architecture, ModelOutput, ModelTask, MultiTaskModel, seeded_mlp
 from mtlcore.models.parts import (
+    ExpertBank,
     GateLog,
     GroupMLP,
     distinct_segments,
@@ -57,8 +57,10 @@ class MultiGateMixtureOfExperts(MultiTaskModel):
         self.options = options or MMoEOptions()
         widths = list(self.options.expert_hidden or arch.hidden)
         dims = group_in_dims(self)
-        self.experts = nn.ModuleList(
-            [GroupMLP(self, dims, widths, ("expert", e)) for e in range(self.options.n_experts)]
+        # All experts as one stack (each built and seeded as its own GroupMLP first).
+        self.experts = ExpertBank(
+            [GroupMLP(self, dims, widths, ("expert", e)) for e in range(self.options.n_experts)],
+            arch,
         )
         self.gates = nn.ModuleDict(
             {
@@ -84,11 +86,11 @@ class MultiGateMixtureOfExperts(MultiTaskModel):
         self.gate_log.record({})  # forget the probe pass
 
     def forward(self, xs: Mapping[str, Tensor]) -> ModelOutput:
-        """Each expert once over every distinct batch (:func:`distinct_segments`); each
+        """All experts once over every distinct batch (:func:`distinct_segments`); each
         task's gate on its own rows mixes the experts' outputs of those rows."""
         segments, rows = distinct_segments(self.tasks, xs)
-        # (experts, rows of every distinct batch, width): stacked once, sliced per task
-        experts = torch.stack([e.on_segments(segments) for e in self.experts]) if segments else None
+        # (experts, rows of every distinct batch, width): one batched pass, sliced per task
+        experts = self.experts.on_segments(segments) if segments else None
         outputs, features, extra, means = {}, {}, {}, {}
         for t in self.tasks:
             if t.name not in rows:

@@ -37,11 +37,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from mtlcore.catalogue import PLEOptions
 from mtlcore.models.base import Architecture, ModelOutput, ModelTask, MultiTaskModel, seeded_mlp
 from mtlcore.models.parts import (
+    ExpertBank,
     GateLog,
     GroupLinear,
     GroupMLP,
@@ -90,6 +92,10 @@ class ExtractionLevel(nn.Module):
             seed = model.component_seed("level", level, *name, "trunk")
             return seeded_mlp(seed, [in_width, *widths], arch, last_activation=True)
 
+        def bank(dims: dict[str, int], n: int, *name: object) -> ExpertBank:
+            # each expert built and seeded on its own, then stored stacked
+            return ExpertBank([expert(dims, *name, e) for e in range(n)], arch)
+
         def gate(dims: dict[str, int], n_out: int, *name: object) -> nn.Module:
             if in_width is None:
                 return GroupLinear(model, dims, n_out, "level", level, *name)
@@ -103,17 +109,11 @@ class ExtractionLevel(nn.Module):
         # experts feed this level's shared gate, so all rows but on the last level;
         # a task's gate feeds its experts one level up, so all rows only when those
         # feed a shared gate in turn (below the last two levels).
-        self.shared_experts = nn.ModuleList(
-            [expert(all_dims, "shared", e) for e in range(n_shared)]
-        )
+        self.shared_experts = bank(all_dims, n_shared, "shared")
         self.task_experts = nn.ModuleDict(
-            {
-                model.keys[t.name]: nn.ModuleList(
-                    [expert(dims(t, last), "task", t.name, e) for e in range(n_task)]
-                )
-                for t in tasks
-            }
-        )
+            {model.keys[t.name]: bank(dims(t, last), n_task, "task", t.name)
+             for t in tasks if n_task > 0}
+        )  # fmt: skip
         self.gates = nn.ModuleDict(
             {
                 model.keys[t.name]: gate(
@@ -131,6 +131,11 @@ class ExtractionLevel(nn.Module):
 def _run(m: nn.Module, q: Tensor | None, segments: Segments) -> Tensor:
     """``m`` on the level's input: a tensor, or (level 1, ``q`` None) the raw segments."""
     return m.on_segments(segments) if q is None else m(q)
+
+
+def _stack(parts: list[Tensor]) -> Tensor:
+    """Expert banks' outputs ``(experts, rows, width)`` as one stack, in order."""
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 @STRATEGIES.register("ple")
@@ -213,41 +218,47 @@ class ProgressiveLayeredExtraction(MultiTaskModel):
         q_task: dict[str, Tensor | None] = dict.fromkeys(t.name for t in self.tasks)
         q_shared: Tensor | None = None
         for number, level in enumerate(self.levels[:-1], start=1):
-            shared = [_run(e, q_shared, segments) for e in level.shared_experts]
+            # Each bank's experts as one stack (experts, rows, width).
+            shared = _run(level.shared_experts, q_shared, segments)
             own = {
-                t.name: [_run(e, q_task[t.name], segments) for e in level.task_experts[self.keys[t.name]]]
+                t.name: [_run(level.task_experts[self.keys[t.name]], q_task[t.name], segments)]
+                if self.keys[t.name] in level.task_experts else []
                 for t in self.tasks
             }  # fmt: skip
             new_task: dict[str, Tensor | None] = {}
             for t in self.tasks:
-                gate, choices = level.gates[self.keys[t.name]], own[t.name] + shared
+                gate, choices = level.gates[self.keys[t.name]], _stack([*own[t.name], shared])
                 if number < n - 1:  # every row
                     z, w = gate_mix(_run(gate, q_task[t.name], segments), choices)
                     w = w[rows[t.name]] if t.name in rows else None
                 elif t.name in rows:  # the next level is the last: the task's own rows
                     r, q = rows[t.name], q_task[t.name]
                     q = None if q is None else q[r]
-                    z, w = gate_mix(_run(gate, q, own_segment[t.name]), [c[r] for c in choices])
+                    z, w = gate_mix(_run(gate, q, own_segment[t.name]), choices[:, r])
                 else:
                     continue
                 new_task[t.name] = z
                 if w is not None:  # a task's gate, averaged over the task's own rows
                     means[(number, t.name)] = w.detach().mean(dim=0)
-            everyone = [x for name in self.sorted_names for x in own[name]] + shared
+            everyone = _stack([x for name in self.sorted_names for x in own[name]] + [shared])
             q_shared, w = gate_mix(_run(level.shared_gate, q_shared, segments), everyone)
             means[(number, None)] = w.detach().mean(dim=0)
             q_task = new_task
 
         # Last level: each task's path on its own rows.
         last = self.levels[-1]
-        shared_all = [_run(e, q_shared, segments) for e in last.shared_experts]
+        shared_all = _run(last.shared_experts, q_shared, segments)
         outputs, features, extra = {}, {}, {}
         for t in present:
             r, key = rows[t.name], self.keys[t.name]
             q = q_task[t.name] if n > 1 else None  # already the task's own rows
-            own = [_run(e, q, own_segment[t.name]) for e in last.task_experts[key]]
+            own = (
+                [_run(last.task_experts[key], q, own_segment[t.name])]
+                if key in last.task_experts
+                else []
+            )
             logits = _run(last.gates[key], q, own_segment[t.name])
-            z, w = gate_mix(logits, own + [s[r] for s in shared_all])
+            z, w = gate_mix(logits, _stack([*own, shared_all[:, r]]))
             features[t.name] = z
             outputs[t.name] = self.heads[key](z)
             extra[f"gate:{t.name}"] = w
