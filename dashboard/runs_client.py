@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -66,7 +65,6 @@ __all__ = [
     "status",
     "store",
     "submit",
-    "wait_for_first_rows",
     "warm_up_in_background",
 ]
 
@@ -135,16 +133,6 @@ def submit(config: ExperimentConfig, name: str | None = None) -> tuple[int, list
     """Queue ``config`` (one run per seed); returns (experiment id, run ids)."""
     ids = executor().submit(config, name=name)
     return store().run(ids[0]).experiment_id, ids
-
-
-def wait_for_first_rows(run_id: int, timeout: float = 1.0, poll: float = 0.05) -> bool:
-    """Wait (briefly) until a run has written its first epoch, or has finished."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if store().metrics(run_id, name="loss") or store().run(run_id).is_finished:
-            return True
-        time.sleep(poll)
-    return False
 
 
 def status(run_id: int) -> RunInfo:

@@ -8,6 +8,7 @@ experiment picker brings them back.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pandas as pd
@@ -33,7 +34,10 @@ from mtlcore.runs import QUEUED, RunInfo, reuse_note
 from mtlcore.weighting import METHODS
 
 REFRESH_SECONDS = 1.0
-FIRST_ROWS_WAIT_SECONDS = 1.0
+# Until a new run's first epoch is drawn the page looks four times as often (its first
+# point shows within a quarter second of being written), for at most this long.
+FIRST_ROWS_REFRESH_SECONDS = 0.25
+FIRST_ROWS_WINDOW_SECONDS = 10.0
 DEFAULT_NAME = "experiment"  # the config's default name: the run is named after its settings
 PHASE = {
     "mtl": "training the multi-task model",
@@ -112,11 +116,11 @@ def run_name(d: dict[str, Any]) -> str:
 
 
 def start(config: ExperimentConfig) -> None:
+    # No wait for the first epoch here: the page is drawn at once (its charts saying they
+    # wait) while the worker prepares the data, and the live panel then looks every
+    # FIRST_ROWS_REFRESH_SECONDS until the first points come.
     with st.spinner("Starting the run (the first one after a server start takes a few seconds)…"):
-        exp, ids = runs_client.submit(config, name=config.name)
-        # A short wait lets the first epoch of a small run show up in the very next drawing,
-        # instead of a refresh later.
-        runs_client.wait_for_first_rows(ids[0], timeout=FIRST_ROWS_WAIT_SECONDS)
+        exp, _ = runs_client.submit(config, name=config.name)
     state.set_current_experiment(exp)
     state.my_experiments().insert(0, exp)
     st.rerun()
@@ -142,11 +146,15 @@ def watch(exp: int, runs: list[RunInfo]) -> None:
                     runs_client.cancel(r.id)
             st.rerun()
 
-    @st.fragment(run_every=REFRESH_SECONDS if live else None)
+    waiting = live and first_rows_pending(run)
+    period = FIRST_ROWS_REFRESH_SECONDS if waiting else REFRESH_SECONDS
+
+    @st.fragment(run_every=period if live else None)
     @ui.guarded
     def live_panel() -> None:
         with ui.timed("live_refresh" if live else "final_render"):
-            render_live(exp, run.id, log_y=log_y, relative=relative, was_live=live)
+            render_live(exp, run.id, log_y=log_y, relative=relative, was_live=live,
+                        was_waiting=waiting)  # fmt: skip
 
     live_panel()
 
@@ -163,8 +171,18 @@ def pick_seed(runs: list[RunInfo]) -> RunInfo:
     return by_id[rid]
 
 
-def render_live(exp: int, run_id: int, *, log_y: bool, relative: bool, was_live: bool) -> None:
-    """Progress, curves and (when done) the headline comparison of one experiment."""
+def first_rows_pending(run: RunInfo) -> bool:
+    """Whether a run started less than FIRST_ROWS_WINDOW_SECONDS ago has no metric rows yet."""
+    return time.time() - run.created < FIRST_ROWS_WINDOW_SECONDS and feed(run.id).poll().empty
+
+
+def render_live(
+    exp: int, run_id: int, *, log_y: bool, relative: bool, was_live: bool, was_waiting: bool
+) -> None:
+    """Progress, curves and (when done) the headline comparison of one experiment.
+
+    ``was_waiting``: the panel refreshes quickly until the first rows come; once they are
+    drawn (or the wait is over) the page runs again to refresh once a second."""
     runs = runs_client.experiment_runs(exp)
     for r in runs:
         progress(r)
@@ -180,6 +198,8 @@ def render_live(exp: int, run_id: int, *, log_y: bool, relative: bool, was_live:
         if was_live:
             st.rerun(scope="app")  # stop refreshing; show the final page
         outcome(runs)
+    elif was_waiting and not first_rows_pending(run):
+        st.rerun(scope="app")  # the first points are drawn: refresh at the normal pace
 
 
 def feed(run_id: int) -> runs_client.MetricsFeed:
