@@ -17,7 +17,10 @@ from dashboard.url import LESSON_KEY, PRESET_KEY
 from mtlcore.lessons import LESSONS, Lesson, Preset
 
 PAGES = {"train": "app_pages/train.py", "compare": "app_pages/compare.py",
-         "transfer": "app_pages/transfer.py", "representations": "app_pages/representations.py"}  # fmt: skip
+         "transfer": "app_pages/transfer.py", "representations": "app_pages/representations.py",
+         "sweep": "app_pages/sweep.py"}  # fmt: skip
+# The session key the Sweep page reads a lesson's grid from (dashboard/app_pages/sweep.py).
+SWEEP_LESSON = "sweep_lesson"
 
 
 def main() -> None:
@@ -78,6 +81,17 @@ def presets(lesson: Lesson) -> None:
                        icon=":material/play_circle:"):  # fmt: skip
             load(lesson, preset)
         right.markdown(f"[Link to this preset]({preset_link(lesson, preset)})")
+    grid = lesson.sweep()
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    if left.button("Run the whole grid on the Sweep page", key=f"sweep_{lesson.key}",
+                   icon=":material/grid_view:"):  # fmt: skip
+        st.session_state[SWEEP_LESSON] = lesson.key
+        st.switch_page(PAGES["sweep"])
+    right.caption(
+        f"Every preset on seeds {', '.join(map(str, grid.seeds))}: {len(grid.cells)} × "
+        f"{len(grid.seeds)} runs, ranked by Δm; the single-task baselines train "
+        f"{grid.baselines_trained} times, not {len(grid.cells) * len(grid.seeds)}."
+    )
 
 
 def preset_link(lesson: Lesson, preset: Preset, page: str = "train") -> str:

@@ -3,7 +3,8 @@ run by the same workers as single runs, with progress per cell, a heatmap of Δm
 ranking (``mtlcore.sweep``: expansion, baseline reuse, ranking with the engine's verdicts).
 
 The base experiment is the one the Data and Model pages hold; the axes are picked from the
-same catalogues as the Model page's controls. Training happens in the run workers; this
+same catalogues as the Model page's controls. Opened from a lesson (the Learn page's "Run
+the whole grid"), the grid is the lesson's presets instead (``Lesson.sweep``). Training happens in the run workers; this
 page queues the sweep's runs and reads the store, once a second while any run is live.
 Pressing Run on a grid the store already holds continues it (finished runs are kept).
 """
@@ -22,6 +23,7 @@ from dashboard.options import option_fields
 from dashboard.text import md_escape
 from mtlcore.config import ConfigError
 from mtlcore.data.builtin import BUILTIN_DATASETS
+from mtlcore.lessons import LESSONS, Lesson
 from mtlcore.models import STRATEGIES
 from mtlcore.runs import CANCELLED, FAILED, RunStore
 from mtlcore.sweep import (
@@ -42,6 +44,7 @@ from mtlcore.weighting import METHODS
 REFRESH_SECONDS = 1.0
 MAX_PAGE_RUNS = 100  # runs one sweep may queue from the page (the server's queue bound)
 NO_AXIS = "none"
+SWEEP_LESSON = "sweep_lesson"  # a lesson whose grid the page shows (set by the Learn page)
 # The third axis: training settings, then the numeric options of the draft's built-in dataset.
 TRAIN_AXES = {"train.lr": "Learning rate", "train.batch_size": "Batch size",
               "model.dropout": "Dropout"}  # fmt: skip
@@ -74,6 +77,10 @@ def main() -> None:
 
 
 def grid_section() -> None:
+    key = st.session_state.get(SWEEP_LESSON)
+    if key in LESSONS and LESSONS[key].presets:
+        lesson_grid(LESSONS[key])
+        return
     d = state.draft()
     st.subheader("The grid")
     st.caption(
@@ -106,6 +113,53 @@ def grid_section() -> None:
         ui.error(problem)
         return
     assert grid is not None
+    run_button(grid)
+
+
+def lesson_grid(lesson: Lesson) -> None:
+    """The grid of a lesson's presets: one cell per preset (a variant of the first), on the
+    seeds below; Run queues it like any sweep."""
+    st.subheader(f"The grid: lesson {lesson.number}, {lesson.title}")
+    st.caption(
+        "Every preset of the lesson is one cell, run on each seed and ranked by Δm. Presets "
+        "that differ only in sharing strategy or weighting share their single-task baselines."
+    )
+    default = lesson.sweep().seeds
+    seeds_text = st.text_input("Seeds", value=format_ints(default),
+                               key=f"sweep_lesson_seeds:{lesson.key}",
+                               help="The lesson's claims are checked on these seeds; three or "
+                               "more give each Δm an interval.")  # fmt: skip
+    try:
+        grid = lesson.sweep(parse_seeds(seeds_text))
+    except (SweepError, ValueError) as exc:
+        ui.error(str(exc))
+        grid = None
+    if grid is not None:
+        st.dataframe(
+            pd.DataFrame([{"preset": p.key, "what it is": p.label,
+                           "changes from the first": _changes(grid.variants[p.key])}
+                          for p in lesson.presets]),
+            hide_index=True, key="sweep_lesson_cells",
+        )  # fmt: skip
+        run_button(grid)
+    if st.button("Build my own grid instead", icon=":material/tune:", key="sweep_own"):
+        st.session_state.pop(SWEEP_LESSON, None)
+        st.rerun()
+
+
+def _changes(variant: dict[str, Any], prefix: str = "") -> str:
+    """A variant as dotted keys: ``model.strategy = mmoe; model.options.n_experts = 4``."""
+    parts = []
+    for key, value in variant.items():
+        if isinstance(value, dict) and value:
+            parts.append(_changes(value, f"{prefix}{key}."))
+        else:
+            parts.append(f"{prefix}{key} = {value}")
+    return "; ".join(parts) or "(the first preset)"
+
+
+def run_button(grid: Grid) -> None:
+    """The grid's counts, and Run (when the page may queue that many runs)."""
     n_runs = len(grid.cells) * len(grid.seeds)
     st.caption(
         f"{len(grid.cells)} cells × {len(grid.seeds)} seeds = {n_runs} runs; single-task "

@@ -97,36 +97,44 @@ class Lesson:
         raise KeyError(f"lesson '{self.key}' has no preset '{key}'; its presets are: {known}")
 
     def sweep_spec(
-        self, seeds: Sequence[int] | None = None, changes: Mapping[str, Any] | None = None
+        self,
+        seeds: Sequence[int] | None = None,
+        changes: Mapping[str, Any] | None = None,
+        presets: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """The lesson's grid as a sweep mapping (what a sweep file holds): the first preset
         as the base, every preset a variant (its difference from the base), on ``seeds``
         (default: the first preset's). ``changes`` (dotted key -> value) go into every
-        preset first, e.g. ``{"train.snapshot_every": 0}``."""
+        preset first, e.g. ``{"train.snapshot_every": 0}``; ``presets``: only these keys."""
         from mtlcore.sweep import variant_between
 
         if not self.presets:
             raise ValueError(f"lesson '{self.key}' has no presets, so no grid; it has a study")
+        chosen = [self.preset(k) for k in presets] if presets is not None else self.presets
         raws = [_with_changes(p.experiment().model_dump(mode="json"), changes or {})
-                for p in self.presets]  # fmt: skip
+                for p in chosen]  # fmt: skip
         base = {**raws[0], "baselines": True}
         return {
             "name": f"lesson-{self.key}",
             "base": base,
             "variants": {p.key: variant_between(base, raw)
-                         for p, raw in zip(self.presets, raws, strict=True)},
+                         for p, raw in zip(chosen, raws, strict=True)},
             "seeds": list(seeds if seeds is not None else raws[0]["seeds"]),
         }  # fmt: skip
 
     def sweep(
-        self, seeds: Sequence[int] | None = None, changes: Mapping[str, Any] | None = None
+        self,
+        seeds: Sequence[int] | None = None,
+        changes: Mapping[str, Any] | None = None,
+        presets: Sequence[str] | None = None,
     ) -> Grid:
         """The lesson's presets as one validated sweep (:meth:`sweep_spec`): one cell per
         preset, ``grid.variant(key)``; presets that differ only in strategy or weighting
         share one baseline group, so their baselines train once per seed."""
         from mtlcore.sweep import sweep_from_mapping
 
-        return sweep_from_mapping(self.sweep_spec(seeds, changes), source=f"lesson {self.key}")
+        spec = self.sweep_spec(seeds, changes, presets)
+        return sweep_from_mapping(spec, source=f"lesson {self.key}")
 
 
 def _with_changes(raw: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

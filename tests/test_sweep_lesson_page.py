@@ -1,0 +1,63 @@
+"""A lesson's grid on the Sweep page (AppTest): the Learn page's "Run the whole grid" opens
+the Sweep page with the lesson's presets as the grid, its counts and seeds; Run queues it
+as one sweep; "Build my own grid instead" goes back to the Model page's base."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mtlcore.lessons import lesson
+from mtlcore.runs import QUEUED, RunStore
+from mtlcore.sweep import VARIANT, sweep_grid
+from tests.conftest import DASHBOARD_APP
+
+pytestmark = pytest.mark.usefixtures("quiet_dashboard")
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value.replace("\\", "") for c in at.caption)
+
+
+def test_the_learn_page_opens_the_lessons_grid_on_the_sweep_page():
+    at = AppTest.from_file(DASHBOARD_APP, default_timeout=90)
+    at.run()
+    at.switch_page("app_pages/learn.py").run()
+    at.button(key="open_sharing-hurts").click().run()
+    assert "6 × 3 runs, ranked by Δm; the single-task baselines train 9 times, not 18" in (
+        captions(at))  # fmt: skip
+    at.button(key="sweep_sharing-hurts").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [s.value for s in at.subheader][0] == "The grid: lesson 2, When sharing hurts"
+    cells = at.dataframe[0].value  # the presets table (no sweep to follow yet)
+    presets = lesson("sharing-hurts").presets
+    assert list(cells["preset"]) == [p.key for p in presets]
+    assert list(cells["what it is"]) == [p.label for p in presets]
+    by_preset = dict(zip(cells["preset"], cells["changes from the first"], strict=True))
+    assert by_preset["hard"] == "(the first preset)"
+    assert by_preset["related-1"] == "data.options.relatedness = 1.0"
+    assert "model.strategy = mmoe" in by_preset["mmoe"]
+    assert "6 cells × 3 seeds = 18 runs; single-task baselines trained 9 times and reused 9" in (
+        captions(at))  # fmt: skip
+
+    # AppTest keeps the page it switched from for later runs; a browser stays on Sweep
+    at.switch_page("app_pages/sweep.py").run()
+    assert [s.value for s in at.subheader][0] == "The grid: lesson 2, When sharing hurts"
+    at.text_input(key="sweep_lesson_seeds:sharing-hurts").set_value("0, x").run()
+    assert not [b for b in at.button if b.key == "sweep_run"]  # nothing to run
+    assert at.error
+    at.text_input(key="sweep_lesson_seeds:sharing-hurts").set_value("4").run()
+    assert "6 cells × 1 seeds = 6 runs" in captions(at)
+    at.button(key="sweep_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    store = RunStore()
+    sweep_id = at.selectbox(key="sweep_pick").value
+    grid = sweep_grid(store, sweep_id)
+    assert grid.axes == [(VARIANT, [p.key for p in presets])] and grid.seeds == [4]
+    assert grid.fingerprint == lesson("sharing-hurts").sweep([4]).fingerprint
+    assert {r.status for r in store.runs(sweep_id=sweep_id)} <= {QUEUED, "running", "done"}
+    at.button(key="sweep_stop").click().run()
+
+    at.button(key="sweep_own").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.multiselect(key="sweep_strategies")  # the Model page's base again
