@@ -19,13 +19,16 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/, not the projec
 def main() -> None:
     import streamlit as st
 
-    # An emoji icon is drawn in the page; a ":material/...:" one is fetched from Google's font
-    # server on every visit (a request to the internet, and a missing icon offline).
-    st.set_page_config(page_title="MTL Studio", page_icon="🧪", layout="wide")
+    st.set_page_config(page_title="MTL Studio", layout="wide")
     # Drawn before the imports below (pandas, scikit-learn, plotly: seconds on a busy
     # machine, the first time): the user sees the page loading, not a blank tab.
     loading = st.empty()
     loading.caption("Loading MTL Studio…")
+    # The icon only now: Streamlit checks an emoji against its emoji table, whose first
+    # import takes up to a second on a busy machine. An emoji icon is drawn in the page; a
+    # ":material/...:" one is fetched from Google's font server on every visit (a request
+    # to the internet, and a missing icon offline).
+    st.set_page_config(page_icon="🧪")
 
     from dashboard import runs_client, state, ui
     from dashboard.sidebar import sidebar
