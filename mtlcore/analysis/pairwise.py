@@ -22,8 +22,9 @@ Baselines are trained once per seed and reused by every cell: every component is
 seeded by its own name and a task's batches do not depend on the other tasks (see
 ``mtlcore/train.py``), so a task's single-task network is the same whichever
 partner it is compared against — the experiment's own baselines when
-``baselines: true``. (A sweep file over pairs trains each pair's baselines in its
-own baseline group: the same numbers, trained again.) With two tasks the one pair
+``baselines: true``. (A sweep file over pairs puts each pair in a baseline group of
+its own and trains its baselines again; the same numbers when the pair's own data
+preparation equals the experiment's, see ``docs/sweeps.md``.) With two tasks the one pair
 *is* the multi-task model, so nothing extra trains. The statistics need no torch;
 :func:`train_pairwise` imports the training machinery when called.
 """
