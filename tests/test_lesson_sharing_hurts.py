@@ -6,11 +6,13 @@ their single-task networks (Caruana, 1997; the tasks after Ma et al., 2018); MMo
 2015) lose far less on the same seeds; at relatedness 0.5 hard sharing still hurts,
 at 1 it does not.
 
-The remedies run without baselines: their single-task networks would be the hard
-preset's, number for number (the baselines depend on the data, the trunk, the
-training settings and the seed, never on the strategy), so their gains are taken
-against the hard preset's baselines, paired by seed. Measurement the claims do not
-read (gradient cosines, task affinity, snapshots) is off; it does not change the
+The presets run as the lesson's grid (``Lesson.sweep``, run in this process by
+``mtlcore.sweep.run_cells``): the remedies are in the hard preset's baseline group, so
+they run without baselines — their single-task networks would be the hard preset's,
+number for number (the baselines depend on the data, the trunk, the training settings
+and the seed, never on the strategy) — and their gains are taken against the hard
+preset's baselines, paired by seed (``against_baselines``). Measurement the claims do
+not read (gradient cosines, task affinity, snapshots) is off; it does not change the
 training.
 
 Margins (Δm per seed, percent, measured with bench/measure_lessons.py after batch groups
@@ -31,49 +33,30 @@ from typing import Any
 
 import pytest
 
-from mtlcore.analysis import compare, summarize_gains
-from mtlcore.config import ExperimentConfig
-from mtlcore.experiment import run_experiment
+from mtlcore.analysis import summarize_gains
 from mtlcore.lessons import lesson
 from mtlcore.lessons.sharing_hurts import REMEDIES
+from mtlcore.sweep import against_baselines, run_cells
 
 pytestmark = pytest.mark.claim
 
 LESSON = lesson("sharing-hurts")
 MARGIN = 25.0  # points of Δm by which every remedy beats hard sharing on every seed
 HALF_LOSS = -15.0  # Δm every seed stays below at relatedness 0.5 (−29 the highest measured)
-
-
-def preset_config(key: str, *, baselines: bool = True) -> ExperimentConfig:
-    raw = LESSON.preset(key).experiment().model_dump()
-    raw["train"].update(grad_cosine_every=0, affinity_every=0, snapshot_every=0, device="cpu")
-    raw["baselines"] = baselines
-    return ExperimentConfig.model_validate(raw)
+# The lesson's grid (its presets, their seeds), measurement the claims do not read off.
+GRID = LESSON.sweep(changes={"train.grad_cosine_every": 0, "train.affinity_every": 0,
+                             "train.snapshot_every": 0, "train.device": "cpu"})  # fmt: skip
 
 
 @functools.cache
-def result(key: str, baselines: bool = True) -> dict[str, Any]:
-    out, _ = run_experiment(preset_config(key, baselines=baselines))
-    return out
+def results() -> dict[int, dict[str, Any]]:
+    """Every preset's result; the remedies reuse the hard preset's baselines (one group)."""
+    return run_cells(GRID)
 
 
-def remedy_comparison(key: str) -> dict[str, Any]:
-    """The remedy preset's comparison against the hard preset's single-task baselines."""
-    hard_config, config = preset_config("hard"), preset_config(key, baselines=False)
-    for section in ("data", "train", "seeds"):  # what the baselines depend on
-        assert getattr(config, section) == getattr(hard_config, section), section
-    assert config.model.hidden == hard_config.model.hidden
-    hard, mtl = result("hard"), result(key, baselines=False)
-    return compare(
-        {
-            name: {
-                "higher_is_better": entry["higher_is_better"],
-                "mtl_by_seed": mtl["tasks"][name]["mtl_by_seed"],
-                "stl_by_seed": entry["stl_by_seed"],
-            }
-            for name, entry in hard["tasks"].items()
-        }
-    )
+def result(key: str) -> dict[str, Any]:
+    """The preset's comparison with its baseline group's single-task networks, by seed."""
+    return against_baselines(GRID, results(), GRID.variant(key))
 
 
 def test_presets_differ_from_the_hard_one_in_one_setting() -> None:
@@ -102,8 +85,9 @@ def test_unrelated_tasks_lose_under_hard_sharing() -> None:
 
 @pytest.mark.parametrize("key", list(REMEDIES))
 def test_mmoe_cross_stitch_and_soft_sharing_lose_far_less(key: str) -> None:
+    assert GRID.owner_of(GRID.variant(key)) == GRID.variant("hard")  # the same baselines
     hard = result("hard")["delta_m_by_seed"]
-    remedy = remedy_comparison(key)["delta_m_by_seed"]
+    remedy = result(key)["delta_m_by_seed"]
     differences = [remedy[s] - hard[s] for s in hard]
     assert all(d > MARGIN for d in differences), (key, hard, remedy)
     assert summarize_gains(differences).verdict == "helps", (key, differences)
