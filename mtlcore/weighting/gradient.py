@@ -110,6 +110,28 @@ def _reachable(root: Node) -> set[Node]:
     return seen
 
 
+COMMON = -1
+
+
+def _owners(roots: Sequence[Node]) -> dict[Node, int]:
+    """Every node of the graph below ``roots``: the index of the one root that reaches it,
+    or COMMON where several do. One walk from each root, which stops where it meets
+    another's nodes; below a common node every node is common (one more walk there)."""
+    owner: dict[Node, int] = {}
+    for i, root in enumerate(roots):
+        todo: list[tuple[Node | None, bool]] = [(root, False)]
+        while todo:
+            node, common = todo.pop()
+            if node is None:
+                continue
+            was = owner.get(node)
+            if was == COMMON or (was == i and not common):
+                continue
+            owner[node] = i if was is None and not common else COMMON
+            todo.extend((f, owner[node] == COMMON) for f, _ in node.next_functions)
+    return owner
+
+
 def _into_shared(node: Node, index: dict[int, int]) -> bool:
     """Whether ``node`` is an interior node or a shared parameter's accumulator."""
     variable = getattr(node, "variable", None)
@@ -140,29 +162,22 @@ def _shared_cut(losses: Tensor, shared: Sequence[Tensor]) -> _SharedCut | None:
     roots = list(fn.next_functions)
     if len(roots) != len(losses) or any(node is None for node, _ in roots):
         return None
-    reach = [_reachable(node) for node, _ in roots]
-    users: dict[Node, int] = {}
-    for nodes in reach:
-        for node in nodes:
-            users[node] = users.get(node, 0) + 1
-    if any(users[node] > 1 for node, _ in roots):
+    owner = _owners([node for node, _ in roots])
+    if any(owner[node] != i for i, (node, _) in enumerate(roots)):
         return None
     index = {id(p): k for k, p in enumerate(shared)}
     leaves: dict[Node, int] = {}
-    entries: list[list[tuple[Node, int]]] = []
-    for nodes in reach:
-        mine: dict[tuple[Node, int], None] = {}
-        for node in nodes:
-            if users[node] > 1:
-                continue
-            if id(getattr(node, "variable", None)) in index:
-                return None  # a shared parameter only this task reaches
-            for f, nr in node.next_functions:
-                # (a task parameter that several tasks reach is not an entry: stage one
-                # differentiates each task on the task parameters anyway)
-                if f is not None and users[f] > 1 and _into_shared(f, index):
-                    mine[(f, nr)] = None
-        entries.append(list(mine))
+    entries: list[dict[tuple[Node, int], None]] = [{} for _ in roots]
+    for node, i in owner.items():
+        if i == COMMON:
+            continue
+        if id(getattr(node, "variable", None)) in index:
+            return None  # a shared parameter only this task reaches
+        for f, nr in node.next_functions:
+            # (a task parameter that several tasks reach is not an entry: stage one
+            # differentiates each task on the task parameters anyway)
+            if f is not None and owner[f] == COMMON and _into_shared(f, index):
+                entries[i][(f, nr)] = None
     targets = {f for edges in entries for f, _ in edges}
     for f in targets:
         k = index.get(id(getattr(f, "variable", None)))
@@ -170,7 +185,7 @@ def _shared_cut(losses: Tensor, shared: Sequence[Tensor]) -> _SharedCut | None:
             leaves[f] = k
     if len(targets) > 1 and any(len(_reachable(f) & targets) > 1 for f in targets):
         return None
-    return _SharedCut(roots, entries, leaves)
+    return _SharedCut(roots, [list(e) for e in entries], leaves)
 
 
 def _two_stage_grads(
