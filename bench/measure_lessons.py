@@ -1,9 +1,11 @@
 """Re-measure the figures every lesson's ``measured`` text and docs/lessons.md quote.
 
 For a lesson key (or ``all``) and a seed set, this runs the lesson's presets exactly as
-the Learn page loads them (``mtlcore.lessons``), with the measurements the claims do
-not read (gradient cosines, task affinity, and snapshots where no figure reads them)
-turned off, as the claim tests do, on the CPU, and prints every figure the lesson's
+the Learn page loads them, as cells of the lesson's grid (``Lesson.sweep``: the expansion
+the Sweep page and the claim tests use; presets of one baseline group reuse its first
+preset's baselines), with the measurements the claims do not read (gradient cosines,
+task affinity, and snapshots where no figure reads them) turned off, as the claim tests
+do, on the CPU, and prints every figure the lesson's
 text quotes, in the text's own form, so the text can be rewritten from the output.
 Where a figure is not a preset run it reuses the lesson's own study function or the
 claim test's measuring function (the few-shot study, the representation's kNN R² and
@@ -40,16 +42,35 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from mtlcore.analysis import compare, summarize_gains  # noqa: E402
+from mtlcore.analysis import summarize_gains  # noqa: E402
 from mtlcore.config import ExperimentConfig  # noqa: E402
 from mtlcore.experiment import run_experiment  # noqa: E402
 from mtlcore.lessons import LESSONS  # noqa: E402
+from mtlcore.sweep import Grid, against_baselines, run_cells  # noqa: E402
 from mtlcore.train import Snapshot, TrainEvent, configure_torch  # noqa: E402
 
 Figures = dict[str, Any]
 
 
 # --- running presets --------------------------------------------------------------------
+
+
+MEASUREMENTS_OFF = {"train.grad_cosine_every": 0, "train.affinity_every": 0, "train.device": "cpu"}
+
+
+def lesson_grid(
+    lesson: str,
+    seeds: Sequence[int],
+    presets: Sequence[str] | None = None,
+    *,
+    snapshots: bool = False,
+    changes: Mapping[str, Any] | None = None,
+) -> Grid:
+    """The lesson's grid (``Lesson.sweep``: its presets, as the page loads them) on
+    ``seeds``, measurement the figures do not read off (snapshots kept only with
+    ``snapshots``); ``presets``: only these; ``changes``: ``{"model.hidden": [32, 32]}``."""
+    off = {**MEASUREMENTS_OFF, **({} if snapshots else {"train.snapshot_every": 0})}
+    return LESSONS[lesson].sweep(seeds, {**off, **(changes or {})}, presets)
 
 
 def preset_config(
@@ -61,21 +82,9 @@ def preset_config(
     snapshots: bool = False,
     changes: Mapping[str, Any] | None = None,
 ) -> ExperimentConfig:
-    """The preset as the page loads it, on ``seeds``, measurement the figures do not read off
-    (snapshots kept only with ``snapshots``); ``changes``: ``{"model.hidden": [32, 32]}``."""
-    raw = LESSONS[lesson].preset(preset).experiment().model_dump(mode="json")
-    raw["seeds"] = list(seeds)
-    raw["baselines"] = baselines
-    raw["train"].update(grad_cosine_every=0, affinity_every=0, device="cpu")
-    if not snapshots:
-        raw["train"]["snapshot_every"] = 0
-    for dotted, value in (changes or {}).items():
-        node = raw
-        *path, last = dotted.split(".")
-        for part in path:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return ExperimentConfig.parse(raw, source=f"lesson {lesson}, preset {preset}")
+    """One cell of the lesson's grid (:func:`lesson_grid`), with or without baselines."""
+    grid = lesson_grid(lesson, seeds, [preset], snapshots=snapshots, changes=changes)
+    return grid.variant(preset).member_config(grid.seeds, trains_baselines=baselines)
 
 
 def run_preset(
@@ -95,19 +104,25 @@ def run_preset(
     return result, runs, snaps
 
 
-def against(baselines: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any]:
-    """``other``'s multi-task results compared with ``baselines``' single-task ones, paired by
-    seed (a preset run without baselines whose single-task networks are the same)."""
-    return compare(
-        {
-            name: {
-                "higher_is_better": entry["higher_is_better"],
-                "mtl_by_seed": other["tasks"][name]["mtl_by_seed"],
-                "stl_by_seed": entry["stl_by_seed"],
-            }
-            for name, entry in baselines["tasks"].items()
-        }
-    )
+def run_grid(lesson: str, seeds: Sequence[int], presets: Sequence[str]) -> dict[str, Any]:
+    """Several presets as the lesson's grid (the presets of one baseline group share its
+    first preset's baselines): preset -> its comparison with its group's baselines, by
+    seed, with the run's own ``history`` beside it."""
+    grid = lesson_grid(lesson, seeds, presets)
+
+    def run(config: ExperimentConfig) -> dict[str, Any]:
+        started = time.perf_counter()
+        result = run_experiment(config)[0]
+        print(f"  [{lesson}/{config.name}: {time.perf_counter() - started:.0f} s]",
+              file=sys.stderr)  # fmt: skip
+        return result
+
+    results = run_cells(grid, run=run)
+    return {
+        key: {**against_baselines(grid, results, grid.variant(key)),
+              "history": results[grid.variant(key).index]["history"]}
+        for key in presets
+    }  # fmt: skip
 
 
 # --- how figures are written ------------------------------------------------------------
@@ -180,21 +195,21 @@ OTHER_RELATEDNESS = (0.8, 0.9, 0.95)  # --extra: where hard sharing's harm turns
 
 def sharing_hurts(seeds: Sequence[int], extra: bool) -> Figures:
     out: Figures = {}
-    hard = run_preset("sharing-hurts", "hard", seeds)[0]
+    grid = run_grid("sharing-hurts", seeds, ["hard", *REMEDY_PRESETS, "related-0.5", "related-1"])
+    hard = grid["hard"]
     hard_dm = by_seed(hard, "delta_m_by_seed")
     out["hard"] = hard_dm
     line("hard Δm", f"{interval(hard_dm)}; per seed {per_seed(hard_dm)}")
     line("hard task gains (mean)", ", ".join(f"{n} {signed(t['gain'])}"
                                              for n, t in hard["tasks"].items()))  # fmt: skip
     for key in REMEDY_PRESETS:
-        remedy = against(hard, run_preset("sharing-hurts", key, seeds, baselines=False)[0])
-        dm = by_seed(remedy, "delta_m_by_seed")
+        dm = by_seed(grid[key], "delta_m_by_seed")  # against hard's baselines (one group)
         diff = [r - h for r, h in zip(dm, hard_dm, strict=True)]
         out[key], out[f"{key}-hard"] = dm, diff
         line(f"{key} Δm", f"{interval(dm)}; per seed {per_seed(dm)}")
         line(f"{key} − hard, paired", f"{interval(diff)}; per seed {per_seed(diff)}")
     for key in ("related-0.5", "related-1"):
-        dm = by_seed(run_preset("sharing-hurts", key, seeds)[0], "delta_m_by_seed")
+        dm = by_seed(grid[key], "delta_m_by_seed")
         out[key] = dm
         line(f"{key} Δm", f"{interval(dm)}; per seed {per_seed(dm)}; "
              f"above relatedness 0 by {per_seed(d - h for d, h in zip(dm, hard_dm))}")  # fmt: skip
@@ -327,9 +342,8 @@ def learning_to_learn(seeds: Sequence[int], extra: bool) -> Figures:
 
 def hierarchical(seeds: Sequence[int], extra: bool) -> Figures:
     out: Figures = {}
-    hier = run_preset("hierarchical", "hierarchical", seeds)[0]
-    hard_raw = run_preset("hierarchical", "hard", seeds, baselines=False)[0]
-    hard = against(hier, hard_raw)
+    grid = run_grid("hierarchical", seeds, ["hierarchical", "hard"])  # one baseline group
+    hier, hard = grid["hierarchical"], grid["hard"]
     for task in ("high", "low"):
         h, d = by_seed(hier["tasks"][task]), by_seed(hard["tasks"][task])
         diff = [a - b for a, b in zip(h, d, strict=True)]
@@ -343,7 +357,7 @@ def hierarchical(seeds: Sequence[int], extra: bool) -> Figures:
              f"{per_seed(by_seed(hard['tasks'][task], 'mtl_by_seed'), 3, False)}; "
              f"{per_seed(by_seed(hier['tasks'][task], 'stl_by_seed'), 3, False)}")  # fmt: skip
     epochs = LESSONS["hierarchical"].preset("hard").experiment().train.epochs
-    for name, result in (("hard", hard_raw), ("hierarchical", hier)):
+    for name, result in (("hard", hard), ("hierarchical", hier)):
 
         def loss(split: str, epoch: int, rows: list[dict[str, Any]] = result["history"]) -> list:
             return [r["loss"] for r in sorted(rows, key=lambda r: r["seed"])
