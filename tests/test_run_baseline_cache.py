@@ -33,6 +33,7 @@ from mtlcore.runs import (
     clear_baselines,
     execute_run,
     load_snapshot,
+    tidy,
 )
 from mtlcore.runs._liveness import process_token
 
@@ -174,6 +175,12 @@ def test_two_runs_keeping_the_same_baselines_keep_the_first():
     assert [p.name for p in entry.folder.parent.iterdir()] == [entry.folder.name]  # b's removed
     found = b.find(0, wait_seconds=0, waiting=lambda: None)
     assert found is not None and found.source_run == a.run_id and found.state["w"][0] == 1.0
+    # a copy no entry names (its run died before recording it) goes after a day, not before
+    stray = entry.folder.parent / "seed0-run99-dead"
+    stray.mkdir()
+    assert tidy(store).baselines == []
+    assert tidy(store, now=time.time() + 2 * 86400).baselines == [stray]
+    assert entry.folder.is_dir() and not stray.exists()
 
 
 def test_a_run_waits_for_a_live_run_training_the_same_baselines_and_not_for_a_dead_one():
@@ -198,6 +205,12 @@ def test_a_run_waits_for_a_live_run_training_the_same_baselines_and_not_for_a_de
     late = StoreBaselines(store, running_run(store), "other")
     waits.clear()
     assert late.find(0, wait_seconds=0.6, waiting=lambda: waits.append(1)) is None and waits
+    # clearing the cache drops the dead run's claim only
+    store.finish(claimer.run_id, FAILED, error="done with it")
+    store._conn().execute("INSERT INTO baseline_claims VALUES ('key', 1, ?, 0)", (claimer.run_id,))
+    clear_baselines(store)
+    claims = store._conn().execute("SELECT key, run_id FROM baseline_claims").fetchall()
+    assert [tuple(c) for c in claims] == [(next_run.key, next_run.run_id)]
 
 
 def test_an_old_store_is_migrated_and_its_runs_kept(mtl_studio_home: Path):
@@ -240,6 +253,7 @@ def test_cache_list_and_clear_commands_and_deleting_the_source_run_keeps_the_ent
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 
 
+@pytest.mark.usefixtures("quiet_dashboard")
 def test_train_and_compare_pages_say_which_run_the_baselines_came_from():
     store = RunStore()
     cfg = config(seeds=[0], train={"epochs": 2, "snapshot_every": 0})

@@ -5,7 +5,9 @@ the training settings and the seed, not on the sharing strategy or the weighting
 method (``mtlcore.experiment``). A second experiment on the same data with another
 strategy or weighting, a re-run, a sweep cell or a lesson preset needs the very
 baselines an earlier run trained; with the cache it copies them instead of
-training them again (a run with baselines costs ~1.8x one without; a reuse ~1.0x).
+training them again (bench/RESULTS.md, "Baseline cache": on issue 12's workload a run
+that trains its baselines costs about 1.9x one without, a run that reuses them about
+1.2x; the rest is their test predictions, computed and written as a trained run's).
 
 **Key.** :func:`baseline_key`: the sweep's notion (``mtlcore.sweep.baseline_key``:
 the config without its name, seeds, strategy, strategy options and weighting) with
@@ -292,11 +294,15 @@ def cached_baselines(store: RunStore) -> list[CachedBaseline]:
 
 
 def clear_baselines(store: RunStore) -> tuple[int, int]:
-    """Remove every entry and the cache's folder; (entries, bytes) removed. Safe while
-    runs use the store: one that was reading an entry trains its baselines instead."""
+    """Remove every entry, the cache's folder and the claims of runs no longer running;
+    (entries, bytes) removed. Safe while runs use the store: one that was reading an
+    entry trains its baselines instead, and a running run's claim stays."""
     with _db.write(store._conn()) as c:
         n, size = c.execute("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM baselines").fetchone()
         c.execute("DELETE FROM baselines")
+        # claims of runs no longer running (a run that failed while training its baselines)
+        c.execute("DELETE FROM baseline_claims WHERE run_id NOT IN "
+                  "(SELECT id FROM runs WHERE status = ?)", (RUNNING,))  # fmt: skip
     with contextlib.suppress(FileNotFoundError):
         shutil.rmtree(store.home / FOLDER)
     return int(n), int(size)

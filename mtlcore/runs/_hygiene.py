@@ -9,6 +9,9 @@ store:
   modification time); a half-written ``.tmp`` upload after a day;
 * worker logs (``<home>/logs/worker-*.log``): only the newest :data:`KEEP_LOGS`
   are kept (:func:`prune_logs` also runs before a new background worker starts);
+* folders of the baseline cache (``<home>/baselines``) that no cache entry names are
+  deleted after a day (a run that died between writing an entry's files and recording
+  them, or lost the race to another run and died before removing its copy);
 * the SQLite write-ahead log is checkpointed and truncated when no other process
   is reading at that moment (otherwise SQLite's own checkpoints keep it in bounds,
   and ``journal_size_limit`` truncates it after the next one).
@@ -40,6 +43,7 @@ class Tidied:
     uploads: list[Path] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
     wal_truncated: bool = False
+    baselines: list[Path] = field(default_factory=list)
 
 
 def uploads_dir(home: Path) -> Path:
@@ -58,6 +62,7 @@ def tidy(store: RunStore, *, upload_days: float = UPLOAD_DAYS, now: float | None
         uploads=expire_uploads(store, upload_days=upload_days, now=now),
         logs=prune_logs(store.home),
         wal_truncated=store.checkpoint(),
+        baselines=stray_baselines(store, now=now),
     )
 
 
@@ -78,6 +83,29 @@ def expire_uploads(
             gone.append(path)
     for path in gone:
         path.unlink(missing_ok=True)
+    return gone
+
+
+def stray_baselines(store: RunStore, *, now: float | None = None) -> list[Path]:
+    """Delete the baseline cache's folders older than a day that no entry names."""
+    import shutil
+
+    from mtlcore.runs._baselines import FOLDER, cached_baselines
+
+    folder = store.home / FOLDER
+    if not folder.is_dir():
+        return []
+    now = time.time() if now is None else now
+    named = {e.folder.resolve() for e in cached_baselines(store)}
+    gone = [
+        entry
+        for key in sorted(folder.iterdir())
+        if key.is_dir()
+        for entry in sorted(key.iterdir())
+        if entry.resolve() not in named and now - _mtime(entry) > DAY
+    ]
+    for entry in gone:
+        shutil.rmtree(entry, ignore_errors=True)
     return gone
 
 
