@@ -8,10 +8,12 @@ Søgaard & Goldberg, 2016; Hashimoto et al., 2017) than with both heads on the t
 (hard sharing, Caruana, 1997); with both on top the high task does worse than alone,
 and the low task is less accurate than on layer 1.
 
-Hard sharing runs without baselines: its single-task networks would be the
-hierarchical preset's, number for number (the baselines depend on the data, the trunk,
-the training settings and the seed, never on the strategy), so its gains are taken
-against those, paired by seed. Measurement the claims do not read is off.
+The presets run as the lesson's grid (``Lesson.sweep``, run in this process by
+``mtlcore.sweep.run_cells``). Hard sharing is in the hierarchical preset's baseline
+group, so it runs without baselines: its single-task networks would be the hierarchical
+preset's, number for number (the baselines depend on the data, the trunk, the training
+settings and the seed, never on the strategy), so its gains are taken against those,
+paired by seed (``against_baselines``). Measurement the claims do not read is off.
 
 Margins (measured with bench/measure_lessons.py after batch groups and one preprocessor
 per table; percent gain over the single-task network, per seed, seeds 0..2 / 3..5):
@@ -33,10 +35,9 @@ from typing import Any
 
 import pytest
 
-from mtlcore.analysis import compare, summarize_gains
-from mtlcore.config import ExperimentConfig
-from mtlcore.experiment import run_experiment
+from mtlcore.analysis import summarize_gains
 from mtlcore.lessons import lesson
+from mtlcore.sweep import against_baselines, run_cells
 
 pytestmark = pytest.mark.claim
 
@@ -48,36 +49,26 @@ VAL_CLIMB = 1.2  # hard sharing: high task's last validation loss / its first, e
 FITTED = 0.1  # hard sharing: the high task's training loss (MSE) at the end, every seed
 
 
-def preset_config(key: str, *, baselines: bool = True) -> ExperimentConfig:
-    raw = LESSON.preset(key).experiment().model_dump()
-    raw["train"].update(grad_cosine_every=0, affinity_every=0, snapshot_every=0, device="cpu")
-    raw["baselines"] = baselines
-    return ExperimentConfig.model_validate(raw)
+# The lesson's grid (its two presets, their seeds), measurement the claims do not read off.
+GRID = LESSON.sweep(changes={"train.grad_cosine_every": 0, "train.affinity_every": 0,
+                             "train.snapshot_every": 0, "train.device": "cpu"})  # fmt: skip
 
 
 @functools.cache
 def results() -> dict[str, dict[str, Any]]:
-    """The two presets' results, ``{strategy: result}``; hard sharing's without baselines."""
-    hier_config, hard_config = preset_config("hierarchical"), preset_config("hard", baselines=False)
-    for section in ("data", "train", "seeds"):  # what the baselines depend on
-        assert getattr(hard_config, section) == getattr(hier_config, section), section
-    assert hard_config.model.hidden == hier_config.model.hidden
-    return {"hierarchical": run_experiment(hier_config)[0], "hard": run_experiment(hard_config)[0]}
+    """The two presets' results, ``{preset: result}``; hard sharing's without baselines
+    (it is in the hierarchical preset's baseline group)."""
+    hier, hard = GRID.variant("hierarchical"), GRID.variant("hard")
+    assert GRID.owner_of(hard) == hier  # the same data, trunk, training and seeds
+    out = run_cells(GRID)
+    return {"hierarchical": out[hier.index], "hard": out[hard.index]}
 
 
 def gains() -> dict[str, dict[str, dict[int, float]]]:
     """Per-seed gains, ``{strategy: {task: {seed: %}}}``, both against one set of baselines."""
-    hier, hard = results()["hierarchical"], results()["hard"]
-    hard_vs_stl: dict[str, Any] = compare(
-        {
-            name: {
-                "higher_is_better": entry["higher_is_better"],
-                "mtl_by_seed": hard["tasks"][name]["mtl_by_seed"],
-                "stl_by_seed": entry["stl_by_seed"],
-            }
-            for name, entry in hier["tasks"].items()
-        }
-    )
+    hier = results()["hierarchical"]
+    hard_vs_stl = against_baselines(GRID, {GRID.variant(k).index: r for k, r in results().items()},
+                                    GRID.variant("hard"))  # fmt: skip
     return {
         "hierarchical": {t: dict(e["gain_by_seed"]) for t, e in hier["tasks"].items()},
         "hard": {t: dict(e["gain_by_seed"]) for t, e in hard_vs_stl["tasks"].items()},
