@@ -70,3 +70,22 @@ def test_sweep_command_bad_input_is_one_line(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Ray backend not available" in err
     assert not (tmp_path / "o").exists()  # refused before any run was queued
+
+
+def test_sweep_command_runs_variants(tmp_path, capsys):
+    """A sweep file with variants (named partial configs, as a lesson's presets) runs as
+    any other: a variant column in the table, one folder per variant."""
+    sweep = tmp_path / "variants.yaml"
+    sweep.write_text(json.dumps({"name": "presets", "base": BASE, "seeds": [0],
+                                 "variants": {"hard": {},
+                                              "mmoe": {"model": {"strategy": "mmoe"}}}}))  # fmt: skip
+    out = tmp_path / "out"
+    assert cli_main(["sweep", str(sweep), "--out", str(out), "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "baselines trained 1, reused 1" in captured.err
+    assert captured.out.splitlines()[0].split()[:2] == ["rank", "variant"]
+    summary = json.loads((out / "sweep.json").read_text())
+    assert summary["axes"] == {"variant": ["hard", "mmoe"]}
+    assert sorted(c["folder"] for c in summary["cells"]) == ["000-variant=hard", "001-variant=mmoe"]
+    result = json.loads((out / "001-variant=mmoe" / "result.json").read_text())
+    assert result["strategy"] == "mmoe" and result["baselines_from"] == "000-variant=hard"
