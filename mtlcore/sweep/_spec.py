@@ -233,6 +233,7 @@ def expand(
     *,
     source: str = "sweep",
     variants: dict[str, dict[str, Any]] | None = None,
+    check_task_names: bool = True,
 ) -> Grid:
     """Every combination of the axis values as a validated cell config; ``variants`` (name
     -> partial config) are a first axis, ``variant``, of named partial configs."""
@@ -272,7 +273,7 @@ def expand(
                               variants=variants, task_names=tasks)  # fmt: skip
         group = groups.setdefault(baseline_key(config), len(groups))
         cells.append(Cell(index, values, label, config, group))
-    if any(key == "tasks" for key, _ in axes):
+    if check_task_names and any(key == "tasks" for key, _ in axes):
         _check_task_names(cells, source)
     return Grid(name, base, [(k, list(v)) for k, v in axes], list(seeds), cells, variants)
 
@@ -435,16 +436,20 @@ def _check_variant(
     _cell_config(base, {VARIANT: name}, seeds, where, variants={name: partial})
 
 
-def pairs_grid(config: ExperimentConfig, task_names: list[str]) -> Grid:
+def pairs_grid(
+    config: ExperimentConfig, task_names: list[str], *, check_task_names: bool = True
+) -> Grid:
     """The pairwise-transfer grid of an experiment (``train.pairwise``): one cell per pair
     of its tasks (a ``tasks`` axis, per-task options cut to the pair), its strategy,
-    weighting, training settings and seeds, with the measurements no matrix reads off."""
+    weighting, training settings and seeds, with the measurements no matrix reads off.
+    ``check_task_names=False`` when the names come from the prepared data (reading a
+    built-in dataset again to check them can take seconds)."""
     raw = config.model_dump(mode="json")
     raw["train"].update(pairwise=False, **PAIRS_MEASUREMENTS_OFF)
     entries = raw.get("tasks") or list(task_names)
     pairs = [list(pair) for pair in itertools.combinations(entries, 2)]
     return expand(f"{config.name} pairs"[:64], raw, [("tasks", pairs)], list(config.seeds),
-                  source="train.pairwise")  # fmt: skip
+                  source="train.pairwise", check_task_names=check_task_names)  # fmt: skip
 
 
 def cell_task_names(cell: Cell) -> list[str]:
