@@ -4,11 +4,12 @@ A gradient method does not weight the losses: it looks at each task's gradient
 on the *shared* parameters and chooses how to combine them into one update. Per
 step, :meth:`GradientWeighting.backward`
 
-1. differentiates each task loss on its own (one ``autograd.grad`` batched over
-   the tasks). Tasks may read different input batches, so the shared
-   representation differs per task; differentiating on the shared *parameters*
-   works whatever the inputs were. The shared parts of the gradients form the
-   T×P Jacobian J, one row per task.
+1. differentiates each task loss on its own (:func:`task_jacobian`): each task
+   through its own nodes (its head) to where its graph enters the nodes the tasks
+   share, then one pass of the shared layers batched over the tasks. Tasks may read
+   different input batches, so the shared representation differs per task;
+   differentiating on the shared *parameters* works whatever the inputs were. The
+   shared parts of the gradients form the T×P Jacobian J, one row per task.
 2. gets the weights w of its combination from the T×T Gramian J Jᵀ (on the CPU):
    with two tasks from the exact two-task form of the method where it has one
    (:meth:`GradientWeighting.two_task_weights`, :mod:`mtlcore.weighting._two_task`:
@@ -93,8 +94,7 @@ def per_task_grads(losses: Tensor, params: Sequence[Tensor]) -> list[Tensor | No
 
     ``losses`` is one stacked tensor, so differentiating ``losses[i]`` alone would run
     backward through every task's graph (with zeros for the others); one backward pass
-    batched over the T unit vectors (vmap) does that work at once, 1.3-1.8x faster than
-    T passes on the small models here."""
+    batched over the T unit vectors (vmap) does that work at once."""
     eye = torch.eye(len(losses), dtype=losses.dtype, device=losses.device)
     return _batched_vjp([losses], [eye], params)
 
