@@ -269,3 +269,33 @@ def test_train_and_compare_pages_say_which_run_the_baselines_came_from():
         assert not at.exception, [e.value for e in at.exception]
         assert store.run(reused).experiment_id == max(e.id for e in store.experiments())
         assert any(note in c.value for c in at.caption), (page, [c.value for c in at.caption])
+
+
+def test_two_runs_needing_the_same_baselines_at_once_train_them_once():
+    """Two runs of one key executing at the same time (threads, each with its own store
+    connection, as two workers): one trains the baselines, the other waits for its claim
+    or finds its entry; both end with the same single-task values, nothing corrupted."""
+    store = RunStore()
+    cfgs = [config(seeds=[0], train={"epochs": 2, "snapshot_every": 0},
+                   weighting={"method": m}) for m in ("equal", "uncertainty")]  # fmt: skip
+    ids = [rid for c in cfgs for rid in store.submit(c)]
+    for rid in ids:
+        assert store.claim(rid, process_token(), os.getpid())
+    ended: dict[int, str] = {}
+    workers = [threading.Thread(target=lambda r=rid: ended.update({r: execute_run(store, r)}))
+               for rid in ids]  # fmt: skip
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=600)
+    assert ended == {rid: DONE for rid in ids}, [store.run(r).error for r in ids]
+    results = [result(store, rid) for rid in ids]
+    reused = [r["baselines_by_seed"]["0"]["reused"] for r in results]
+    assert sorted(reused) == [False, True]
+    trainer = ids[reused.index(False)]
+    assert results[reused.index(True)]["baselines_by_seed"]["0"]["from_run"] == trainer
+    stl = [{t: e["stl_by_seed"] for t, e in r["tasks"].items()} for r in results]
+    assert stl[0] == stl[1]
+    [entry] = cached_baselines(store)
+    assert entry.run_id == trainer
+    assert store._conn().execute("SELECT COUNT(*) FROM baseline_claims").fetchone()[0] == 0
