@@ -215,10 +215,41 @@ def test_a_sweep_trains_each_baseline_once_and_ranks_by_delta_m_with_verdicts():
     best = ranked(results)[0]
     assert f"{best.delta_m:+.2f}" in table[1]
     summary = sweep_summary(grid, started.sweep_id, results)
-    assert summary["baselines"] == {"groups": 2, "trained": 4, "reused": 12}
+    assert summary["baselines"] == {"groups": 2, "trained": 4, "reused": 12,
+                                    "done": {"trained": 4, "reused": 12},
+                                    "planned": {"trained": 0, "reused": 0}}  # fmt: skip
     assert summary["ranking"][0] == best.index
     assert {c["delta_m_verdict"] for c in summary["cells"]} <= {"helps", "hurts",
                                                                  "within the noise"}  # fmt: skip
+
+
+def test_sweep_json_counts_baselines_from_the_runs_a_cached_group_trains_none():
+    """A group whose baselines an earlier experiment (same data, training and seed)
+    already left in the store's cache trains none: sweep.json counts what each done run
+    did, not the grid's plan; runs not done yet count as planned."""
+    store = RunStore()
+    grid = tiny_sweep({"weighting.method": ["equal", "uncertainty"], "train.lr": [0.01, 0.02]},
+                      seeds=(0,))  # fmt: skip
+    cached = grid.cells[grid.owners[0]]
+    [first] = store.submit(cached.config, name="earlier")
+    drain_queue(store)
+    assert store.run(first).status == DONE
+
+    started = start_sweep(store, grid)
+    queued = sweep_summary(grid, started.sweep_id, cell_results(store, started.sweep_id, grid))
+    assert queued["baselines"] == {"groups": 2, "trained": 2, "reused": 2,
+                                   "done": {"trained": 0, "reused": 0},
+                                   "planned": {"trained": 2, "reused": 2}}  # fmt: skip
+    drain_queue(store)
+    results = cell_results(store, started.sweep_id, grid)
+    by_group = {g: [c.baselines for c in results if c.group == g] for g in (0, 1)}
+    assert sum(b["trained"] for b in by_group[0]) == 0  # all from the cache, owner included
+    assert sum(b["trained"] for b in by_group[1]) == 1
+    summary = sweep_summary(grid, started.sweep_id, results)
+    assert summary["baselines"] == {"groups": 2, "trained": 1, "reused": 3,
+                                    "done": {"trained": 1, "reused": 3},
+                                    "planned": {"trained": 0, "reused": 0}}  # fmt: skip
+    assert (grid.baselines_trained, grid.baselines_reused) == (2, 2)  # the plan, unchanged
 
 
 # --- cancel and resume -------------------------------------------------------------------

@@ -34,6 +34,7 @@ class CellResult:
     progress: float
     run_ids: list[int]
     comparison: dict[str, Any] | None  # combine_results keys: tasks, delta_m*, seeds, ...
+    baselines: dict[str, int]  # its seeds' baselines: trained / reused (done), planned
 
     @property
     def delta_m(self) -> float | None:
@@ -52,14 +53,19 @@ def cell_results(store: RunStore, sweep_id: int, grid: Grid) -> list[CellResult]
     for cell, prog in zip(grid.cells, cells, strict=True):
         owner = grid.owner_of(cell)
         summaries = []
+        counts = {"trained": 0, "reused": 0, "planned": len(grid.seeds)}
         for run in prog.runs:
             if run.status != DONE or not run.result:
                 continue
+            entry = (run.result.get("baselines_by_seed") or {}).get(str(run.seed))
+            if entry is not None:
+                counts["reused" if entry.get("reused") else "trained"] += 1
+                counts["planned"] -= 1
             base = latest.get((owner.index, run.seed))
             summaries.append(with_baselines(run, base if base and base.status == DONE else None))
         comparison = combine_results(summaries) if summaries else None
         out.append(CellResult(cell.index, cell.label, cell.values, cell.group, prog.status,
-                              prog.progress, [r.id for r in prog.runs], comparison))  # fmt: skip
+                              prog.progress, [r.id for r in prog.runs], comparison, counts))  # fmt: skip
     return out
 
 
@@ -140,11 +146,7 @@ def sweep_summary(grid: Grid, sweep_id: int, results: list[CellResult]) -> dict[
         "fingerprint": grid.fingerprint,
         "axes": {k: v for k, v in grid.axes},
         "seeds": grid.seeds,
-        "baselines": {
-            "groups": len(grid.owners),
-            "trained": grid.baselines_trained,
-            "reused": grid.baselines_reused,
-        },  # fmt: skip
+        "baselines": baseline_counts(grid, results),
         "ranking": [c.index for c in ranked(results)],
         "cells": [
             {
@@ -160,6 +162,31 @@ def sweep_summary(grid: Grid, sweep_id: int, results: list[CellResult]) -> dict[
             }
             for c in results
         ],  # fmt: skip
+    }
+
+
+def baseline_counts(grid: Grid, results: list[CellResult]) -> dict[str, Any]:
+    """How many cell-seeds trained their single-task baselines and how many reused them.
+
+    A done run says which it did (``baselines_by_seed`` in its ``result.json``: a group's
+    baselines already in the store's baseline cache are reused by every cell, its owner
+    included); a cell-seed not done yet counts as the grid plans it (its group's owner
+    trains, the others reuse). ``done`` and ``planned`` split the totals by that source.
+    """
+    done = {"trained": 0, "reused": 0}
+    planned = {"trained": 0, "reused": 0}
+    for c in results:
+        done["trained"] += c.baselines["trained"]
+        done["reused"] += c.baselines["reused"]
+        planned["trained" if grid.owners[c.group] == c.index else "reused"] += c.baselines[
+            "planned"
+        ]
+    return {
+        "groups": len(grid.owners),
+        "trained": done["trained"] + planned["trained"],
+        "reused": done["reused"] + planned["reused"],
+        "done": done,
+        "planned": planned,
     }
 
 
