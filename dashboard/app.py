@@ -19,11 +19,17 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts dashboard/, not the projec
 def main() -> None:
     import streamlit as st
 
+    import dashboard
+
     st.set_page_config(page_title="MTL Studio", layout="wide")
     # Drawn before the imports below (pandas, scikit-learn, plotly: seconds on a busy
-    # machine, the first time): the user sees the page loading, not a blank tab.
+    # machine, the first time): the user sees the page loading, not a blank tab. Only
+    # while this server has not yet drawn the page: on later runs (every click) the
+    # line would only push the page down and back.
+    drawn: set[str] = dashboard.__dict__.setdefault("pages_drawn", set())
     loading = st.empty()
-    loading.caption("Loading MTL Studio…")
+    if not drawn:
+        loading.caption("Loading MTL Studio…")
     # The icon only now: Streamlit checks an emoji against its emoji table, whose first
     # import takes up to a second on a busy machine. An emoji icon is drawn in the page; a
     # ":material/...:" one is fetched from Google's font server on every visit (a request
@@ -56,6 +62,8 @@ def main() -> None:
         st.stop()
     state.start_session()
     page = st.navigation(pages)
+    if page.url_path not in drawn:
+        loading.caption("Loading MTL Studio…")
     try:
         with ui.guard("the sidebar"):
             sidebar()
@@ -64,6 +72,7 @@ def main() -> None:
             page.run()  # its first run imports the page's modules; the loading line stays
     finally:
         loading.empty()
+        drawn.add(page.url_path)
         # After the page is drawn: starting the workers (each imports torch) competes for
         # the cores with this first run; the first Train press still finds them warm.
         runs_client.warm_up_in_background()
