@@ -45,6 +45,8 @@ def test_build_run_and_open_a_2x2_sweep(open_app, mtl_studio_home):
     expect(page.get_by_text("baselines trained 2 times and reused 6 times")).to_be_visible()
     page.get_by_role("button", name="Run sweep").click()
     expect(page.get_by_text("100% of 8 runs")).to_be_visible(timeout=SWEEP_TIMEOUT_MS)
+    # the counts as the runs report them (baselines_by_seed), no longer only the plan
+    expect(page.get_by_text("100% of 8 runs (baselines trained 2, reused 6)")).to_be_visible()
     idle(page)
     chart = page.locator('[data-testid="stPlotlyChart"]')
     expect(chart.first).to_be_visible()

@@ -66,6 +66,9 @@ def test_run_queues_the_sweep_and_a_finished_one_shows_heatmap_and_ranking():
     ranking = at.dataframe[0].value
     results = ranked(cell_results(store, started.sweep_id, grid))
     assert list(ranking["rank"]) == [1, 2, 3, 4]
+    # counted from the runs: 2 seeds of the one group trained once each, the rest reused
+    [bar] = at.get("progress")
+    assert bar.proto.text == "100% of 8 runs (baselines trained 2, reused 6)"
     assert list(ranking["model.strategy"]) == [c.values["model.strategy"] for c in results]
     assert ranking["Δm %"].tolist() == pytest.approx([c.delta_m for c in results])
     assert set(ranking["verdict"]) <= {"helps", "hurts", "within the noise"}

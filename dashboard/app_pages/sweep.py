@@ -30,6 +30,7 @@ from mtlcore.sweep import (
     CellResult,
     Grid,
     SweepError,
+    baseline_counts,
     cell_results,
     finished,
     grid_slice,
@@ -285,12 +286,23 @@ def watch(sweep_id: int) -> None:
     live_panel()
 
 
+def baselines_text(grid: Grid, results: list[CellResult]) -> str:
+    """How the runs got their single-task baselines: as done runs say, then as planned
+    for the runs not done yet (a group already in the store's cache trains none)."""
+    counts = baseline_counts(grid, results)
+    done, planned = counts["done"], counts["planned"]
+    text = f"baselines trained {done['trained']}, reused {done['reused']}"
+    if planned["trained"] or planned["reused"]:
+        text += (f" so far; planned for the rest: trained {planned['trained']}, "
+                 f"reused {planned['reused']}")  # fmt: skip
+    return text
+
+
 def show(store: RunStore, sweep_id: int, grid: Grid) -> None:
     results = cell_results(store, sweep_id, grid)
     n_runs = len(grid.cells) * len(grid.seeds)
     done = sum(c.progress for c in results) / max(1, len(results))
-    st.progress(done, text=f"{done:.0%} of {n_runs} runs "
-                f"(baselines trained {grid.baselines_trained}, reused {grid.baselines_reused})")  # fmt: skip
+    st.progress(done, text=f"{done:.0%} of {n_runs} runs ({baselines_text(grid, results)})")
     heatmap(grid, results)
     st.subheader("Ranking")
     st.caption(

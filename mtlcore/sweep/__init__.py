@@ -18,6 +18,7 @@ every cell of the group (``Grid.baselines_trained`` / ``baselines_reused``). See
 from mtlcore.sweep._local import against_baselines, run_cells
 from mtlcore.sweep._rank import (
     CellResult,
+    baseline_counts,
     cell_folder,
     cell_results,
     grid_slice,
@@ -71,6 +72,7 @@ __all__ = [
     "Started",
     "SweepError",
     "SweepSpec",
+    "baseline_counts",
     "baseline_key",
     "cell_folder",
     "cell_results",
