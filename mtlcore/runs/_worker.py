@@ -12,12 +12,14 @@ from :func:`worker_main`.
 
 :func:`worker_main` is the body of a worker process: it imports torch and the
 engine once (so a run starts at once), then claims queued runs from the store one
-at a time until told to stop or its parent process is gone.
+at a time until told to stop or its parent process is gone. It keeps its last prepared
+data (:func:`prepared_data`) for a next run on the same data.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing
 import os
 import signal
@@ -31,6 +33,45 @@ from mtlcore.runs._store import RunStore
 
 # How long an idle worker sleeps between looks at the queue when nobody wakes it.
 IDLE_POLL_SECONDS = 1.0
+# The last prepared data of this process, reused by its next run on the same data (the
+# experiment's next seed, or the same data with other settings): preparing it (per task
+# imputers and encoders) is most of the time from a run's start to its first epoch. Kept
+# only up to this size; CSV files are keyed by their size and modification time too.
+KEEP_DATA_BYTES = 64 * 2**20
+_kept: tuple[str, Any] | None = None
+
+
+def prepared_data(config: Any) -> Any:
+    """``prepare_data(config)``, or this process's last prepared data when the config's
+    data settings, tasks and CSV files are the same (training only reads it, as the seeds
+    of one ``run_experiment`` call share one preparation)."""
+    global _kept
+    from mtlcore import experiment
+
+    key = _data_key(config)
+    if key is not None and _kept is not None and _kept[0] == key:
+        return _kept[1]
+    _kept = None  # let the old data go before preparing the next
+    data = experiment.prepare_data(config)
+    if key is not None and _data_bytes(data) <= KEEP_DATA_BYTES:
+        _kept = (key, data)
+    return data
+
+
+def _data_key(config: Any) -> str | None:
+    try:
+        files = {n: [os.stat(p).st_size, os.stat(p).st_mtime_ns]
+                 for n, p in (config.data.csv or {}).items()}  # fmt: skip
+    except OSError:
+        return None  # prepare_data says what is wrong
+    raw = config.model_dump(mode="json")
+    return json.dumps([raw["data"], raw.get("tasks"), files], sort_keys=True)
+
+
+def _data_bytes(data: Any) -> int:
+    arrays = [a for t in data.tasks for part in (t.X, t.y) for a in part.values()]
+    tables = sum(int(df.memory_usage(deep=True).sum()) for df in data.dataset.tables.values())
+    return sum(a.nbytes for a in arrays) + tables
 
 
 def execute_run(
@@ -48,7 +89,7 @@ def execute_run(
     """
     from mtlcore.config import ConfigError
     from mtlcore.data.spec import DataError
-    from mtlcore.experiment import prepare_data, run_experiment, total_steps, write_outputs
+    from mtlcore.experiment import run_experiment, total_steps, write_outputs
     from mtlcore.runs._baselines import StoreBaselines
     from mtlcore.runs._recorder import RunRecorder
     from mtlcore.train import DivergenceError, TrainingCancelled
@@ -64,7 +105,7 @@ def execute_run(
 
     try:
         config = store.run(run_id).config()
-        data = prepare_data(config)
+        data = prepared_data(config)
         total = total_steps(config, data)
         recorder = RunRecorder(store, run_id, total_steps=total, **recorder_options)
         if store.cancel_requested(run_id):
