@@ -74,3 +74,13 @@ def test_a_run_that_waited_long_is_looked_at_once_a_second(periods):
         c.execute("UPDATE runs SET created = created - 60 WHERE id = ?", (run_id,))
     watch(store.run(run_id).experiment_id)
     assert periods[-1] == 1.0
+
+
+def test_before_any_run_the_page_shows_where_the_curves_will_be(periods):
+    # Drawn before the press, the chart also has the browser load its chart library then.
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception
+    charts = [str(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == 1 and "loss curves appear here" in charts[0]
+    assert periods == []  # nothing to follow, nothing refreshes

@@ -17,6 +17,7 @@ import streamlit as st
 from dashboard import cached, datasets, downloads, learned_sigma, runs_client, state, ui
 from dashboard.charts import (
     cosine_heatmap,
+    empty_figure,
     loss_curves,
     task_colors,
     weight_caption,
@@ -59,6 +60,10 @@ def main() -> None:
     )  # fmt: skip
     if exp is None:
         st.info("Press **Train** to start a run, or pick one from the history above.")
+        # Where the curves will be. Drawn now, it also has the browser load its chart
+        # library (seconds on a busy machine) before the press, not after the first epoch.
+        st.plotly_chart(empty_figure("A run's loss curves appear here."), width="stretch",
+                        key="curves_placeholder")  # fmt: skip
         return
     watch(exp, runs)
 
