@@ -77,6 +77,9 @@ def assert_same_run(a: RunStore, ra: int, b: RunStore, rb: int) -> None:
     assert (ia.progress, ia.step, ia.total_steps) == (ib.progress, ib.step, ib.total_steps)
     sa, sb = dict(ia.result), dict(ib.result)
     sa.pop("seconds"), sb.pop("seconds")
+    # Where the baselines came from may differ (a Ray task trains in a node-local store,
+    # without the store's baseline cache); their numbers may not.
+    sa.pop("baselines_by_seed", None), sb.pop("baselines_by_seed", None)
     assert sa == sb
     files_a, files_b = run_files(a, ra), run_files(b, rb)
     assert sorted(files_a) == sorted(files_b)
@@ -88,6 +91,7 @@ def assert_same_run(a: RunStore, ra: int, b: RunStore, rb: int) -> None:
         if rel == "result.json":
             ja, jb = json.loads(path.read_text()), json.loads(other.read_text())
             ja.pop("timings"), jb.pop("timings")
+            ja.pop("baselines_by_seed", None), jb.pop("baselines_by_seed", None)  # as above
             assert ja == jb
         elif rel.endswith(".safetensors"):  # same tensors and metadata; byte order may differ
             with safe_open(str(path), "pt") as fa, safe_open(str(other), "pt") as fb:
@@ -121,6 +125,13 @@ def test_a_sweep_on_ray_writes_the_same_results_as_the_local_pool(ray_cluster, t
         (c.label, c.status, c.delta_m, c.verdict) for c in ranked_ray
     ]
     assert all(c.status == DONE and c.delta_m is not None for c in ranked_ray)
+    # The local pool trains each seed's baselines once and the other cell reuses them; on
+    # Ray every member trains its own (documented: Ray tasks do not see the cache).
+    reused = {name: [bool(b["reused"]) for rid in s.sweep(i).run_ids
+                     for b in (s.run(rid).result["baselines_by_seed"]).values()]
+              for name, s, i in (("local", local, sweeps[0]), ("ray", on_ray, sweeps[1]))}  # fmt: skip
+    assert sorted(reused["local"]) == [False, False, True, True]
+    assert reused["ray"] == [False] * 4
     # The CSV run's files name the user's file, not the task's temporary copy.
     csv_run = ray_ids[-1]
     assert (
