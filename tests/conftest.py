@@ -183,12 +183,17 @@ def browser_page() -> Iterator:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"browser test cannot run under CI=true: {reason}")
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(30_000)
+        # Streamlit loads each widget's and chart's code on first use: on a busy 2-core
+        # machine a radio or a chart can appear seconds after the script run has ended
+        # (CI once saw a page's text but not yet its radio after 5 s). Assertions wait
+        # as long as actions do; a test that needs longer says so.
+        expect.set_options(timeout=30_000)
         yield page
         browser.close()
 

@@ -34,7 +34,7 @@ def test_the_animation_plays_over_the_epochs(open_app):
 
     # Straight to the page, with time to spare for a first run on a busy machine.
     page = open_app(f"representations?exp={exp}", timeout_ms=LOADED_MS)
-    expect(page.get_by_text("Animated over training")).to_be_visible()
+    expect(page.get_by_text("Animated over training")).to_be_visible(timeout=LOADED_MS)
     page.get_by_text("Animated over training").click()
     idle(page, LOADED_MS)
     page.get_by_test_id("stSelectbox").filter(has_text="Task").click()
