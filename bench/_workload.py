@@ -4,14 +4,17 @@ one binary), prepared as the engine prepares any table."""
 
 from __future__ import annotations
 
+import argparse
 
-def issue12_data(rows: int):
-    """The prepared data (:class:`mtlcore.data.prepare.PreparedData`) of the workload."""
+
+def issue12_table(rows: int):
+    """The workload's table (a DataFrame: ``x0``…``x19``, targets ``r1``, ``r2``, ``b``) and
+    its three task specs (:class:`mtlcore.data.spec.TaskSpec`), the same for a given
+    ``rows`` every time."""
     import numpy as np
     import pandas as pd
 
-    from mtlcore.data.prepare import prepare
-    from mtlcore.data.spec import Dataset, TaskSpec
+    from mtlcore.data.spec import TaskSpec
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(rows, 20)).astype(np.float32)
@@ -25,4 +28,22 @@ def issue12_data(rows: int):
         TaskSpec("r2", "t", "r2", "regression", inputs),
         TaskSpec("b", "t", "b", "binary", inputs),
     ]
+    return df, specs
+
+
+def issue12_data(rows: int):
+    """The prepared data (:class:`mtlcore.data.prepare.PreparedData`) of the workload."""
+    from mtlcore.data.prepare import prepare
+    from mtlcore.data.spec import Dataset
+
+    df, specs = issue12_table(rows)
     return prepare(Dataset("bench", "bench", {"t": df}, specs), specs)
+
+
+def rows_and_repeats(doc: str) -> argparse.Namespace:
+    """The options of a bench on this workload's predictions: ``--rows`` (the table's rows)
+    and ``--repeats`` (interleaved rounds, the median reported)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    return parser.parse_args()

@@ -17,7 +17,6 @@ Figures: CPU time (``time.process_time``), median of ``--repeats`` interleaved r
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import statistics
@@ -54,10 +53,9 @@ def predictions_table(rows: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    from _workload import rows_and_repeats
+
+    args = rows_and_repeats(__doc__)
 
     from mtlcore.csv_safe import csv_text
     from tests.test_export_predict import csv_text_per_cell as per_cell_text

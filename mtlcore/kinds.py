@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
@@ -147,24 +149,22 @@ class Regression(Kind):
     def readable(self, task: TaskData, output: np.ndarray, y: np.ndarray) -> list[tuple]:
         from mtlcore.data.prepare import MAX_DECIMALS
 
-        # (rows, k) either way, so one loop yields row × output in target order; numbers
-        # written with the decimals of the target's training values (14, not 13.999999046)
-        truth = task.target_in_units(y).reshape(len(y), -1).tolist()
-        pred = task.predictions_in_units(output).reshape(len(y), -1).tolist()
+        # (rows, k) either way, column by column at numpy speed, then row × output in
+        # target order; numbers written with the decimals of the target's training values
+        # (14, not 13.999999046)
+        truth = task.target_in_units(y).reshape(len(y), -1)
+        pred = task.predictions_in_units(output).reshape(len(y), -1)
         decimals = task.target_decimals or (MAX_DECIMALS,) * len(task.targets)
-        return [
-            (i, column, in_precision(a, d), in_precision(b, d))
-            for i, (row_truth, row_pred) in enumerate(zip(truth, pred, strict=True))
-            for column, a, b, d in zip(task.targets, row_truth, row_pred, decimals, strict=True)
-        ]
+        return _row_tuples(
+            task.targets,
+            [in_precision_list(truth[:, j], d) for j, d in enumerate(decimals)],
+            [in_precision_list(pred[:, j], d) for j, d in enumerate(decimals)],
+        )
 
     def column_predictions(self, task: Decodable, output: np.ndarray) -> dict[str, list]:
         values = self.decode(task, output).reshape(len(output), -1)
         decimals = task.target_decimals or [None] * len(task.targets)
-        return {
-            t: [in_precision(v, decimals[i]) for v in values[:, i].tolist()]
-            for i, t in enumerate(task.targets)
-        }
+        return {t: in_precision_list(values[:, i], decimals[i]) for i, t in enumerate(task.targets)}
 
     def target_scale(self, task: TaskData) -> list[float] | None:
         return [float(v) for v in np.atleast_1d(task.target_std)]
@@ -212,15 +212,15 @@ class Classification(Kind):
         frequencies ``freq``, shaped as :meth:`probabilities`."""
 
     def readable(self, task: TaskData, output: np.ndarray, y: np.ndarray) -> list[tuple]:
-        classes, column = task.classes or [], task.targets[0]
-        return [
-            (i, column, classes[int(a)], classes[int(b)])
-            for i, (a, b) in enumerate(zip(y, self.class_index(output), strict=True))
-        ]
+        labels = _label_objects(task)
+        return _row_tuples(
+            task.targets[:1],
+            [labels[y.astype(int)].tolist()],
+            [labels[self.class_index(output)].tolist()],
+        )
 
     def column_predictions(self, task: Decodable, output: np.ndarray) -> dict[str, list]:
-        classes = task.classes or []
-        return {task.targets[0]: [classes[int(i)] for i in self.class_index(output)]}
+        return {task.targets[0]: _label_objects(task)[self.class_index(output)].tolist()}
 
 
 class Binary(Classification):
@@ -311,6 +311,60 @@ def in_precision(x: float, decimals: int | None) -> float | int:
     if decimals is None or not math.isfinite(x):
         return x
     return int(round(x)) if decimals == 0 else round(x, decimals)
+
+
+def in_precision_list(values: np.ndarray, decimals: int | None) -> list:
+    """:func:`in_precision` of every value of a 1-d array, as a list of the very same Python
+    numbers, without a Python call per value: numpy rounds ``x·10^d`` and divides back,
+    which is Python's ``round(x, d)`` except where the product lands within a few ulps of
+    a half (2.675·100 is 267.49999999999997 or 267.5 depending on how it is computed,
+    Python rounds the exact decimal value) or is too large for that; those few values
+    are rounded by :func:`in_precision` itself."""
+    x = np.asarray(values, dtype=np.float64).reshape(-1)
+    if decimals is None:
+        return x.tolist()
+    finite = np.isfinite(x)
+    with np.errstate(over="ignore", invalid="ignore"):  # huge values: doubtful, done below
+        scaled = np.where(finite, x, 0.0) * 10.0**decimals
+        whole = np.rint(scaled)
+        doubtful = ~finite | ~(np.abs(scaled) < 2.0**52)
+        doubtful |= np.abs(np.abs(scaled - whole) - 0.5) <= 8 * np.spacing(np.abs(scaled))
+    whole[doubtful] = 0.0  # set below; and no cast of a huge value to int64
+    if decimals == 0:  # whole numbers as Python ints
+        out = whole.astype(np.int64).tolist()
+    else:  # n / 10^d: the double nearest the decimal n·10^-d, as Python's round gives
+        out = (whole / 10.0**decimals).tolist()
+    for i in np.flatnonzero(doubtful).tolist():
+        out[i] = in_precision(float(x[i]), decimals)
+    return out
+
+
+def _row_tuples(targets: Sequence[str], truth: list[list], pred: list[list]) -> list[tuple]:
+    """(row, output column, truth, prediction) per row and output, from one list per output
+    column: rows in order, a multi-output task's outputs in target order within a row."""
+    rows, k = len(truth[0]), len(targets)
+    if k == 1:
+        return list(zip(range(rows), repeat(targets[0], rows), truth[0], pred[0], strict=True))
+    cells = np.empty((2, rows, k), dtype=object)  # objects: the lists' own ints and floats
+    for j in range(k):
+        cells[0, :, j], cells[1, :, j] = truth[j], pred[j]
+    return list(
+        zip(
+            np.repeat(np.arange(rows), k).tolist(),
+            list(targets) * rows,
+            cells[0].ravel().tolist(),
+            cells[1].ravel().tolist(),
+            strict=True,
+        )
+    )
+
+
+def _label_objects(task: Decodable) -> np.ndarray:
+    """The class labels as the data holds them, in an object array a class index picks from."""
+    classes = task.classes or []
+    labels = np.empty(len(classes), dtype=object)
+    labels[:] = classes
+    return labels
 
 
 def _labels(task: Decodable, idx: np.ndarray) -> np.ndarray:

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mtlcore.config import TaskConfig
 from mtlcore.data.prepare import prepare
@@ -156,3 +158,131 @@ def test_the_trivial_baseline_predicts_the_training_mean_or_majority(seed):
             majority = train.value_counts().idxmax()
             assert trivial["accuracy"] == pytest.approx(np.mean(truth == majority)), task.name
             assert rules.target_scale(task) is None
+
+
+# --- readable predictions: the vectorised rows give what the row-by-row build gave ---
+
+
+def readable_row_by_row(task, output: np.ndarray, y: np.ndarray) -> list[tuple]:
+    """``Kind.readable`` as it was built before, one Python tuple per row and output: the
+    reference the vectorised build must match (also bench/bench_readable.py's baseline)."""
+    from mtlcore.data.prepare import MAX_DECIMALS
+    from mtlcore.kinds import in_precision
+
+    if task.kind_rules.predicts_numbers:
+        truth = task.target_in_units(y).reshape(len(y), -1).tolist()
+        pred = task.predictions_in_units(output).reshape(len(y), -1).tolist()
+        decimals = task.target_decimals or (MAX_DECIMALS,) * len(task.targets)
+        return [
+            (i, column, in_precision(a, d), in_precision(b, d))
+            for i, (row_truth, row_pred) in enumerate(zip(truth, pred, strict=True))
+            for column, a, b, d in zip(task.targets, row_truth, row_pred, decimals, strict=True)
+        ]
+    classes, column = task.classes or [], task.targets[0]
+    index = task.kind_rules.class_index(output)
+    return [
+        (i, column, classes[int(a)], classes[int(b)])
+        for i, (a, b) in enumerate(zip(y, index, strict=True))
+    ]
+
+
+def column_predictions_row_by_row(task, output: np.ndarray) -> dict[str, list]:
+    """``Kind.column_predictions`` as it was built before, one call per value."""
+    from mtlcore.kinds import in_precision
+
+    rules = task.kind_rules
+    if rules.predicts_numbers:
+        values = rules.decode(task, output).reshape(len(output), -1)
+        decimals = task.target_decimals or [None] * len(task.targets)
+        return {
+            t: [in_precision(v, decimals[i]) for v in values[:, i].tolist()]
+            for i, t in enumerate(task.targets)
+        }
+    classes = task.classes or []
+    return {task.targets[0]: [classes[int(i)] for i in rules.class_index(output)]}
+
+
+def _readable_data(seed: int):
+    """Every kind of target readable rows meet: regression with 2 decimals, whole numbers
+    (written as ints), 6 decimals and more; two and three targets of one task; binary and multiclass with text labels, multiclass with number
+    labels; missing targets and inputs (rows without a target are dropped, inputs imputed)."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    df = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n)})
+    df.loc[rng.random(n) < 0.1, "x"] = np.nan
+    df["price"] = np.round(40 + 8 * rng.normal(size=n), 2)
+    df.loc[:15, "price"] = range(16)
+    df["count"] = rng.integers(-50, 5000, n).astype(float)
+    df.loc[rng.random(n) < 0.1, "count"] = np.nan
+    df["fine"] = rng.normal(size=n) * 1e-3
+    df["c"] = rng.choice(["a", "b", "ç c"], n)
+    df["grade"] = rng.choice([3, 7, 11], n)
+    df["b"] = rng.choice(["no", "yes"], n)
+    specs = [
+        TaskSpec("price", "t", "price", "regression", ("x", "z")),
+        TaskSpec("count", "t", "count", "regression", ("x", "z")),
+        TaskSpec("two", "t", ("price", "fine"), "regression", ("x", "z")),
+        TaskSpec("three", "t", ("count", "price", "fine"), "regression", ("x", "z")),
+        TaskSpec("cls", "t", "c", "multiclass", ("x", "z")),
+        TaskSpec("grade", "t", "grade", "multiclass", ("x", "z")),
+        TaskSpec("bin", "t", "b", "binary", ("x", "z")),
+    ]
+    return prepare(Dataset("k", "k", {"t": df}, specs), specs, standardize_targets=True)
+
+
+def _odd_outputs(rng, rows: int, width: int) -> np.ndarray:
+    """Model outputs with what a diverging or extreme model gives too: NaN, ±inf, huge."""
+    out = (rng.normal(size=(rows, width)) * 3).astype(np.float32)
+    out.flat[:6] = [np.nan, np.inf, -np.inf, 3e38, -3e38, 0.0]
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in multiply")  # the 3e38 output
+@pytest.mark.parametrize("seed", SEEDS)
+def test_readable_rows_are_the_row_by_row_rows(seed):
+    rng = np.random.default_rng(seed)
+    data = _readable_data(seed)
+    assert {t.name: t.target_decimals for t in data.tasks if t.kind_rules is REGRESSION} == {
+        "price": (2,), "count": (0,), "two": (2, 6), "three": (0, 2, 6)
+    }  # fmt: skip
+    for task in data.tasks:
+        for split in ("train", "test"):
+            y = task.y[split]
+            out = _odd_outputs(rng, len(y), task.out_dim)
+            new, old = task.kind_rules.readable(task, out, y), readable_row_by_row(task, out, y)
+            # repr tells 3 from 3.0, -0.0 from 0.0 and numpy scalars from Python's
+            assert repr(new) == repr(old), (task.name, split)
+            assert repr(task.kind_rules.column_predictions(task, out)) == repr(
+                column_predictions_row_by_row(task, out)
+            ), task.name
+    assert any(type(truth) is int for *_, truth, _ in data.tasks[1].kind_rules.readable(
+        data.tasks[1], _odd_outputs(rng, 3, 1), data.tasks[1].y["test"][:3]))  # fmt: skip
+
+
+HALVES = [2.675, 1.005, 0.125, -2.675, 0.5, 1.5, 2.5, -0.5, 0.285, 1.0000005, 5e-7, -4e-7]
+
+
+@pytest.mark.parametrize("decimals", [None, 0, 1, 2, 3, 6])
+def test_rounding_a_column_is_pythons_round_of_each_value(decimals):
+    from mtlcore.kinds import in_precision, in_precision_list
+
+    rng = np.random.default_rng(decimals or 0)
+    odd = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e300, -1e300, 2.0**53 + 2, 4.5e15 + 0.5]
+    values = np.array(
+        HALVES + odd + [h * 10.0**e for h in HALVES for e in range(-3, 9)]
+        + (rng.normal(size=3000) * 10.0 ** rng.integers(-4, 12, 3000)).tolist()
+    )  # fmt: skip
+    got = in_precision_list(values, decimals)
+    assert repr(got) == repr([in_precision(v, decimals) for v in values.tolist()])
+
+
+@given(
+    st.lists(st.floats(allow_subnormal=False, width=64), min_size=1, max_size=50),
+    st.sampled_from([0, 1, 2, 4, 6]),
+)
+@settings(max_examples=200, deadline=None)
+def test_rounding_any_floats_is_pythons_round(values, decimals):
+    from mtlcore.kinds import in_precision, in_precision_list
+
+    got = in_precision_list(np.array(values), decimals)
+    assert repr(got) == repr([in_precision(v, decimals) for v in values])
