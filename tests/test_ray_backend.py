@@ -18,9 +18,18 @@ from pathlib import Path
 import pytest
 from safetensors import safe_open
 
+from mtlcore.cli import main as cli_main
 from mtlcore.config import ExperimentConfig
-from mtlcore.runs import CANCELLED, DONE, RUNNING, RunStore, drain_queue
-from mtlcore.runs.ray_backend import INSTALL_HINT, RayNotInstalled, import_ray, run_on_ray
+from mtlcore.runs import CANCELLED, DONE, FAILED, RUNNING, RunStore, cached_baselines, drain_queue
+from mtlcore.runs._baselines import EntryBytes, add_entry, entry_bytes
+from mtlcore.runs._home import HOME_ENV
+from mtlcore.runs.ray_backend import (
+    INSTALL_HINT,
+    RayNotInstalled,
+    _BaselinePlan,
+    import_ray,
+    run_on_ray,
+)
 from mtlcore.sweep import cell_results, start_sweep, sweep_from_mapping
 from tests.conftest import require_extra
 
@@ -77,10 +86,7 @@ def assert_same_run(a: RunStore, ra: int, b: RunStore, rb: int) -> None:
     assert (ia.progress, ia.step, ia.total_steps) == (ib.progress, ib.step, ib.total_steps)
     sa, sb = dict(ia.result), dict(ib.result)
     sa.pop("seconds"), sb.pop("seconds")
-    # Where the baselines came from may differ (a Ray task trains in a node-local store,
-    # without the store's baseline cache); their numbers may not.
-    sa.pop("baselines_by_seed", None), sb.pop("baselines_by_seed", None)
-    assert sa == sb
+    assert sa == sb  # the numbers, and where the baselines came from (baselines_by_seed)
     files_a, files_b = run_files(a, ra), run_files(b, rb)
     assert sorted(files_a) == sorted(files_b)
     assert [(x.kind, x.meta) for x in a.artifacts(ra)] == [
@@ -91,7 +97,6 @@ def assert_same_run(a: RunStore, ra: int, b: RunStore, rb: int) -> None:
         if rel == "result.json":
             ja, jb = json.loads(path.read_text()), json.loads(other.read_text())
             ja.pop("timings"), jb.pop("timings")
-            ja.pop("baselines_by_seed", None), jb.pop("baselines_by_seed", None)  # as above
             assert ja == jb
         elif rel.endswith(".safetensors"):  # same tensors and metadata; byte order may differ
             with safe_open(str(path), "pt") as fa, safe_open(str(other), "pt") as fb:
@@ -103,7 +108,9 @@ def assert_same_run(a: RunStore, ra: int, b: RunStore, rb: int) -> None:
             assert path.read_bytes() == other.read_bytes(), rel
 
 
-def test_a_sweep_on_ray_writes_the_same_results_as_the_local_pool(ray_cluster, tmp_path: Path):
+def test_a_sweep_on_ray_writes_the_same_results_as_the_local_pool(
+    ray_cluster, tmp_path: Path, monkeypatch, capsys
+):
     sweep = {"name": "tiny-ray-sweep", "base": TINY_BUILTIN, "seeds": [0, 1],
              "axes": {"weighting.method": ["equal", "dwa"]}}  # fmt: skip
     grid = sweep_from_mapping(sweep)
@@ -125,15 +132,33 @@ def test_a_sweep_on_ray_writes_the_same_results_as_the_local_pool(ray_cluster, t
         (c.label, c.status, c.delta_m, c.verdict) for c in ranked_ray
     ]
     assert all(c.status == DONE and c.delta_m is not None for c in ranked_ray)
-    # The local pool trains each seed's baselines once and the other cell reuses them; on
-    # Ray every member trains its own (documented: Ray tasks do not see the cache).
-    reused = {name: [bool(b["reused"]) for rid in s.sweep(i).run_ids
-                     for b in (s.run(rid).result["baselines_by_seed"]).values()]
-              for name, s, i in (("local", local, sweeps[0]), ("ray", on_ray, sweeps[1]))}  # fmt: skip
-    assert sorted(reused["local"]) == [False, False, True, True]
-    assert reused["ray"] == [False] * 4
-    # The CSV run's files name the user's file, not the task's temporary copy.
+    # Both train each seed's baselines once, in the group's first cell, and the other cell
+    # reuses them (assert_same_run compared every run's baselines_by_seed): the count.
+    reused = [bool(b["reused"]) for rid in on_ray.sweep(sweeps[1]).run_ids
+              for b in on_ray.run(rid).result["baselines_by_seed"].values()]  # fmt: skip
+    assert sorted(reused) == [False, False, True, True]
+    # What the Ray tasks trained is in the driver's store cache, as trained by those runs.
     csv_run = ray_ids[-1]
+    owners = [rid for rid in ray_ids if not on_ray.run(rid).result["baselines_by_seed"][
+        str(on_ray.run(rid).seed)]["reused"]]  # fmt: skip
+    assert len(owners) == 3 and csv_run in owners
+    assert sorted((e.run_id, e.seed) for e in cached_baselines(on_ray)) == sorted(
+        (rid, on_ray.run(rid).seed) for rid in owners
+    )
+    monkeypatch.setenv(HOME_ENV, str(on_ray.home))
+    assert cli_main(["runs", "cache", "list"]) == 0
+    listed = capsys.readouterr().out
+    *rows, total = listed.strip().splitlines()[1:]  # key, seed, from run, size, ...
+    assert total.startswith("3 cached baseline(s)")
+    assert sorted(int(row.split()[2]) for row in rows) == sorted(owners)
+    # ... and a later local run on the same data reuses the one a Ray task trained.
+    other = ExperimentConfig.parse({**tiny_csv(tmp_path), "weighting": {"method": "dwa"}})
+    [later] = on_ray.submit(other)
+    assert drain_queue(on_ray) == [(later, DONE)]
+    assert on_ray.run(later).result["baselines_by_seed"] == {
+        "3": {"reused": True, "from_run": csv_run}
+    }
+    # The CSV run's files name the user's file, not the task's temporary copy.
     assert (
         str(tmp_path / "my penguins.csv") in (on_ray.run_dir(csv_run) / "config.yaml").read_text()
     )
@@ -193,3 +218,66 @@ def test_mtlcore_imports_without_ray_or_mlflow():
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+class FakeRay:
+    """What the baseline plan asks of ``ray``: ``put`` (here the entry itself)."""
+
+    @staticmethod
+    def put(value):
+        return value
+
+
+def entry(key: str, seed: int, run_id: int) -> EntryBytes:
+    meta = {"format": "mtlcore-baseline-1", "seed": seed, "run_id": run_id, "events": []}
+    return EntryBytes(key, seed, run_id, 1.0, {"y": {"mse": 0.5}},
+                      {"baseline.json": json.dumps(meta).encode(), "weights.safetensors": b"w"})  # fmt: skip
+
+
+def test_runs_wait_only_for_the_run_that_trains_their_baselines(tmp_path: Path):
+    """The Ray driver's order, without Ray: runs whose entries the store has start at once;
+    of those whose entry is missing, the first trains it and the others wait for it only."""
+    store = RunStore(tmp_path)
+    add_entry(store, entry("C", 0, run_id=9))  # trained earlier (by any run of the store)
+    needs = {1: [("A", 0)], 2: [("B", 0)], 3: [("A", 0)], 4: [("B", 0)], 5: [("C", 0)],
+             6: [], 7: [("A", 0)]}  # fmt: skip
+    plan = _BaselinePlan(FakeRay(), store, needs, list(needs))
+    first = dict(plan.startable())
+    assert sorted(first) == [1, 2, 5, 6]  # 3, 4 and 7 wait; not for the whole first wave
+    assert first[5][0].run_id == 9 and first[1] == first[2] == first[6] == []
+    # Run 2 trained B: its task's entry is added to the store, and run 4 starts with it
+    # while 3 and 7 still wait for run 1.
+    add_entry(store, entry("B", 0, run_id=77), run_id=2)
+    plan.ended(2, DONE)
+    [(rid, [got])] = list(plan.startable())
+    assert rid == 4 and (got.key_text, got.seed, got.run_id) == ("B", 0, 2)
+    assert json.loads(got.files["baseline.json"])["run_id"] == 2  # as this store knows it
+    # Run 1 failed before keeping A: the next waiting run (3) trains it, 7 waits for 3.
+    plan.ended(1, FAILED)
+    assert list(plan.startable()) == [(3, [])] and plan.waiting == [7]
+    # Run 3 ended done yet its entry is not under this key (a node with other versions):
+    # the runs left train their own at once, rather than one after another.
+    plan.ended(3, DONE)
+    assert list(plan.startable()) == [(7, [])] and plan.waiting == []
+
+
+def test_a_cache_entry_moves_between_stores_with_its_files(tmp_path: Path):
+    a, b = RunStore(tmp_path / "a"), RunStore(tmp_path / "b")
+    [rid] = a.submit(ExperimentConfig.parse({**TINY_BUILTIN, "seeds": [4]}))
+    assert drain_queue(a) == [(rid, DONE)]
+    [kept] = cached_baselines(a)
+    moved = entry_bytes(a, kept.key_text, 4)
+    assert moved is not None and {"baseline.json", "weights.safetensors"} <= set(moved.files)
+    assert add_entry(b, moved, run_id=12) and not add_entry(b, moved, run_id=13)  # first stays
+    [there] = cached_baselines(b)
+    assert (there.key, there.seed, there.run_id, there.metrics) == (kept.key, 4, 12, kept.metrics)
+    # A run in the second store reuses it, as trained by run 12 (its numbers unchanged).
+    [again] = b.submit(ExperimentConfig.parse({**TINY_BUILTIN, "seeds": [4]}))
+    assert drain_queue(b) == [(again, DONE)]
+    assert b.run(again).result["baselines_by_seed"] == {"4": {"reused": True, "from_run": 12}}
+    assert b.run(again).result["tasks"] == a.run(rid).result["tasks"]
+    # A file outside its entry's folder is refused, and nothing of it is kept.
+    bad = EntryBytes("K", 0, 1, 1.0, {}, {"../escape.json": b"{}", "baseline.json": b"{}"})
+    with pytest.raises(ValueError, match="outside its entry's folder"):
+        add_entry(b, bad)
+    assert len(cached_baselines(b)) == 1 and not list(b.home.rglob("escape.json"))

@@ -43,6 +43,11 @@ holds the baselines of the data, not of the run (the run id stays as where they 
 from). ``python -m mtlcore runs cache clear`` removes every entry and its files;
 ``runs cache list`` shows them with their size (about the baselines' weights plus
 their curves: tens of kilobytes for small networks, plus any snapshots).
+
+**Between stores.** :func:`entry_bytes` reads an entry with its files as bytes and
+:func:`add_entry` writes one into another store (first write wins, as above): the Ray
+backend (``mtlcore.runs.ray_backend``) seeds each task's throw-away store with the
+entries its run reuses and adds the ones a task trained to the real store.
 """
 
 from __future__ import annotations
@@ -152,30 +157,15 @@ class StoreBaselines:
     def keep(self, seed: int, baseline: Baseline) -> None:
         """Write the seed's baselines; the first entry of a (key, seed) stays. A cache
         that cannot be written (a full disk) leaves the run as it is, uncached."""
-        home = self.store.home
-        folder = (
-            home / FOLDER / self.key[:16] / f"seed{seed}-run{self.run_id}-{uuid.uuid4().hex[:8]}"
-        )
+
+        def write(folder: Path) -> int:
+            return write_baseline(folder, baseline, seed=seed, run_id=self.run_id)
+
         try:
-            size = write_baseline(folder, baseline, seed=seed, run_id=self.run_id)
+            _add(self.store, self.key_text, seed, self.run_id, baseline.seconds,
+                 baseline.metrics, write)  # fmt: skip
         except OSError:
-            shutil.rmtree(folder, ignore_errors=True)
             self._release(seed)
-            return
-        with _db.write(self.store._conn()) as c:
-            added = c.execute(
-                "INSERT OR IGNORE INTO baselines (key, seed, key_text, run_id, folder, bytes, "
-                "seconds, metrics, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (self.key, seed, self.key_text, self.run_id,
-                 folder.relative_to(home).as_posix(), size, baseline.seconds,
-                 json.dumps(_jsonable(baseline.metrics)), time.time()),
-            ).rowcount  # fmt: skip
-            c.execute(
-                "DELETE FROM baseline_claims WHERE key = ? AND seed = ? AND run_id = ?",
-                (self.key, seed, self.run_id),
-            )
-        if not added:  # another run kept the same baselines first
-            shutil.rmtree(folder, ignore_errors=True)
 
     def _load(self, seed: int) -> Baseline | None:
         row = (
@@ -226,6 +216,103 @@ class StoreBaselines:
                 "DELETE FROM baseline_claims WHERE key = ? AND seed = ? AND run_id = ?",
                 (self.key, seed, self.run_id),
             )
+
+
+def _add(
+    store: RunStore,
+    key_text: str,
+    seed: int,
+    run_id: int | None,
+    seconds: float | None,
+    metrics: dict[str, dict[str, float]],
+    write: Callable[[Path], int],
+) -> bool:
+    """Write an entry's files with ``write(folder) -> bytes`` into a fresh folder, then
+    insert its row and drop ``run_id``'s claim of the (key, seed); the first entry of a
+    (key, seed) stays (a later one's folder is removed). Whether it was added; what
+    ``write`` raised (OSError, ValueError) with the folder removed when it failed."""
+    home, key = store.home, hashlib.sha256(key_text.encode()).hexdigest()
+    folder = home / FOLDER / key[:16] / f"seed{seed}-run{run_id}-{uuid.uuid4().hex[:8]}"
+    try:
+        size = write(folder)
+    except (OSError, ValueError):
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    with _db.write(store._conn()) as c:
+        added = c.execute(
+            "INSERT OR IGNORE INTO baselines (key, seed, key_text, run_id, folder, bytes, "
+            "seconds, metrics, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, seed, key_text, run_id, folder.relative_to(home).as_posix(), size, seconds,
+             json.dumps(_jsonable(metrics)), time.time()),
+        ).rowcount  # fmt: skip
+        c.execute(
+            "DELETE FROM baseline_claims WHERE key = ? AND seed = ? AND run_id = ?",
+            (key, seed, run_id),
+        )
+    if not added:  # another run kept the same baselines first
+        shutil.rmtree(folder, ignore_errors=True)
+    return bool(added)
+
+
+# --- moving entries between stores (the Ray backend) ---------------------------------
+
+
+@dataclass(frozen=True)
+class EntryBytes:
+    """One cache entry with its files as bytes, to carry it to another store: the Ray
+    backend seeds a node's throw-away store with the entries a run will reuse, and brings
+    back the ones a node trained."""
+
+    key_text: str
+    seed: int
+    run_id: int | None  # the run that trained them, in the store they came from
+    seconds: float | None
+    metrics: dict[str, dict[str, float]]
+    files: dict[str, bytes]  # path in the entry's folder -> its bytes
+
+
+def entry_bytes(store: RunStore, key_text: str, seed: int) -> EntryBytes | None:
+    """The store's entry for (``key_text``, ``seed``) as bytes; None when it has none (or
+    its files cannot be read)."""
+    key = hashlib.sha256(key_text.encode()).hexdigest()
+    row = (
+        store._conn()
+        .execute("SELECT * FROM baselines WHERE key = ? AND seed = ?", (key, seed))
+        .fetchone()
+    )
+    if row is None or row["key_text"] != key_text:
+        return None
+    folder = store.home / row["folder"]
+    try:
+        files = {p.relative_to(folder).as_posix(): p.read_bytes()
+                 for p in sorted(folder.rglob("*")) if p.is_file()}  # fmt: skip
+    except OSError:
+        return None
+    if "baseline.json" not in files:
+        return None
+    return EntryBytes(key_text, seed, row["run_id"], row["seconds"], json.loads(row["metrics"]),
+                      files)  # fmt: skip
+
+
+def add_entry(store: RunStore, entry: EntryBytes, *, run_id: int | None = None) -> bool:
+    """Add ``entry`` to the store's cache as trained by ``run_id`` (default: the entry's
+    own run); the first entry of a (key, seed) stays. Whether it was added."""
+    source = entry.run_id if run_id is None else run_id
+
+    def write(folder: Path) -> int:
+        folder.mkdir(parents=True)
+        for rel, data in entry.files.items():
+            path = (folder / rel).resolve()
+            if folder.resolve() not in path.parents:
+                raise ValueError(f"cached baseline file {rel!r}: outside its entry's folder")
+            if rel == "baseline.json":  # the run that trained them, as this store knows it
+                meta = json.loads(data)
+                data = json.dumps({**meta, "run_id": source}, default=float).encode()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+    return _add(store, entry.key_text, entry.seed, source, entry.seconds, entry.metrics, write)
 
 
 # --- files ---------------------------------------------------------------------------

@@ -24,6 +24,20 @@ touches the store:
   arrives, so the pages and ``runs`` commands follow a Ray run exactly as a local
   one (its files land when it ends).
 
+Single-task baselines are shared through the store's baseline cache
+(:mod:`mtlcore.runs._baselines`) as on the local pool. Each run's cache key (the
+sweep's baseline group key, with the data's digests and the device its task trains
+on) is worked out on the driver. A run whose entries the store has starts at once,
+each entry (its files as bytes, put in Ray's object store once) in its payload,
+seeded into the task's throw-away store so ``execute_run`` reuses it. Of the runs
+whose entry is missing, the first (for a sweep, its group's first cell: queued
+first) starts and trains it; its task sends the entry back with its files and the
+driver adds it to the store's cache (so later runs, local or on Ray, reuse it too).
+The other runs of that key and seed wait for that one run only, then start with the
+entry; if it ended without one (failed, cancelled), the next of them trains it. If
+it ended done without the driver's entry (a node whose mtlcore or torch version
+differs computes another key), they all start and train their own, as before.
+
 Cancelling a run in the store (the dashboard's button, ``runs cancel``) is seen by
 the driver within ``poll_seconds`` and stops its Ray task with ``ray.cancel``: a
 task still waiting in Ray's queue is dropped; a running one cancels its run and
@@ -47,8 +61,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mtlcore.runs._baselines import (
+    EntryBytes,
+    add_entry,
+    baseline_key,
+    cached_baselines,
+    entry_bytes,
+)
 from mtlcore.runs._liveness import process_token
-from mtlcore.runs._records import CANCELLED, FAILED, RunInfo
+from mtlcore.runs._records import CANCELLED, DONE, FAILED, RunInfo
 from mtlcore.runs._store import RunStore
 
 log = logging.getLogger(__name__)
@@ -85,6 +106,9 @@ class RunPayload:
     # table -> (file name, the file's bytes in Ray's object store: put once per file, so a
     # grid over one CSV sends it to each node once, not once per run)
     csv: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    # the cached baselines the run reuses: each an EntryBytes in Ray's object store (put
+    # once per entry, however many runs reuse it)
+    baselines: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -107,6 +131,7 @@ class RunOutcome(RunUpdate):
     result: dict[str, Any] | None = None
     files: list[tuple[str, str, dict[str, Any], bytes]] = field(default_factory=list)
     # (kind, path in the run's folder, meta, bytes)
+    baselines: list[EntryBytes] = field(default_factory=list)  # the cache entries it trained
 
 
 def run_on_ray(
@@ -200,8 +225,9 @@ def _copy_code(dest: Path) -> None:
             shutil.copytree(src, dest / part, ignore=ignore)
 
 
-def _payload(ray: Any, info: RunInfo, files: dict[Path, Any]) -> RunPayload:
-    """A run's payload; ``files`` caches the object-store ref of each CSV file put so far."""
+def _payload(ray: Any, info: RunInfo, files: dict[Path, Any], baselines: list[Any]) -> RunPayload:
+    """A run's payload; ``files`` caches the object-store ref of each CSV file put so far;
+    ``baselines``: the refs of the cache entries it reuses."""
     config = info.config()
     csv = {}
     for table, path in (config.data.csv or {}).items():
@@ -212,7 +238,70 @@ def _payload(ray: Any, info: RunInfo, files: dict[Path, Any]) -> RunPayload:
             except OSError:  # a missing file fails in the task, as locally
                 continue
         csv[table] = (p.name, files[p])
-    return RunPayload(info.id, info.config_yaml, csv)
+    return RunPayload(info.id, info.config_yaml, csv, baselines)
+
+
+Need = tuple[str, int]  # a baseline cache entry: (key text, seed)
+
+
+def _baseline_needs(info: RunInfo) -> list[Need]:
+    """The cache entries the run reuses or trains, keyed as its task will key them (on the
+    device it gets: a GPU only for ``device: cuda``)."""
+    config = info.config()
+    if not config.baselines:
+        return []
+    try:
+        key = baseline_key(config, "cuda" if config.train.device == "cuda" else "cpu")
+    except OSError:  # a CSV file that cannot be read: the task fails and says why
+        return []
+    return [(key, seed) for seed in config.seeds]
+
+
+@dataclass
+class _BaselinePlan:
+    """Which claimed runs may start: those whose cache entries the store has, and one
+    run per missing entry (its owner, which trains it); the rest wait for their owners."""
+
+    ray: Any
+    store: RunStore
+    needs: dict[int, list[Need]]
+    waiting: list[int]  # in the order they were claimed (a sweep's owners first)
+    entries: dict[Need, Any] = field(default_factory=dict)  # -> ref of its EntryBytes
+    owners: dict[Need, int] = field(default_factory=dict)  # a missing entry -> who trains it
+    unshared: set[Need] = field(default_factory=set)  # trained, yet not under our key
+
+    def startable(self) -> Iterator[tuple[int, list[Any]]]:
+        """Take the waiting runs that may start now, with the refs of the entries each reuses."""
+        for rid in list(self.waiting):
+            refs = self._refs(rid)
+            if refs is not None:
+                self.waiting.remove(rid)
+                yield rid, refs
+
+    def _refs(self, rid: int) -> list[Any] | None:
+        missing = []
+        for need in self.needs[rid]:
+            if need in self.entries or need in self.unshared:
+                continue
+            if self.owners.get(need, rid) != rid:
+                return None  # another run trains it: wait for that one
+            entry = entry_bytes(self.store, *need)
+            if entry is None:
+                missing.append(need)
+            else:
+                self.entries[need] = self.ray.put(entry)
+        for need in missing:
+            self.owners[need] = rid
+        return [self.entries[n] for n in self.needs[rid] if n in self.entries]
+
+    def ended(self, rid: int, status: str) -> None:
+        """Run ``rid`` ended: what it owned is looked up again (a done owner whose entry
+        the store lacks leaves its waiters to train their own, at once)."""
+        for need, owner in list(self.owners.items()):
+            if owner == rid:
+                del self.owners[need]
+                if status == DONE and entry_bytes(self.store, *need) is None:
+                    self.unshared.add(need)
 
 
 def _task_options(ray: Any, info: RunInfo) -> dict[str, Any]:
@@ -231,15 +320,28 @@ def _drive(
     poll_seconds: float,
     on_finish: Callable[[int, str], None] | None,
 ) -> list[tuple[int, str]]:
-    """Start one streaming task per run; write each update into the store as it comes."""
+    """Start one streaming task per run as its baselines allow (:class:`_BaselinePlan`);
+    write each update into the store as it comes."""
     remote = ray.remote(execute_remote)
     files: dict[Path, Any] = {}
-    for rid in run_ids:
-        info = store.run(rid)
-        options = {**_task_options(ray, info), "num_returns": "streaming"}
-        tasks[remote.options(**options).remote(_payload(ray, info, files))] = rid
+    infos = {rid: store.run(rid) for rid in run_ids}
+    plan = _BaselinePlan(ray, store, {rid: _baseline_needs(i) for rid, i in infos.items()},
+                         list(run_ids))  # fmt: skip
     cancelled: set[int] = set()
     done: list[tuple[int, str]] = []
+
+    def start() -> None:
+        for rid, refs in plan.startable():
+            info = infos[rid]
+            options = {**_task_options(ray, info), "num_returns": "streaming"}
+            tasks[remote.options(**options).remote(_payload(ray, info, files, refs))] = rid
+
+    def ended(rid: int, status: str) -> None:
+        done.append((rid, status))
+        if on_finish is not None:
+            on_finish(rid, status)
+
+    start()
     while tasks:
         ready, _ = ray.wait(list(tasks), num_returns=1, timeout=poll_seconds)
         for task in ready:
@@ -247,13 +349,18 @@ def _drive(
             status = _next_update(ray, store, rid, task)
             if status is not None:
                 del tasks[task]
-                done.append((rid, status))
-                if on_finish is not None:
-                    on_finish(rid, status)
+                plan.ended(rid, status)
+                ended(rid, status)
         for task, rid in tasks.items():
             if rid not in cancelled and store.cancel_requested(rid):
                 cancelled.add(rid)
                 ray.cancel(task)
+        for rid in list(plan.waiting):  # cancelled while waiting for another's baselines
+            if store.cancel_requested(rid):
+                plan.waiting.remove(rid)
+                store.finish(rid, CANCELLED, error="cancelled")
+                ended(rid, CANCELLED)
+        start()
     return done
 
 
@@ -273,6 +380,11 @@ def _next_update(ray: Any, store: RunStore, run_id: int, task: Any) -> str | Non
     store.record(run_id, message.rows, progress=message.progress)
     if not isinstance(message, RunOutcome):
         return None
+    for entry in message.baselines:  # into the store's cache, as trained by this run
+        try:
+            add_entry(store, entry, run_id=run_id)
+        except (OSError, ValueError) as exc:  # the runs waiting for it train their own
+            log.warning("run %s: its baselines could not be cached: %s", run_id, exc)
     run_dir = store.run_dir(run_id)
     artifacts = []
     for kind, rel, meta, data in message.files:
@@ -290,6 +402,7 @@ def execute_remote(payload: RunPayload) -> Iterator[RunUpdate]:
     (see the module docstring). While it trains, a :class:`RunUpdate` every
     ``UPDATE_SECONDS`` with the rows written since; last, a :class:`RunOutcome` with
     everything else. Interrupted (``ray.cancel``), it cancels the run and ends."""
+    import ray
     import torch
 
     from mtlcore.config import ExperimentConfig
@@ -301,6 +414,11 @@ def execute_remote(payload: RunPayload) -> Iterator[RunUpdate]:
         if payload.csv:
             config = _local_csv(config, payload.csv, Path(tmp) / "data")
         local = RunStore(Path(tmp) / "store")
+        seeded = set()
+        for ref in payload.baselines:  # the cached baselines this run reuses
+            entry: EntryBytes = ray.get(ref)
+            add_entry(local, entry)
+            seeded.add((entry.key_text, entry.seed))
         [rid] = local.submit(config)
         local.claim(rid, process_token(), os.getpid())
         ended: list[str] = []
@@ -328,8 +446,11 @@ def execute_remote(payload: RunPayload) -> Iterator[RunUpdate]:
             for a in local.artifacts(rid)
             if a.path.is_file()
         ]
+        trained = [entry_bytes(local, c.key_text, c.seed) for c in cached_baselines(local)
+                   if (c.key_text, c.seed) not in seeded]  # fmt: skip
         yield RunOutcome(_rows(local.metrics(rid, after=sent)), _progress(info), ended[0],
-                         info.error, info.error_detail, info.result, files)  # fmt: skip
+                         info.error, info.error_detail, info.result, files,
+                         [e for e in trained if e is not None])  # fmt: skip
 
 
 def _rows(rows: list[Any]) -> list[tuple]:
