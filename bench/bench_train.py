@@ -1,9 +1,9 @@
 """Training cost: the trainer's step against hand-written loops, runs with and without
 the single-task baselines, per-epoch evaluation; this tree against an older one.
 
-Workload (issue 12): one table of ``--rows`` rows × 20 numeric columns, three tasks on
-it (two regression, one binary), hard sharing with a trunk 20→64→64 and heads
-64→32→1, Adam, batch 256, one thread. Every figure is CPU time of this process
+Workload (issue 12; ``_workload.py`` of this tree builds it for every tree measured): one
+table of ``--rows`` rows × 20 numeric columns, three tasks on it (two regression, one
+binary), hard sharing with a trunk 20→64→64 and heads 64→32→1, Adam, batch 256, one thread. Every figure is CPU time of this process
 (``time.process_time``), so other work on the machine slows it less than wall time;
 each is the median of ``--repeats``, the trees measured in turn in separate processes; the
 step figures (trainer and hand loops) are the best of ``--rounds`` interleaved rounds.
@@ -38,25 +38,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = r"""
 import json, sys, time
-import numpy as np, pandas as pd, torch
+import torch
 torch.set_num_threads(1)
 from mtlcore.config import ExperimentConfig, TrainConfig
-from mtlcore.data.prepare import prepare
-from mtlcore.data.spec import Dataset, TaskSpec
 from mtlcore.experiment import build, run_experiment
 from mtlcore import train as T
 
 rows, epochs, steps, rounds = map(int, sys.argv[1:5])
-rng = np.random.default_rng(0)
-X = rng.normal(size=(rows, 20)).astype(np.float32)
-df = pd.DataFrame(X, columns=[f"x{i}" for i in range(20)])
-df["r1"] = X[:, :5].sum(1) + rng.normal(scale=0.3, size=rows)
-df["r2"] = np.sin(X[:, 5:10]).sum(1) + rng.normal(scale=0.3, size=rows)
-df["b"] = np.where(X[:, 10:15].sum(1) + rng.normal(size=rows) > 0, "yes", "no")
-inputs = tuple(f"x{i}" for i in range(20))
-specs = [TaskSpec("r1", "t", "r1", "regression", inputs), TaskSpec("r2", "t", "r2", "regression", inputs),
-         TaskSpec("b", "t", "b", "binary", inputs)]
-data = prepare(Dataset("bench", "bench", {"t": df}, specs), specs)
+sys.path.append(sys.argv[5])  # this tree's bench/: the one table build, whichever tree is measured
+from _workload import issue12_data
+data = issue12_data(rows)
 raw = {"data": {"builtin": "synthetic"}, "model": {"strategy": "hard", "hidden": [64, 64], "head_hidden": [32]},
        "weighting": {"method": "equal"},
        "train": {"epochs": epochs, "batch_size": 256, "lr": 1e-3, "optimizer": "adam", "grad_cosine_every": 0}}
@@ -156,7 +147,8 @@ FIGURES = [
 def measure(tree: Path, rows: int, epochs: int, steps: int, rounds: int) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(rows), str(epochs), str(steps), str(rounds)],
+        [sys.executable, "-c", CHILD, str(rows), str(epochs), str(steps), str(rounds),
+         str(ROOT / "bench")],
         env=env, cwd=tree, capture_output=True, text=True,
     )  # fmt: skip
     if out.returncode:
