@@ -177,26 +177,33 @@ def wait_until(condition, what: str, timeout: float = 300.0) -> None:
 
 def test_cancel_in_the_store_stops_running_and_waiting_ray_tasks(ray_cluster, tmp_path: Path):
     store = RunStore(tmp_path)
-    long = {**TINY_BUILTIN, "train": {"epochs": 5000, "batch_size": 32}, "baselines": False}
+    long = {**TINY_BUILTIN, "train": {"epochs": 5000, "batch_size": 32}}
     ids = store.submit(ExperimentConfig.parse({**long, "seeds": [0, 1, 2]}))  # 3 runs, 2 CPUs
+    # and a run that needs the baselines the first trains: it waits for that one, in the driver
+    other = {**long, "seeds": [0], "weighting": {"method": "dwa"}}
+    [waiter] = store.submit(ExperimentConfig.parse(other))
     result: list = []
     driver = threading.Thread(
-        target=lambda: result.extend(run_on_ray(store, ids, poll_seconds=0.1))
+        target=lambda: result.extend(run_on_ray(store, [*ids, waiter], poll_seconds=0.1))
     )
     driver.start()
     try:
         # claimed by the driver at once; two tasks train and their rows and progress reach
         # the store while they do (as a local run's); the third waits in Ray's queue
-        wait_until(lambda: all(store.run(i).status == RUNNING for i in ids), "claiming")
+        wait_until(lambda: all(store.run(i).status == RUNNING for i in [*ids, waiter]), "claiming")
         wait_until(lambda: sum(store.run(i).progress > 0 for i in ids) == 2, "live progress")
         live = {i: len(store.metrics(i)) for i in ids}
         assert sorted(n > 0 for n in live.values()) == [False, True, True]
+        # cancelled while it waits: it ends at once, the run it waited for trains on
+        store.request_cancel(waiter)
+        wait_until(lambda: store.run(waiter).status == CANCELLED, "the waiting run's cancel")
+        assert store.run(ids[0]).status == RUNNING and store.metrics(waiter) == []
     finally:
         for i in ids:
             store.request_cancel(i)
         driver.join(120)
     assert not driver.is_alive(), "run_on_ray did not return after the cancel"
-    assert sorted(result) == sorted((i, CANCELLED) for i in ids)
+    assert sorted(result) == sorted((i, CANCELLED) for i in [*ids, waiter])
     assert all(store.run(i).status == CANCELLED for i in ids)
     assert all(len(store.metrics(i)) >= n for i, n in live.items())  # rows so far are kept
     # The cluster's CPUs are free again: a new run goes through.
