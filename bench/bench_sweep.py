@@ -9,11 +9,14 @@ dashboard and ``python -m mtlcore sweep`` use):
 1. *sweep*: ``mtlcore.sweep.start_sweep``: each baseline trained once per seed and
    baseline group, reused by the other cells;
 2. *no reuse*: every cell submitted as its own experiment with its own baselines (what
-   one experiment at a time by hand does).
+   one experiment at a time by hand did before the store's baseline cache). Each cell's
+   ``train.lr`` is scaled by 1 + 1e-9 × (its index + 1): the same cost, another cache key,
+   so the cache does not hand one cell's baselines to the next.
 
 The two alternate ``--repeats`` times (the machine may be shared: alternating spreads
 its load over both); reported are the medians of the wall time from submit to the last
-run finished, the runs, the mean busy seconds
+run finished, the runs, the baselines trained (counted from the runs' results: each
+seed's ``baselines_by_seed`` says whether it trained or reused them), the mean busy seconds
 per run (wall time × workers / runs: what one more run costs the pool), the ratio of
 the two, and from the per-run cost the wall time of a 100-cell × 5-seed grid on this
 pool (an estimate on paper: runs × per-run seconds / workers).
@@ -44,8 +47,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mtlcore.config import ExperimentConfig  # noqa: E402
 from mtlcore.runs import DONE, LocalExecutor, RunStore  # noqa: E402
-from mtlcore.sweep import Grid, start_sweep, sweep_from_mapping  # noqa: E402
+from mtlcore.sweep import Cell, Grid, start_sweep, sweep_from_mapping  # noqa: E402
 
 
 def grid(args: argparse.Namespace) -> Grid:
@@ -60,8 +64,22 @@ def grid(args: argparse.Namespace) -> Grid:
     return sweep_from_mapping({"name": "bench", "base": base, "axes": axes, "seeds": seeds})
 
 
-def timed(g: Grid, workers: int, *, reuse: bool) -> tuple[float, int]:
-    """Wall seconds from submit to the last run done, and the number of runs."""
+def own_baselines(cell: Cell) -> ExperimentConfig:
+    """The cell's config under a cache key of its own (see the module docstring)."""
+    raw = cell.config.model_dump(mode="json")
+    raw["train"]["lr"] *= 1 + 1e-9 * (cell.index + 1)
+    return ExperimentConfig.parse(raw)
+
+
+def trained(store: RunStore, ids: list[int]) -> int:
+    """How many single-task baseline trainings the runs did (the rest reused them)."""
+    return sum(not b["reused"] for i in ids
+               for b in store.run(i).result["baselines_by_seed"].values())  # fmt: skip
+
+
+def timed(g: Grid, workers: int, *, reuse: bool) -> tuple[float, int, int]:
+    """Wall seconds from submit to the last run done, the number of runs, and the
+    baselines they trained."""
     with tempfile.TemporaryDirectory() as home:
         store = RunStore(home)
         with LocalExecutor(store, workers=workers, max_queued=10_000) as pool:
@@ -70,19 +88,20 @@ def timed(g: Grid, workers: int, *, reuse: bool) -> tuple[float, int]:
             if reuse:
                 ids = start_sweep(store, g).submitted
             else:
-                ids = [i for c in g.cells for i in store.submit(c.config, name=c.label)]
+                ids = [i for c in g.cells for i in store.submit(own_baselines(c), name=c.label)]
             while not all(store.run(i).is_finished for i in ids):
                 time.sleep(0.2)
             wall = time.perf_counter() - t0
         bad = [i for i in ids if store.run(i).status != DONE]
         if bad:
             raise SystemExit(f"runs {bad} did not finish: {store.run(bad[0]).error}")
-        return wall, len(ids)
+        return wall, len(ids), trained(store, ids)
 
 
-def timed_ray(g: Grid, workers: int) -> tuple[float, int, float]:
+def timed_ray(g: Grid, workers: int) -> tuple[float, int, int, float]:
     """The sweep on a local Ray: wall seconds from submit to the last run done, the
-    number of runs, and the seconds to start Ray and warm its workers (not counted)."""
+    number of runs, the baselines they trained, and the seconds to start Ray and warm its
+    workers (not counted)."""
     from mtlcore.runs.ray_backend import ray_session, run_on_ray
 
     with tempfile.TemporaryDirectory() as home:
@@ -98,7 +117,7 @@ def timed_ray(g: Grid, workers: int) -> tuple[float, int, float]:
         bad = [i for i, status in ended if status != DONE]
         if bad or len(ended) != len(ids):
             raise SystemExit(f"Ray runs {bad} did not finish: {store.run(bad[0]).error}")
-        return wall, len(ids), t0 - t_start
+        return wall, len(ids), trained(store, ids), t0 - t_start
 
 
 def _warm_worker() -> None:
@@ -129,8 +148,8 @@ def main() -> None:
         plains.append(timed(g, args.workers, reuse=False))
         if use_ray:
             rays.append(timed_ray(g, args.workers))
-    sweep_s, sweep_runs = statistics.median(w for w, _ in sweeps), sweeps[0][1]
-    plain_s, plain_runs = statistics.median(w for w, _ in plains), plains[0][1]
+    sweep_s, (_, sweep_runs, sweep_trained) = statistics.median(w for w, _, _ in sweeps), sweeps[0]
+    plain_s, (_, plain_runs, plain_trained) = statistics.median(w for w, _, _ in plains), plains[0]
     per_run = sweep_s * args.workers / sweep_runs
     estimate = 100 * 5 * per_run / args.workers
     lines = [
@@ -146,11 +165,11 @@ def main() -> None:
         "",
         "| way | runs | baselines trained | wall s | busy s per run |",
         "| --- | ---: | ---: | ---: | ---: |",
-        f"| sweep (baselines reused) | {sweep_runs} | {g.baselines_trained} | {sweep_s:.1f} | "
+        f"| sweep (baselines reused) | {sweep_runs} | {sweep_trained} | {sweep_s:.1f} | "
         f"{per_run:.2f} |",
-        f"| every cell its own baselines | {plain_runs} | {len(g.cells) * len(g.seeds)} | "
+        f"| every cell its own baselines | {plain_runs} | {plain_trained} | "
         f"{plain_s:.1f} | {plain_s * args.workers / plain_runs:.2f} |",
-        *_ray_rows(rays, args.workers, sweep_s, g.baselines_trained),
+        *_ray_rows(rays, args.workers, sweep_s),
         "",
         f"Ratio sweep / no reuse: {sweep_s / plain_s:.2f}. From the sweep's busy seconds per "
         f"run, a 100-cell × 5-seed grid of these runs on this pool: about "
@@ -165,15 +184,13 @@ def main() -> None:
             f.write("\n" + text)
 
 
-def _ray_rows(
-    rays: list[tuple[float, int, float]], workers: int, pool_s: float, baselines: int
-) -> list[str]:
+def _ray_rows(rays: list[tuple[float, int, int, float]], workers: int, pool_s: float) -> list[str]:
     """The local-Ray row of the table, and a line on its start and its ratio to the pool."""
     if not rays:
         return ["", "Local Ray: not measured (the Ray extra is not installed, or --no-ray)."]
-    wall = statistics.median(w for w, _, _ in rays)
-    start = statistics.median(s for _, _, s in rays)
-    runs = rays[0][1]
+    wall = statistics.median(w for w, _, _, _ in rays)
+    start = statistics.median(s for _, _, _, s in rays)
+    _, runs, baselines, _ = rays[0]
     return [
         f"| sweep on a local Ray ({workers} CPUs) | {runs} | {baselines} | {wall:.1f} | "
         f"{wall * workers / runs:.2f} |",
