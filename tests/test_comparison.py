@@ -75,6 +75,18 @@ def test_the_interval_is_students_t():
     assert summarize_gains([2.0, math.nan, None]).verdict == "one seed"
 
 
+@pytest.mark.parametrize("level", [0.8, 0.9, 0.95, 0.99])
+def test_the_interval_is_scipy_stats_t_to_the_last_bit(level: float):
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    for n in range(2, 40):
+        gains = rng.normal(size=n).tolist()
+        s = summarize_gains(gains, level)
+        half = float(stats.t.ppf(0.5 + level / 2, df=n - 1)) * s.std / math.sqrt(n)
+        assert (s.low, s.high) == (s.mean - half, s.mean + half)
+
+
 @given(several)
 def test_the_interval_contains_the_mean(gains: list[float]):
     s = summarize_gains(gains)
