@@ -61,3 +61,29 @@ def test_the_learn_page_opens_the_lessons_grid_on_the_sweep_page():
     at.button(key="sweep_own").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.multiselect(key="sweep_strategies")  # the Model page's base again
+
+
+def test_the_grid_table_shows_only_options_that_differ_from_the_defaults():
+    """A preset that changes the strategy, the weighting or the dataset carries that
+    choice's whole options, defaults included; the table leaves the defaults out (it
+    showed ``model.options.expert_hidden = None`` for MMoE), and keeps what differs."""
+    at = AppTest.from_file(DASHBOARD_APP, default_timeout=90)
+    at.run()
+    rows = {}
+    for key in ("sharing-hurts", "loss-scales", "hierarchical"):
+        at.session_state["sweep_lesson"] = key
+        at.switch_page("app_pages/sweep.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        cells = at.dataframe[0].value
+        rows |= dict(zip(cells["preset"], cells["changes from the first"], strict=True))
+    assert rows["mmoe"] == "model.strategy = mmoe"  # n_experts 4 and expert_hidden: defaults
+    assert rows["cross-stitch"] == "model.strategy = cross_stitch"
+    assert rows["gradnorm"] == "weighting.method = gradnorm; weighting.options.weight_lr = 0.1"
+    assert rows["hard"] == "model.strategy = hard"  # was "model.options = {}"
+    assert rows["toy-equal"] == (
+        "data.builtin = gradnorm_toy; data.options.n_rows = 1000; data.options.n_inputs = 25; "
+        "model.hidden = [100, 100, 100, 100]; train.batch_size = 64; train.snapshot_every = 0"
+    )
+    # an option of an unchanged dataset is the preset's own change, even at its default
+    assert rows["related-1"] == "data.options.relatedness = 1.0"
+    assert not [r for r in rows.values() if "None" in r or "{}" in r], rows

@@ -138,7 +138,7 @@ def lesson_grid(lesson: Lesson) -> None:
     if grid is not None:
         st.dataframe(
             pd.DataFrame([{"preset": p.key, "what it is": p.label,
-                           "changes from the first": _changes(grid.variants[p.key])}
+                           "changes from the first": _changes(shown_variant(grid.variants[p.key]))}
                           for p in lesson.presets]),
             hide_index=True, key="sweep_lesson_cells",
         )  # fmt: skip
@@ -146,6 +146,26 @@ def lesson_grid(lesson: Lesson) -> None:
     if st.button("Build my own grid instead", icon=":material/tune:", key="sweep_own"):
         st.session_state.pop(SWEEP_LESSON, None)
         st.rerun()
+
+
+def shown_variant(variant: dict[str, Any]) -> dict[str, Any]:
+    """A lesson preset's variant as its table row shows it: where the preset changes the
+    dataset, the strategy or the weighting, its options are that choice's whole set,
+    defaults included (``expert_hidden = None``); only those that differ from the defaults
+    are shown. Options of an unchanged choice are the preset's own changes: all shown."""
+    catalogues = {"data": ("builtin", BUILTIN_DATASETS), "model": ("strategy", STRATEGIES),
+                  "weighting": ("method", METHODS)}  # fmt: skip
+    shown = dict(variant)
+    for section, (choice, catalogue) in catalogues.items():
+        part = variant.get(section)
+        if not isinstance(part, dict) or choice not in part or "options" not in part:
+            continue
+        defaults = catalogue[part[choice]].options_model().model_dump(mode="json")
+        options = {k: v for k, v in part["options"].items() if defaults.get(k, object()) != v}
+        shown[section] = {k: v for k, v in part.items() if k != "options"}
+        if options:
+            shown[section]["options"] = options
+    return shown
 
 
 def _changes(variant: dict[str, Any], prefix: str = "") -> str:
