@@ -4,8 +4,8 @@ For a lesson key (or ``all``) and a seed set, this runs the lesson's presets exa
 the Learn page loads them, as cells of the lesson's grid (``Lesson.sweep``: the expansion
 the Sweep page and the claim tests use; presets of one baseline group reuse its first
 preset's baselines), with the measurements the claims do not read (gradient cosines,
-task affinity, and snapshots where no figure reads them) turned off, as the claim tests
-do, on the CPU, and prints every figure the lesson's
+task affinity, and snapshots unless a figure of the lesson reads them) turned off, as
+the claim tests do (``measurements_off``), on the CPU, and prints every figure the lesson's
 text quotes, in the text's own form, so the text can be rewritten from the output.
 Where a figure is not a preset run it reuses the lesson's own study function or the
 claim test's measuring function (the few-shot study, the representation's kNN R² and
@@ -44,18 +44,14 @@ import numpy as np  # noqa: E402
 
 from mtlcore.analysis import summarize_gains  # noqa: E402
 from mtlcore.config import ExperimentConfig  # noqa: E402
-from mtlcore.experiment import run_experiment  # noqa: E402
 from mtlcore.lessons import LESSONS  # noqa: E402
-from mtlcore.sweep import Grid, against_baselines, run_cells  # noqa: E402
-from mtlcore.train import Snapshot, TrainEvent, configure_torch  # noqa: E402
+from mtlcore.sweep import Grid, by_variant, measurements_off, run_cell, run_cells  # noqa: E402
+from mtlcore.train import configure_torch  # noqa: E402
 
 Figures = dict[str, Any]
 
 
 # --- running presets --------------------------------------------------------------------
-
-
-MEASUREMENTS_OFF = {"train.grad_cosine_every": 0, "train.affinity_every": 0, "train.device": "cpu"}
 
 
 def lesson_grid(
@@ -67,13 +63,27 @@ def lesson_grid(
     changes: Mapping[str, Any] | None = None,
 ) -> Grid:
     """The lesson's grid (``Lesson.sweep``: its presets, as the page loads them) on
-    ``seeds``, measurement the figures do not read off (snapshots kept only with
-    ``snapshots``); ``presets``: only these; ``changes``: ``{"model.hidden": [32, 32]}``."""
-    off = {**MEASUREMENTS_OFF, **({} if snapshots else {"train.snapshot_every": 0})}
+    ``seeds``, measurement the figures do not read off as in the claim tests
+    (``measurements_off``: snapshots kept only with ``snapshots``); ``presets``: only these;
+    ``changes``: ``{"model.hidden": [32, 32]}``."""
+    off = measurements_off(snapshots=snapshots)
     return LESSONS[lesson].sweep(seeds, {**off, **(changes or {})}, presets)
 
 
-def preset_config(
+def timed(label: str, run: Callable[[ExperimentConfig], dict[str, Any]]) -> Callable:
+    """``run`` that says on stderr how long each config took."""
+
+    def timed_run(config: ExperimentConfig) -> dict[str, Any]:
+        started = time.perf_counter()
+        result = run(config)
+        print(f"  [{label}/{config.name}: {time.perf_counter() - started:.0f} s]",
+              file=sys.stderr)  # fmt: skip
+        return result
+
+    return timed_run
+
+
+def run_preset(
     lesson: str,
     preset: str,
     seeds: Sequence[int],
@@ -81,48 +91,24 @@ def preset_config(
     baselines: bool = True,
     snapshots: bool = False,
     changes: Mapping[str, Any] | None = None,
-) -> ExperimentConfig:
-    """One cell of the lesson's grid (:func:`lesson_grid`), with or without baselines."""
+) -> dict[str, Any]:
+    """One preset with ``changes`` (a setting off the lesson's grid), as a cell of its grid
+    (:func:`lesson_grid`), with or without baselines: its result (with ``snapshots``, its
+    snapshots per (seed, model) under ``"snapshots"``)."""
     grid = lesson_grid(lesson, seeds, [preset], snapshots=snapshots, changes=changes)
-    return grid.variant(preset).member_config(grid.seeds, trains_baselines=baselines)
+    config = grid.variant(preset).member_config(grid.seeds, trains_baselines=baselines)
+    return timed(lesson, lambda c: run_cell(c, snapshots=snapshots))(config)
 
 
-def run_preset(
-    lesson: str, preset: str, seeds: Sequence[int], **kwargs: Any
-) -> tuple[dict[str, Any], list[Any], dict[tuple[int, str], list[Snapshot]]]:
-    """The preset's result, its seed runs and (with ``snapshots=True``) its snapshots per
-    (seed, model) in epoch order."""
-    snaps: dict[tuple[int, str], list[Snapshot]] = {}
-
-    def keep(event: TrainEvent) -> None:
-        if event.kind == "snapshot" and event.snapshot is not None:
-            snaps.setdefault((event.seed, event.model), []).append(event.snapshot)
-
-    started = time.perf_counter()
-    result, runs = run_experiment(preset_config(lesson, preset, seeds, **kwargs), keep)
-    print(f"  [{lesson}/{preset}: {time.perf_counter() - started:.0f} s]", file=sys.stderr)
-    return result, runs, snaps
-
-
-def run_grid(lesson: str, seeds: Sequence[int], presets: Sequence[str]) -> dict[str, Any]:
+def run_grid(
+    lesson: str, seeds: Sequence[int], presets: Sequence[str], *, snapshots: bool = False
+) -> dict[str, dict[str, Any]]:
     """Several presets as the lesson's grid (the presets of one baseline group share its
-    first preset's baselines): preset -> its comparison with its group's baselines, by
-    seed, with the run's own ``history`` beside it."""
-    grid = lesson_grid(lesson, seeds, presets)
-
-    def run(config: ExperimentConfig) -> dict[str, Any]:
-        started = time.perf_counter()
-        result = run_experiment(config)[0]
-        print(f"  [{lesson}/{config.name}: {time.perf_counter() - started:.0f} s]",
-              file=sys.stderr)  # fmt: skip
-        return result
-
-    results = run_cells(grid, run=run)
-    return {
-        key: {**against_baselines(grid, results, grid.variant(key)),
-              "history": results[grid.variant(key).index]["history"]}
-        for key in presets
-    }  # fmt: skip
+    first preset's baselines): preset -> its result, compared with its group's baselines by
+    seed (``by_variant``); with ``snapshots``, each with its snapshots."""
+    grid = lesson_grid(lesson, seeds, presets, snapshots=snapshots)
+    run = timed(lesson, lambda c: run_cell(c, snapshots=snapshots))
+    return by_variant(grid, run_cells(grid, run=run))
 
 
 # --- how figures are written ------------------------------------------------------------
@@ -171,12 +157,14 @@ FEW_LABELS_TASKS = {"related": "task1", "unrelated": "task1", "opposed": "task1"
 def few_labels(seeds: Sequence[int], extra: bool) -> Figures:
     """The data-poor task's gain with each partner (and relatedness −1, the claims test's)."""
     gains: dict[str, list[float]] = {}
+    # Every preset changes the data, so each is its own baseline group in the grid.
+    grid = run_grid("few-labels", seeds, [p for p in FEW_LABELS_TASKS if p != "opposed"])
     for preset, task in FEW_LABELS_TASKS.items():
         if preset == "opposed":
             result = run_preset("few-labels", "related", seeds,
-                                changes={"data.options.relatedness": -1.0})[0]  # fmt: skip
+                                changes={"data.options.relatedness": -1.0})  # fmt: skip
         else:
-            result = run_preset("few-labels", preset, seeds)[0]
+            result = grid[preset]
         gains[preset] = by_seed(result["tasks"][task])
         line(f"{preset} ({task})", f"{interval(gains[preset])}; per seed "
              f"{per_seed(gains[preset])}")  # fmt: skip
@@ -215,7 +203,7 @@ def sharing_hurts(seeds: Sequence[int], extra: bool) -> Figures:
              f"above relatedness 0 by {per_seed(d - h for d, h in zip(dm, hard_dm))}")  # fmt: skip
     for r in OTHER_RELATEDNESS if extra else ():
         dm = by_seed(run_preset("sharing-hurts", "hard", seeds,
-                                changes={"data.options.relatedness": r})[0], "delta_m_by_seed")  # fmt: skip
+                                changes={"data.options.relatedness": r}), "delta_m_by_seed")  # fmt: skip
         out[f"related-{r}"] = dm
         line(f"related-{r} Δm", f"{interval(dm)}; per seed {per_seed(dm)}")
     return out
@@ -225,16 +213,15 @@ def sharing_hurts(seeds: Sequence[int], extra: bool) -> Figures:
 
 
 def loss_scales(seeds: Sequence[int], extra: bool) -> Figures:
-    from tests.test_lesson_loss_scales import final_train_loss, loss_ratio
+    from tests.test_lesson_loss_scales import loss_ratio, states, train_loss
 
     out: Figures = {}
-    runs: dict[str, tuple[dict[str, Any], list[Any]]] = {}
     presets = ["equal", "uncertainty", "gradnorm", "toy-equal", "toy-gradnorm"]
+    # Two baseline groups: the synthetic presets' (equal's) and the toy presets' (toy-equal's).
+    runs = run_grid("loss-scales", seeds, presets)
     for preset in presets:
-        result, seed_runs, _ = run_preset("loss-scales", preset, seeds)
-        runs[preset] = result, seed_runs
         for task in ("task0", "task1"):
-            g = by_seed(result["tasks"][task])
+            g = by_seed(runs[preset]["tasks"][task])
             out[f"{preset}/{task}"] = g
             line(f"{preset}, {task} gain", f"{interval(g)}; per seed {per_seed(g)}")
     equal = out["equal/task0"]
@@ -243,35 +230,36 @@ def loss_scales(seeds: Sequence[int], extra: bool) -> Figures:
         line(f"{preset} − equal, task0", f"per seed {per_seed(ahead)}; "
              f"ahead on {sum(a > 0 for a in ahead)} of {len(ahead)}")  # fmt: skip
 
-    def sigmas(seed_runs: list[Any]) -> None:
-        states = [r.weighting.state()["sigma"] for r in seed_runs]
+    def sigmas(result: dict[str, Any]) -> None:
+        sigma = [(seed, state["sigma"]) for seed, state in states(result)]
         for task in ("task0", "task1"):
-            line(f"  σ {task}", span(s[task] for s in states))
-        line("  σ1/σ0", span((s["task1"] / s["task0"] for s in states), 1))
-        line("  σ²/final train loss", span(s[t] ** 2 / final_train_loss(r, t)
-                                         for r, s in zip(seed_runs, states) for t in s))  # fmt: skip
+            line(f"  σ {task}", span(s[task] for _, s in sigma))
+        line("  σ1/σ0", span((s["task1"] / s["task0"] for _, s in sigma), 1))
+        line("  σ²/final train loss", span(s[t] ** 2 / train_loss(result, seed, t)
+                                         for seed, s in sigma for t in s))  # fmt: skip
 
     line("uncertainty", "learned σ (true 0.3 and 3)")
-    sigmas(runs["uncertainty"][1])
+    sigmas(runs["uncertainty"])
     if extra:
         line("uncertainty at the model's lr (no weight_lr)", "")
-        result, seed_runs, _ = run_preset(
-            "loss-scales", "uncertainty", seeds, changes={"weighting.options": {}}
-        )
-        sigmas(seed_runs)
+        result = run_preset("loss-scales", "uncertainty", seeds,
+                            changes={"weighting.options": {}})  # fmt: skip
+        sigmas(result)
         line("  task0 gain", per_seed(by_seed(result["tasks"]["task0"])))
     for preset, name in (("gradnorm", "GradNorm"), ("toy-gradnorm", "toy GradNorm")):
-        means = [r.weighting.state()["mean_weights"] for r in runs[preset][1]]
+        means = [state["mean_weights"] for _, state in states(runs[preset])]
         line(f"{name} mean weights", f"task0 {span(m['task0'] for m in means)}, "
              f"task1 {span(m['task1'] for m in means)}")  # fmt: skip
     for preset in ("toy-equal", "toy-gradnorm"):
-        ratios = {t: [loss_ratio(r, t) for r in runs[preset][1]] for t in ("task0", "task1")}
+        result = runs[preset]
+        ratios = {t: [loss_ratio(result, seed, t) for seed in result["seeds"]]
+                  for t in ("task0", "task1")}  # fmt: skip
         out[f"{preset}/ratios"] = ratios
         line(f"{preset} L(end)/L(0)", f"σ = 1 task {span(ratios['task0'])}, "
              f"σ = 100 task {span(ratios['task1'])}")  # fmt: skip
-    last = [r.weighting.state()["weights"]["task1"] for r in runs["toy-gradnorm"][1]]
+    last = [state["weights"]["task1"] for _, state in states(runs["toy-gradnorm"])]
     line("toy GradNorm last weight of the σ = 100 task", per_seed(last, 4, sign=False))
-    rmse = {p: by_seed(runs[p][0]["tasks"]["task0"], "mtl_by_seed")
+    rmse = {p: by_seed(runs[p]["tasks"]["task0"], "mtl_by_seed")
             for p in ("toy-equal", "toy-gradnorm")}  # fmt: skip
     line("toy task0 RMSE equal / gradnorm", f"{per_seed(rmse['toy-equal'], 3, False)} vs "
          f"{per_seed(rmse['toy-gradnorm'], 3, False)}")  # fmt: skip
@@ -372,8 +360,8 @@ def hierarchical(seeds: Sequence[int], extra: bool) -> Figures:
         wide = {"model.hidden": [32, 32]}
         w_hier = run_preset("hierarchical", "hierarchical", seeds, baselines=False, changes=wide)
         w_hard = run_preset("hierarchical", "hard", seeds, baselines=False, changes=wide)
-        a = by_seed(w_hier[0]["tasks"]["high"], "mtl_by_seed")
-        b = by_seed(w_hard[0]["tasks"]["high"], "mtl_by_seed")
+        a = by_seed(w_hier["tasks"]["high"], "mtl_by_seed")
+        b = by_seed(w_hard["tasks"]["high"], "mtl_by_seed")
         line("hidden [32, 32], high RMSE hierarchical vs hard",
              f"{statistics.mean(a):.3f} vs {statistics.mean(b):.3f}; hierarchical ahead on "
              f"{sum(x < y for x, y in zip(a, b))} of {len(a)}")  # fmt: skip
@@ -387,8 +375,9 @@ def vision(seeds: Sequence[int], extra: bool) -> Figures:
     from tests.test_lesson_vision import grouping
 
     out: Figures = {}
-    for preset in ("few-digit-labels", "all-digit-labels"):
-        result, _, snaps = run_preset("vision", preset, seeds, snapshots=preset.startswith("few"))
+    # Each preset keeps other digit labels, so each is its own baseline group in the grid.
+    grid = run_grid("vision", seeds, ["few-digit-labels", "all-digit-labels"], snapshots=True)
+    for preset, result in grid.items():
         digit = result["tasks"]["digit"]
         g = by_seed(digit)
         out[preset] = g
@@ -396,7 +385,8 @@ def vision(seeds: Sequence[int], extra: bool) -> Figures:
         line(f"{preset} accuracy multi-task vs single-task",
              f"{statistics.mean(by_seed(digit, 'mtl_by_seed')):.3f} vs "
              f"{statistics.mean(by_seed(digit, 'stl_by_seed')):.3f}")  # fmt: skip
-        if snaps:
+        if preset == "few-digit-labels":  # the picture the lesson's figures read
+            snaps = result["snapshots"]
             before = [grouping(snaps[(s, "mtl")][0]) for s in seeds]
             mtl = [grouping(snaps[(s, "mtl")][-1]) for s in seeds]
             stl = [grouping(snaps[(s, "stl")][-1]) for s in seeds]

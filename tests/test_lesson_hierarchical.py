@@ -13,7 +13,7 @@ The presets run as the lesson's grid (``Lesson.sweep``, run in this process by
 group, so it runs without baselines: its single-task networks would be the hierarchical
 preset's, number for number (the baselines depend on the data, the trunk, the training
 settings and the seed, never on the strategy), so its gains are taken against those,
-paired by seed (``against_baselines``). Measurement the claims do not read is off.
+paired by seed (``by_variant``). Measurement the claims do not read is off.
 
 Margins (measured with bench/measure_lessons.py after batch groups and one preprocessor
 per table; percent gain over the single-task network, per seed, seeds 0..2 / 3..5):
@@ -37,7 +37,7 @@ import pytest
 
 from mtlcore.analysis import summarize_gains
 from mtlcore.lessons import lesson
-from mtlcore.sweep import against_baselines, run_cells
+from mtlcore.sweep import by_variant, measurements_off, run_cells
 
 pytestmark = pytest.mark.claim
 
@@ -50,29 +50,23 @@ FITTED = 0.1  # hard sharing: the high task's training loss (MSE) at the end, ev
 
 
 # The lesson's grid (its two presets, their seeds), measurement the claims do not read off.
-GRID = LESSON.sweep(changes={"train.grad_cosine_every": 0, "train.affinity_every": 0,
-                             "train.snapshot_every": 0, "train.device": "cpu"})  # fmt: skip
+GRID = LESSON.sweep(changes=measurements_off())
 
 
 @functools.cache
 def results() -> dict[str, dict[str, Any]]:
-    """The two presets' results, ``{preset: result}``; hard sharing's without baselines
-    (it is in the hierarchical preset's baseline group)."""
+    """The two presets' results, ``{preset: result}``; hard sharing's trained without
+    baselines (it is in the hierarchical preset's baseline group) and compared with the
+    hierarchical preset's."""
     hier, hard = GRID.variant("hierarchical"), GRID.variant("hard")
     assert GRID.owner_of(hard) == hier  # the same data, trunk, training and seeds
-    out = run_cells(GRID)
-    return {"hierarchical": out[hier.index], "hard": out[hard.index]}
+    return by_variant(GRID, run_cells(GRID))
 
 
-def gains() -> dict[str, dict[str, dict[int, float]]]:
+def gains() -> dict[str, dict[str, dict[str, float]]]:
     """Per-seed gains, ``{strategy: {task: {seed: %}}}``, both against one set of baselines."""
-    hier = results()["hierarchical"]
-    hard_vs_stl = against_baselines(GRID, {GRID.variant(k).index: r for k, r in results().items()},
-                                    GRID.variant("hard"))  # fmt: skip
-    return {
-        "hierarchical": {t: dict(e["gain_by_seed"]) for t, e in hier["tasks"].items()},
-        "hard": {t: dict(e["gain_by_seed"]) for t, e in hard_vs_stl["tasks"].items()},
-    }
+    return {k: {t: dict(e["gain_by_seed"]) for t, e in r["tasks"].items()}
+            for k, r in results().items()}  # fmt: skip
 
 
 def differences(task: str) -> list[float]:

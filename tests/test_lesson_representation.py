@@ -14,6 +14,11 @@ true value:
 - *formed early*: the multi-task representation's CKA to its own last-epoch representation
   rises from epoch 0 to near 1 within the first few of the 20 epochs.
 
+The two presets run as the lesson's grid (``Lesson.sweep``, run in this process by
+``mtlcore.sweep.run_cells`` with the cells' snapshots): they differ in the relatedness,
+which changes the data, so each is a baseline group of its own and trains its own
+single-task network (whose snapshots and CKA rows the claims read), as the page's runs do.
+
 Margins were checked on seeds 3..5 (``measure`` below computes them; bench/measure_lessons.py
 prints them); the numbers, after batch groups and one preprocessor per table, are in the
 lesson's ``measured`` text and docs/lessons.md.
@@ -39,10 +44,10 @@ from dashboard.animation import (
     representation_animation,
 )
 from mtlcore.analysis import linear_cka
-from mtlcore.experiment import run_experiment
 from mtlcore.lessons import LESSONS
 from mtlcore.lessons.representation import POOR_LABELS, POOR_TASK
-from mtlcore.train import Snapshot, TrainEvent
+from mtlcore.sweep import by_variant, measurements_off, run_cells
+from mtlcore.train import Snapshot
 from tests.test_dashboard import _isolated  # noqa: F401  (autouse: fresh caches, no workers)
 from tests.test_transfer import open_page, small, stored
 
@@ -54,22 +59,18 @@ EARLY_EPOCH = 4  # of 20: "the first few epochs"
 
 
 @functools.cache
+def grid_results(seeds: tuple[int, ...] | None = None) -> dict[str, dict]:
+    """Both presets' results with their snapshots, as the lesson's grid on ``seeds``
+    (default: the presets'); the measurements the claims do not read off."""
+    grid = LESSON.sweep(seeds, measurements_off(snapshots=True))
+    assert len(grid.owners) == len(grid.cells)  # each preset trains its own baselines
+    return by_variant(grid, run_cells(grid, snapshots=True))
+
+
 def outcome(preset: str, seeds: tuple[int, ...] | None = None) -> tuple[dict, dict]:
     """The preset's result and its snapshots per (seed, model), in epoch order."""
-    config = LESSON.preset(preset).experiment()
-    config.train.device = "cpu"
-    config.train.grad_cosine_every = 0  # measurements the claims do not read
-    config.train.affinity_every = 0
-    if seeds is not None:
-        config.seeds = list(seeds)
-    snaps: dict[tuple[int, str], list[Snapshot]] = {}
-
-    def keep(event: TrainEvent) -> None:
-        if event.kind == "snapshot" and event.snapshot is not None:
-            snaps.setdefault((event.seed, event.model), []).append(event.snapshot)
-
-    result, _ = run_experiment(config, keep)
-    return result, snaps
+    result = grid_results(seeds)[preset]
+    return result, result["snapshots"]
 
 
 def sortedness(snapshots: list[Snapshot]) -> float:

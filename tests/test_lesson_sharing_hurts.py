@@ -11,7 +11,7 @@ The presets run as the lesson's grid (``Lesson.sweep``, run in this process by
 they run without baselines — their single-task networks would be the hard preset's,
 number for number (the baselines depend on the data, the trunk, the training settings
 and the seed, never on the strategy) — and their gains are taken against the hard
-preset's baselines, paired by seed (``against_baselines``). Measurement the claims do
+preset's baselines, paired by seed (``by_variant``). Measurement the claims do
 not read (gradient cosines, task affinity, snapshots) is off; it does not change the
 training.
 
@@ -36,7 +36,7 @@ import pytest
 from mtlcore.analysis import summarize_gains
 from mtlcore.lessons import lesson
 from mtlcore.lessons.sharing_hurts import REMEDIES
-from mtlcore.sweep import against_baselines, run_cells
+from mtlcore.sweep import by_variant, measurements_off, run_cells
 
 pytestmark = pytest.mark.claim
 
@@ -44,19 +44,18 @@ LESSON = lesson("sharing-hurts")
 MARGIN = 25.0  # points of Δm by which every remedy beats hard sharing on every seed
 HALF_LOSS = -15.0  # Δm every seed stays below at relatedness 0.5 (−29 the highest measured)
 # The lesson's grid (its presets, their seeds), measurement the claims do not read off.
-GRID = LESSON.sweep(changes={"train.grad_cosine_every": 0, "train.affinity_every": 0,
-                             "train.snapshot_every": 0, "train.device": "cpu"})  # fmt: skip
+GRID = LESSON.sweep(changes=measurements_off())
 
 
 @functools.cache
-def results() -> dict[int, dict[str, Any]]:
-    """Every preset's result; the remedies reuse the hard preset's baselines (one group)."""
-    return run_cells(GRID)
+def results() -> dict[str, dict[str, Any]]:
+    """Every preset's result, compared with its baseline group's single-task networks by
+    seed; the remedies reuse the hard preset's baselines (one group)."""
+    return by_variant(GRID, run_cells(GRID))
 
 
 def result(key: str) -> dict[str, Any]:
-    """The preset's comparison with its baseline group's single-task networks, by seed."""
-    return against_baselines(GRID, results(), GRID.variant(key))
+    return results()[key]
 
 
 def test_presets_differ_from_the_hard_one_in_one_setting() -> None:

@@ -15,6 +15,12 @@ all labels +0.0 / −0.8 / +0.8 and +0.8 / +0.8 / −0.7. Grouping (5-nearest-ne
 digit accuracy in the PCA plane): before training 0.22…0.33; multi-task at the last
 epoch 0.65…0.73, above its epoch 0 by ≥ 0.39 on every seed; multi-task minus
 single-task +0.21 / +0.21 / +0.13 (seeds 0..2), +0.23 / +0.12 / +0.10 (3..5).
+
+The two presets run as the lesson's grid (``Lesson.sweep``, run in this process by
+``mtlcore.sweep.run_cells`` with the cells' snapshots): they differ in the digit labels
+kept, which changes the data, so each is a baseline group of its own and trains its own
+single-task network, as the page's runs do. Gradient cosines and task affinity, which
+no claim reads, are off (they do not change the training).
 """
 
 from __future__ import annotations
@@ -27,30 +33,30 @@ from sklearn.decomposition import PCA
 from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from mtlcore.experiment import run_experiment
 from mtlcore.lessons import LESSONS
 from mtlcore.lessons.vision import FEW_DIGIT_LABELS
-from mtlcore.train import Snapshot, TrainEvent
+from mtlcore.sweep import by_variant, measurements_off, run_cells
+from mtlcore.train import Snapshot
 
 pytestmark = pytest.mark.claim
 
 LESSON = LESSONS["vision"]
+# The lesson's grid (its presets, their seeds), measurement the claims do not read off.
+GRID = LESSON.sweep(changes=measurements_off(snapshots=True))
 
 
 @functools.cache
+def results() -> dict[str, dict]:
+    """Both presets' results, each with its snapshots per (seed, model) in epoch order
+    (``result["snapshots"]``), as the pages get them."""
+    assert len(GRID.owners) == len(GRID.cells)  # each preset trains its own baselines
+    return by_variant(GRID, run_cells(GRID, snapshots=True))
+
+
 def outcome(preset: str) -> tuple[dict, dict[tuple[int, str], list[Snapshot]]]:
-    """The preset's result and its snapshots per (seed, model) in epoch order, as the
-    pages get them."""
-    config = LESSON.preset(preset).experiment()
-    config.train.device = "cpu"
-    snaps: dict[tuple[int, str], list[Snapshot]] = {}
-
-    def keep(event: TrainEvent) -> None:
-        if event.kind == "snapshot" and event.snapshot is not None:
-            snaps.setdefault((event.seed, event.model), []).append(event.snapshot)
-
-    result, _ = run_experiment(config, keep)
-    return result, snaps
+    """The preset's result and its snapshots per (seed, model) in epoch order."""
+    result = results()[preset]
+    return result, result["snapshots"]
 
 
 def digit_gains(preset: str) -> list[float]:

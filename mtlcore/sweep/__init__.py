@@ -15,7 +15,13 @@ every cell of the group (``Grid.baselines_trained`` / ``baselines_reused``). See
 ``docs/sweeps.md``. Nothing here imports torch or streamlit.
 """
 
-from mtlcore.sweep._local import against_baselines, run_cells
+from mtlcore.sweep._local import (
+    against_baselines,
+    by_variant,
+    measurements_off,
+    run_cell,
+    run_cells,
+)
 from mtlcore.sweep._rank import (
     CellResult,
     baseline_counts,
@@ -61,6 +67,9 @@ from mtlcore.sweep._spec import (
 
 __all__ = [
     "against_baselines",
+    "by_variant",
+    "measurements_off",
+    "run_cell",
     "run_cells",
     "MAX_SWEEP_RUNS",
     "PAIRS_MEASUREMENTS_OFF",
