@@ -27,6 +27,7 @@ from dashboard.url import (
 
 DRAFT_KEY = "draft"
 PROBLEMS_KEY = "url_problems"
+LESSON_OUT_OF_URL = "lesson_out_of_url"  # set by a page that means nothing by ?lesson=
 WIDGET_PREFIX = "ctl:"
 
 
@@ -118,6 +119,13 @@ def set_current_lesson(key: str | None) -> None:
     st.session_state[LESSON_KEY] = key
 
 
+def leave_lesson_out_of_url() -> None:
+    """This run's page means nothing by ``?lesson=`` (the Sweep page: a lesson's grid is
+    opened by the Learn page's button, not by the link), so :func:`sync_url` leaves it out
+    of the address this once; the tab still follows the lesson on the other pages."""
+    st.session_state[LESSON_OUT_OF_URL] = True
+
+
 def my_experiments() -> list[int]:
     """Experiments started from this browser tab, newest first."""
     return st.session_state.setdefault("my_experiments", [])
@@ -127,9 +135,10 @@ def sync_url() -> None:
     """Write the draft (and hide/exp) into the address bar when it changed."""
     from dashboard import datasets
 
+    lesson = None if st.session_state.pop(LESSON_OUT_OF_URL, False) else current_lesson()
     wanted = encode_query(
         draft(), hide=sorted(hidden_controls()), exp=current_experiment(),
-        lesson=current_lesson(), upload_id=datasets.upload_id,
+        lesson=lesson, upload_id=datasets.upload_id,
     )  # fmt: skip
     current = {k: st.query_params.get(k) for k in st.query_params}
     if current != wanted:

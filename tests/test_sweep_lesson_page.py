@@ -87,3 +87,21 @@ def test_the_grid_table_shows_only_options_that_differ_from_the_defaults():
     # an option of an unchanged dataset is the preset's own change, even at its default
     assert rows["related-1"] == "data.options.relatedness = 1.0"
     assert not [r for r in rows.values() if "None" in r or "{}" in r], rows
+
+
+def test_the_sweep_pages_address_does_not_carry_the_lesson():
+    """The Learn page's lesson is in the address (``?lesson=``: a link back to it); the
+    Sweep page, opened by "Run the whole grid", means nothing by it and leaves it out;
+    back on the Learn page the tab still follows the lesson."""
+    at = AppTest.from_file(DASHBOARD_APP, default_timeout=90)
+    at.run()
+    at.switch_page("app_pages/learn.py").run()
+    at.button(key="open_sharing-hurts").click().run()
+    assert at.query_params["lesson"] == "sharing-hurts"
+    at.button(key="sweep_sharing-hurts").click().run()
+    at.switch_page("app_pages/sweep.py").run()  # AppTest stays on the page it switched from
+    assert [s.value for s in at.subheader][0] == "The grid: lesson 2, When sharing hurts"
+    assert "lesson" not in at.query_params, dict(at.query_params)
+    at.switch_page("app_pages/learn.py").run()
+    assert at.query_params["lesson"] == "sharing-hurts"
+    assert [h.value for h in at.header][0] == "2. When sharing hurts"

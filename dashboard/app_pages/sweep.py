@@ -58,6 +58,7 @@ EXAMPLE_VALUES = {
 
 
 def main() -> None:
+    state.leave_lesson_out_of_url()  # the lesson grid comes from the Learn page, not the link
     st.title("Sweep")
     st.write(
         "Which sharing strategy and weighting suit these tasks, and by how much beyond the "
