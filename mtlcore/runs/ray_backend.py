@@ -244,17 +244,25 @@ def _payload(ray: Any, info: RunInfo, files: dict[Path, Any], baselines: list[An
 Need = tuple[str, int]  # a baseline cache entry: (key text, seed)
 
 
-def _baseline_needs(info: RunInfo) -> list[Need]:
+def _baseline_needs(info: RunInfo, keys: dict[str, str | None]) -> list[Need]:
     """The cache entries the run reuses or trains, keyed as its task will key them (on the
-    device it gets: a GPU only for ``device: cuda``)."""
+    device it gets: a GPU only for ``device: cuda``). ``keys`` keeps each baseline group's
+    cache key (``mtlcore.sweep.baseline_key``, the group key of the local scheduler, which
+    the cache key extends): a grid's CSV files are read and hashed once per group."""
+    from mtlcore.sweep import baseline_key as group_key
+
     config = info.config()
     if not config.baselines:
         return []
-    try:
-        key = baseline_key(config, "cuda" if config.train.device == "cuda" else "cpu")
-    except OSError:  # a CSV file that cannot be read: the task fails and says why
-        return []
-    return [(key, seed) for seed in config.seeds]
+    device = "cuda" if config.train.device == "cuda" else "cpu"
+    group = f"{device} {group_key(config)}"
+    if group not in keys:
+        try:
+            keys[group] = baseline_key(config, device)
+        except OSError:  # a CSV file that cannot be read: the task fails and says why
+            keys[group] = None
+    key = keys[group]
+    return [] if key is None else [(key, seed) for seed in config.seeds]
 
 
 @dataclass
@@ -325,8 +333,9 @@ def _drive(
     remote = ray.remote(execute_remote)
     files: dict[Path, Any] = {}
     infos = {rid: store.run(rid) for rid in run_ids}
-    plan = _BaselinePlan(ray, store, {rid: _baseline_needs(i) for rid, i in infos.items()},
-                         list(run_ids))  # fmt: skip
+    keys: dict[str, str | None] = {}
+    needs = {rid: _baseline_needs(info, keys) for rid, info in infos.items()}
+    plan = _BaselinePlan(ray, store, needs, list(run_ids))
     cancelled: set[int] = set()
     done: list[tuple[int, str]] = []
 
