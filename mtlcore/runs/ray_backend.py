@@ -36,12 +36,13 @@ driver adds it to the store's cache (so later runs, local or on Ray, reuse it to
 The other runs of that key and seed wait for that one run only, then start with the
 entry; if it ended without one (failed, cancelled), the next of them trains it. If
 it ended done without the driver's entry (a node whose mtlcore or torch version
-differs computes another key), they all start and train their own, as before.
+differs computes another key), they all start at once and each trains its own.
 
 Cancelling a run in the store (the dashboard's button, ``runs cancel``) is seen by
 the driver within ``poll_seconds`` and stops its Ray task with ``ray.cancel``: a
 task still waiting in Ray's queue is dropped; a running one cancels its run and
-ends, its metrics so far kept (up to the last update).
+ends, its metrics so far kept (up to the last update); a run still waiting in the
+driver for another run's baselines ends cancelled at once.
 
 Resources: each task asks for one CPU; a run whose config says
 ``train.device: cuda`` also asks for one GPU when the cluster has one (and fails
