@@ -9,6 +9,12 @@ The reported test metrics come from scikit-learn (:func:`regression_metrics`,
 :func:`classification_metrics`). The per-epoch validation metrics of the training
 curves are computed on the tensors where they are (:func:`tensor_metric`: no copy to
 the CPU, no scikit-learn call each epoch), to the same numbers.
+
+scikit-learn is imported by the functions that call it, not by this module: the pages
+read :data:`HIGHER_IS_BETTER` and the gains through ``mtlcore.kinds`` and
+``mtlcore.analysis``, and scikit-learn (which imports ``scipy.stats``) is seconds of
+the dashboard's first page on a busy machine (issue 12). The run workers import it
+before their first run (``mtlcore.runs._preload``).
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn import metrics as skm
 
 if TYPE_CHECKING:  # tensors are only passed in: importing this module imports no torch
     from torch import Tensor
@@ -36,6 +41,8 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
     more), MAE the mean absolute error over them, and R² the mean of the k per-output
     R² (scikit-learn's ``multioutput="uniform_average"``, the default of all three).
     """
+    from sklearn import metrics as skm
+
     return {
         "rmse": float(math.sqrt(skm.mean_squared_error(y_true, y_pred))),
         "mae": float(skm.mean_absolute_error(y_true, y_pred)),
@@ -70,6 +77,8 @@ def classification_metrics(
     y_true: np.ndarray, proba: np.ndarray, n_classes: int
 ) -> dict[str, float]:
     """``proba``: (rows,) probability of class 1 for binary, (rows, classes) for multiclass."""
+    from sklearn import metrics as skm
+
     if n_classes == 2:
         pred = (proba >= 0.5).astype(int)
         f1 = skm.f1_score(y_true, pred, zero_division=0)
@@ -84,6 +93,8 @@ def classification_metrics(
 
 
 def _auc(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> float:
+    from sklearn import metrics as skm
+
     present = np.unique(y_true)
     if len(present) < 2:
         return float("nan")  # undefined with one class in the split

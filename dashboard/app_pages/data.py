@@ -12,7 +12,7 @@ from dashboard.text import md_escape
 from dashboard.widgets import option_widgets
 from mtlcore.data.builtin import BUILTIN_DATASETS
 from mtlcore.data.ingest import CSV_FORMAT_ATTR, CsvFormat, missing_target_count
-from mtlcore.data.prepare import describe_inputs
+from mtlcore.data.inputs import describe_inputs
 from mtlcore.data.spec import TASK_KINDS, DataError, TaskSpec
 from mtlcore.kinds import predicts_numbers
 

@@ -44,6 +44,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mtlcore.data.ingest import DATE_FORMATS_ATTR, resolve_task, to_dates
+from mtlcore.data.inputs import imputed_counts, input_kinds
 from mtlcore.data.spec import DataError, Dataset, TaskSpec
 from mtlcore.kinds import Kind, kind_named
 from mtlcore.seeding import numpy_rng
@@ -408,7 +409,7 @@ def _table_features(
 ) -> TableFeatures:
     """The preprocessor of ``spec``'s inputs fitted on every training row of its table
     (whatever the targets hold: inputs only), and each split's matrix."""
-    numeric, text, dates = _kinds(table, spec)
+    numeric, text, dates = input_kinds(table, spec)
     columns = [c for c in table.columns if c in set(numeric + text + dates)]
     pre = _column_transformer(table, numeric, text, dates)
 
@@ -492,14 +493,6 @@ def _task_rows(
             column=spec.targets[0],
         )
     return parts, labelled_train - len(parts["train"])
-
-
-def _kinds(table: pd.DataFrame, spec: TaskSpec) -> tuple[list[str], list[str], list[str]]:
-    """The task's inputs split into numeric, text and date columns."""
-    inputs = list(spec.inputs or ())
-    dates = [c for c in inputs if pd.api.types.is_datetime64_any_dtype(table[c])]
-    numeric = [c for c in inputs if c not in dates and pd.api.types.is_numeric_dtype(table[c])]
-    return numeric, [c for c in inputs if c not in numeric and c not in dates], dates
 
 
 def _number_pipeline() -> Pipeline:
@@ -685,40 +678,3 @@ def _inputs_frame(
     columns.update({c: part[c] for c in dates})
     order = [c for c in part.columns if c in columns]
     return pd.DataFrame({c: columns[c] for c in order}, index=part.index)
-
-
-# --- what preprocessing does -------------------------------------------------
-
-
-def imputed_counts(table: pd.DataFrame, spec: TaskSpec) -> dict[str, int]:
-    """Input column -> missing values filled in, over the rows that have the task's target
-    (the rows the task trains, validates and tests on)."""
-    labelled = table[list(spec.targets)].notna().all(axis=1).to_numpy()
-    missing = {
-        c: np.count_nonzero(table[c].isna().to_numpy() & labelled) for c in spec.inputs or ()
-    }
-    return {str(c): int(n) for c, n in missing.items() if n}
-
-
-def describe_inputs(table: pd.DataFrame, spec: TaskSpec) -> pd.DataFrame:
-    """What preprocessing does to each input of a resolved task, without fitting anything:
-    one row per input column with ``column``, ``read_as`` (how it is encoded), ``features``
-    (how many model inputs it becomes) and ``filled`` (missing values imputed, and how).
-    :func:`missing_target_count` gives the rows the task drops."""
-    numeric, text, dates = _kinds(table, spec)
-    filled = imputed_counts(table, spec)
-    labelled = table[list(spec.targets)].notna().all(axis=1)  # a mask: no copy of the table
-    rows = []
-    for c in spec.inputs or ():
-        if c in dates:
-            read_as, n = "date: year, and sin/cos of month, day of year, day of week", 7
-            how = "median date feature"
-        elif c in numeric:
-            read_as, n, how = "number, standardised", 1, "median"
-        else:
-            n = int(table.loc[labelled, c].nunique())
-            read_as, how = f"category, one-hot ({n} values)", "most frequent value"
-        k = filled.get(c, 0)
-        rows.append({"column": c, "read_as": read_as, "features": n,
-                     "filled": f"{k} ({how})" if k else "0"})  # fmt: skip
-    return pd.DataFrame(rows, columns=["column", "read_as", "features", "filled"])
