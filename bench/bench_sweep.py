@@ -21,11 +21,13 @@ per run (wall time × workers / runs: what one more run costs the pool), the rat
 the two, and from the per-run cost the wall time of a 100-cell × 5-seed grid on this
 pool (an estimate on paper: runs × per-run seconds / workers).
 
-3. *local Ray*: the sweep's runs through ``mtlcore.runs.ray_backend.run_on_ray`` on a
+3. *local Ray*: the runs of both ways (the sweep's, and each cell with its own
+   baselines; in turn first) through ``mtlcore.runs.ray_backend.run_on_ray`` on a
    local Ray of ``--workers`` CPUs (skipped, with a line saying so, when the Ray extra
-   is not installed, or with ``--no-ray``). Its start (``ray.init`` and one warm-up task
+   is not installed, or with ``--no-ray``). Its start (``ray.init``, one warm-up task
    per CPU that imports torch and the engine, as the pool's workers do before they are
-   ready) is reported apart and not counted, like the pool's.
+   ready, and one tiny run per CPU through ``run_on_ray``) is reported apart and not
+   counted, like the pool's.
 
     .venv/bin/python bench/bench_sweep.py              # print the figures
     .venv/bin/python bench/bench_sweep.py --append     # and append them to bench/RESULTS.md
@@ -77,6 +79,13 @@ def trained(store: RunStore, ids: list[int]) -> int:
                for b in store.run(i).result["baselines_by_seed"].values())  # fmt: skip
 
 
+def submit(store: RunStore, g: Grid, *, reuse: bool) -> list[int]:
+    """Queue the grid's runs: as a sweep (reuse), or each cell with its own baselines."""
+    if reuse:
+        return start_sweep(store, g).submitted
+    return [i for c in g.cells for i in store.submit(own_baselines(c), name=c.label)]
+
+
 def timed(g: Grid, workers: int, *, reuse: bool) -> tuple[float, int, int]:
     """Wall seconds from submit to the last run done, the number of runs, and the
     baselines they trained."""
@@ -85,10 +94,7 @@ def timed(g: Grid, workers: int, *, reuse: bool) -> tuple[float, int, int]:
         with LocalExecutor(store, workers=workers, max_queued=10_000) as pool:
             pool.wait_ready(120)
             t0 = time.perf_counter()
-            if reuse:
-                ids = start_sweep(store, g).submitted
-            else:
-                ids = [i for c in g.cells for i in store.submit(own_baselines(c), name=c.label)]
+            ids = submit(store, g, reuse=reuse)
             while not all(store.run(i).is_finished for i in ids):
                 time.sleep(0.2)
             wall = time.perf_counter() - t0
@@ -98,26 +104,44 @@ def timed(g: Grid, workers: int, *, reuse: bool) -> tuple[float, int, int]:
         return wall, len(ids), trained(store, ids)
 
 
-def timed_ray(g: Grid, workers: int) -> tuple[float, int, int, float]:
-    """The sweep on a local Ray: wall seconds from submit to the last run done, the
-    number of runs, the baselines they trained, and the seconds to start Ray and warm its
-    workers (not counted)."""
+def timed_ray(
+    g: Grid, workers: int, *, reuse_first: bool
+) -> tuple[dict[bool, tuple[float, int, int]], float]:
+    """Both ways on one local Ray (``reuse_first``: the sweep first), each on a fresh store:
+    per way (reuse or not) the wall seconds from submit to the last run done, the runs and
+    the baselines they trained; and the seconds to start Ray and warm its workers (not
+    counted)."""
     from mtlcore.runs.ray_backend import ray_session, run_on_ray
 
-    with tempfile.TemporaryDirectory() as home:
-        store = RunStore(home)
-        t_start = time.perf_counter()
-        with ray_session(num_cpus=workers) as ray:
-            warm = ray.remote(num_cpus=1)(_warm_worker)
-            ray.get([warm.remote() for _ in range(workers)])
-            t0 = time.perf_counter()
-            ids = start_sweep(store, g).submitted
-            ended = run_on_ray(store, ids)
-            wall = time.perf_counter() - t0
-        bad = [i for i, status in ended if status != DONE]
-        if bad or len(ended) != len(ids):
-            raise SystemExit(f"Ray runs {bad} did not finish: {store.run(bad[0]).error}")
-        return wall, len(ids), trained(store, ids), t0 - t_start
+    out: dict[bool, tuple[float, int, int]] = {}
+    t_start = time.perf_counter()
+    with ray_session(num_cpus=workers) as ray:
+        warm = ray.remote(num_cpus=1)(_warm_worker)
+        ray.get([warm.remote() for _ in range(workers)])
+        # and a tiny run per CPU through run_on_ray: a worker's first run task costs seconds
+        # more than warm_up (8 s here), whichever way would come first
+        with tempfile.TemporaryDirectory() as home:
+            store = RunStore(home)
+            run_on_ray(store, store.submit(ExperimentConfig.parse(TINY_RUN | {
+                "seeds": list(range(workers))})))  # fmt: skip
+        start = time.perf_counter() - t_start
+        for reuse in (reuse_first, not reuse_first):
+            with tempfile.TemporaryDirectory() as home:
+                store = RunStore(home)
+                t0 = time.perf_counter()
+                ids = submit(store, g, reuse=reuse)
+                ended = run_on_ray(store, ids)
+                wall = time.perf_counter() - t0
+                bad = [i for i, status in ended if status != DONE]
+                if bad or len(ended) != len(ids):
+                    raise SystemExit(f"Ray runs {bad} did not finish: {store.run(bad[0]).error}")
+                out[reuse] = (wall, len(ids), trained(store, ids))
+    return out, start
+
+
+TINY_RUN = {"data": {"builtin": "synthetic", "options": {"n_rows": 40, "n_features": 4}},
+            "model": {"hidden": [4]}, "train": {"epochs": 1, "batch_size": 16},
+            "baselines": False}  # fmt: skip
 
 
 def _warm_worker() -> None:
@@ -146,8 +170,8 @@ def main() -> None:
     for _ in range(args.repeats):
         sweeps.append(timed(g, args.workers, reuse=True))
         plains.append(timed(g, args.workers, reuse=False))
-        if use_ray:
-            rays.append(timed_ray(g, args.workers))
+        if use_ray:  # the two ways in turn first
+            rays.append(timed_ray(g, args.workers, reuse_first=len(rays) % 2 == 0))
     sweep_s, (_, sweep_runs, sweep_trained) = statistics.median(w for w, _, _ in sweeps), sweeps[0]
     plain_s, (_, plain_runs, plain_trained) = statistics.median(w for w, _, _ in plains), plains[0]
     per_run = sweep_s * args.workers / sweep_runs
@@ -184,19 +208,29 @@ def main() -> None:
             f.write("\n" + text)
 
 
-def _ray_rows(rays: list[tuple[float, int, int, float]], workers: int, pool_s: float) -> list[str]:
-    """The local-Ray row of the table, and a line on its start and its ratio to the pool."""
+def _ray_rows(
+    rays: list[tuple[dict[bool, tuple[float, int, int]], float]], workers: int, pool_s: float
+) -> list[str]:
+    """The local-Ray rows of the table, and a line on its start and its ratios."""
     if not rays:
         return ["", "Local Ray: not measured (the Ray extra is not installed, or --no-ray)."]
-    wall = statistics.median(w for w, _, _, _ in rays)
-    start = statistics.median(s for _, _, _, s in rays)
-    _, runs, baselines, _ = rays[0]
+    walls = {
+        reuse: statistics.median(ways[reuse][0] for ways, _ in rays) for reuse in (True, False)
+    }
+    start = statistics.median(s for _, s in rays)
+    rows = []
+    for reuse, way in ((True, "sweep on a local Ray"), (False, "its own baselines, local Ray")):
+        _, runs, baselines = rays[0][0][reuse]
+        rows.append(f"| {way} ({workers} CPUs) | {runs} | {baselines} | {walls[reuse]:.1f} | "
+                    f"{walls[reuse] * workers / runs:.2f} |")  # fmt: skip
     return [
-        f"| sweep on a local Ray ({workers} CPUs) | {runs} | {baselines} | {wall:.1f} | "
-        f"{wall * workers / runs:.2f} |",
+        *rows,
         "",
-        f"Local Ray / local pool, same sweep: {wall / pool_s:.2f}. Ray's start (`ray.init` "
-        f"and a warm-up task per CPU), not counted above: {start:.1f} s.",
+        f"Local Ray / local pool, same sweep: {walls[True] / pool_s:.2f}. On the local Ray, "
+        f"sweep / no reuse: {walls[True] / walls[False]:.2f}. Ray's start (`ray.init`, a "
+        f"warm-up task and a tiny run per CPU; one start per repeat serves both ways), not "
+        f"counted above: "
+        f"{start:.1f} s.",
     ]
 
 
