@@ -122,7 +122,9 @@ def test_a_sweep_on_ray_writes_the_same_results_as_the_local_pool(
     ray_ids = [*on_ray.sweep(sweeps[1]).run_ids, *on_ray.submit(csv_config)]
     drain_queue(local)
     ended: list[tuple[int, str]] = []
-    done = run_on_ray(on_ray.home, ray_ids, on_finish=lambda rid, st: ended.append((rid, st)))
+    # given in any order, the oldest run of each key and seed trains, as on the local pool
+    done = run_on_ray(on_ray.home, ray_ids[::-1],
+                      on_finish=lambda rid, st: ended.append((rid, st)))  # fmt: skip
     assert sorted(done) == sorted((i, DONE) for i in ray_ids) and ended == done
     for ra, rb in zip(local_ids, ray_ids, strict=True):
         assert_same_run(local, ra, on_ray, rb)

@@ -30,7 +30,7 @@ sweep's baseline group key, with the data's digests and the device its task trai
 on) is worked out on the driver. A run whose entries the store has starts at once,
 each entry (its files as bytes, put in Ray's object store once) in its payload,
 seeded into the task's throw-away store so ``execute_run`` reuses it. Of the runs
-whose entry is missing, the first (for a sweep, its group's first cell: queued
+whose entry is missing, the oldest (for a sweep, its group's first cell: queued
 first) starts and trains it; its task sends the entry back with its files and the
 driver adds it to the store's cache (so later runs, local or on Ray, reuse it too).
 The other runs of that key and seed wait for that one run only, then start with the
@@ -274,7 +274,7 @@ class _BaselinePlan:
     ray: Any
     store: RunStore
     needs: dict[int, list[Need]]
-    waiting: list[int]  # in the order they were claimed (a sweep's owners first)
+    waiting: list[int]  # oldest first, as the local pool claims them (a sweep's owners first)
     entries: dict[Need, Any] = field(default_factory=dict)  # -> ref of its EntryBytes
     owners: dict[Need, int] = field(default_factory=dict)  # a missing entry -> who trains it
     unshared: set[Need] = field(default_factory=set)  # trained, yet not under our key
@@ -336,7 +336,7 @@ def _drive(
     infos = {rid: store.run(rid) for rid in run_ids}
     keys: dict[str, str | None] = {}
     needs = {rid: _baseline_needs(info, keys) for rid, info in infos.items()}
-    plan = _BaselinePlan(ray, store, needs, list(run_ids))
+    plan = _BaselinePlan(ray, store, needs, sorted(run_ids))
     cancelled: set[int] = set()
     done: list[tuple[int, str]] = []
 
