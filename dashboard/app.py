@@ -22,7 +22,7 @@ def main() -> None:
     import dashboard
 
     st.set_page_config(page_title="MTL Studio", layout="wide")
-    # Drawn before the imports below (pandas, scikit-learn, plotly: seconds on a busy
+    # Drawn before the imports below (pandas, plotly, the engine: seconds on a busy
     # machine, the first time): the user sees the page loading, not a blank tab. Only
     # while this server has not yet drawn the page: on later runs (every click) the
     # line would only push the page down and back.
