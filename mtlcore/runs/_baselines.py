@@ -15,9 +15,10 @@ each CSV file's path replaced by a SHA-256 of its bytes (a file edited in place 
 other data; the same file uploaded twice is the same), ``train.device`` by the
 device it resolved to, without the settings that only measure the multi-task model
 (``grad_cosine_every``, ``affinity_every``) or train more models after the
-baselines (``pairwise``), and with the versions of MTL Studio and torch (new code
-may train other numbers). Steps per epoch and batch groups follow from the data,
-the tasks and the batch size, all in the key. The seed is the second half of the key.
+baselines (``pairwise``), and with the versions of MTL Studio and torch and the
+revision of the training arithmetic (``mtlcore.train.ARITHMETIC``: new code may train
+other numbers). Steps per epoch and batch groups follow from the data, the tasks and
+the batch size, all in the key. The seed is the second half of the key.
 
 **Where.** One row per (key, seed) in the store's SQLite table ``baselines`` (the
 run that trained them, each task's test metrics, the size); the files in
@@ -89,6 +90,7 @@ def baseline_key(config: ExperimentConfig, device: torch.device | str) -> str:
 
     import mtlcore
     from mtlcore.sweep import baseline_key as config_key
+    from mtlcore.train import ARITHMETIC
 
     raw = json.loads(config_key(config))
     train = raw.setdefault("train", {})
@@ -97,7 +99,8 @@ def baseline_key(config: ExperimentConfig, device: torch.device | str) -> str:
     train["device"] = torch.device(device).type
     if config.data.csv:
         raw["data"]["csv"] = {table: file_digest(path) for table, path in config.data.csv.items()}
-    raw["engine"] = {"mtlcore": mtlcore.__version__, "torch": torch.__version__}
+    raw["engine"] = {"mtlcore": mtlcore.__version__, "torch": torch.__version__,
+                     "arithmetic": ARITHMETIC}  # fmt: skip
     return json.dumps(raw, sort_keys=True, separators=(",", ":"))
 
 
