@@ -8,9 +8,9 @@ Measured with bench/measure_lessons.py after batch groups and one preprocessor p
 (apartments' mean RMSE gain %, 95 % t-interval, 5 seeds):
 
     seeds    aligned (default)     separate first layers   aligned wins, seed for seed
-    0-4      28.3 [16.6, 39.9]      4.9 [-5.7, 15.4]        5 of 5 (by 1.7 to 45.2)
+    0-4      28.5 [17.3, 39.6]      4.2 [-6.2, 14.6]        5 of 5 (by 2.7 to 44.8)
 
-Every aligned seed gained (19 % to 44 %; seed 5 too, 27 %).
+Every aligned seed gained (20 % to 43 %; seed 5 too, 27 %).
 """
 
 from __future__ import annotations

@@ -7,11 +7,11 @@ each preset is a baseline group of its own, so every figure is its preset's own 
 number for number.
 
 Margins (gain %, per seed, seeds 0..2 / 3..5, bench/measure_lessons.py): task1 beside a
-related partner +23.9/+28.7/+14.3 / +31.4/+16.2/+19.5, beside an unrelated one
+related partner +23.8/+28.7/+14.3 / +31.4/+16.2/+19.5, beside an unrelated one
 +11.2/−3.2/+0.1 / +5.9/−8.0/+7.1 — the related partner ahead by 12 points or more on
-every seed, hence 5 here. Apartments aligned +28.1/+21.9/+19.5 / +43.5/+28.3/+27.0,
-separate first layers +5.4/−3.9/+17.8 / −1.7/+6.7/+6.4: aligned ahead on average by 16.7
-and 29.1 points, but on seed 2 by only 1.7, so only the mean is claimed (margin 10).
+every seed, hence 5 here. Apartments aligned +29.2/+22.7/+19.6 / +42.9/+28.0/+27.0,
+separate first layers +4.0/−4.7/+16.9 / −1.9/+6.5/+6.7: aligned ahead on average by 18.4
+and 28.9 points, but on seed 2 by only 2.7, so only the mean is claimed (margin 10).
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ Margins (Δm per seed, percent, measured with bench/measure_lessons.py after bat
 and one preprocessor per table): hard sharing at relatedness 0, seeds 0..2 −89/−91/−56,
 seeds 3..5 −69/−67/−96 (intervals [−126, −31] and [−117, −37]); each remedy's Δm minus
 hard sharing's, seeds 0..2 / 3..5: MMoE +96/+74/+49 / +68/+54/+84, cross-stitch
-+85/+80/+57 / +72/+59/+82, soft +71/+71/+38 / +44/+45/+75 — every one ≥ 37, hence the
++85/+80/+57 / +72/+59/+82, soft +71/+71/+38 / +44/+44/+75 — every one ≥ 37, hence the
 per-seed margin of 25 here; the paired intervals' low ends +15/+38/+12 (seeds 0..2) and
-+31/+43/+10 (3..5). Relatedness 0.5: −32/−62/−29 / −66/−43/−61 (below −29 on every
++31/+43/+9 (3..5). Relatedness 0.5: −32/−62/−29 / −66/−43/−61 (below −29 on every
 seed, but the interval of seeds 0..2 reaches +4: its verdict is not claimed); relatedness
 1: +6 [−2, +15] / +14 [−10, +38], at least 58 points above relatedness 0 on every seed.
 """

@@ -91,7 +91,7 @@ LESSON = Lesson(
     measured=(
         "Few-labels task's RMSE gain over its single-task model, mean [95 % interval], 5 "
         "seeds (0–4): relatedness 0.9: +22.9 % [+13.6, +32.2]; relatedness 0: +1.2 % [−8.2, "
-        "+10.6]. Apartments: aligned +28.3 % [+16.6, +39.9]; separate first layers +4.9 % "
-        "[−5.7, +15.4]. The page's three seeds and seeds 3–5 in docs/lessons.md."
+        "+10.6]. Apartments: aligned +28.5 % [+17.3, +39.6]; separate first layers +4.2 % "
+        "[−6.2, +14.6]. The page's three seeds and seeds 3–5 in docs/lessons.md."
     ),
 )

@@ -138,9 +138,9 @@ LESSON = Lesson(
         "ratio 18-24; σ² within 35 % of the final training loss; task1's gain −39.6 / −60.9 "
         "('hurts' on each set). GradNorm's mean weights: task0 1.65-1.85, task1 0.15-0.35. "
         "Toy (scales 1, 100): L(20)/L(0) of the σ = 1 task 1.69-2.73 with equal weights, "
-        "1.01-1.22 with GradNorm (σ = 100 task: 0.48-0.53 / 0.67-0.76); GradNorm's mean "
-        "weights 1.96-1.97 / 0.03-0.04, its last weight of the σ = 100 task 0.001-0.018 (the "
-        "floor is 0.001); task0's gain −151.5 / −146.1 (equal) and −86.6 / −77.4 (GradNorm), "
-        "task1's +0.4 / +0.2 and −14.6 / −13.7. 2-core CPU, November 2026."
+        "1.00-1.43 with GradNorm (σ = 100 task: 0.48-0.53 / 0.69-0.75); GradNorm's mean "
+        "weights 1.96-1.97 / 0.03-0.04, its last weight of the σ = 100 task 0.001-0.013 (the "
+        "floor is 0.001); task0's gain −151.3 / −147.8 (equal) and −79.6 / −80.5 (GradNorm), "
+        "task1's +0.4 / +0.4 and −14.8 / −13.8. 2-core CPU, November 2026."
     ),
 )

@@ -130,9 +130,9 @@ LESSON = Lesson(
     measured=(
         "Δm (percent; mean [95 % t-interval] over 3 seeds, seeds 0–2 / 3–5). Hard sharing, "
         "relatedness 0: −78.6 [−126.4, −30.8] / −77.3 [−117.3, −37.3]; every seed from −56 to "
-        "−96. MMoE −5.5 / −8.5, cross-stitch −4.7 / −6.5, soft sharing −18.8 / −22.7 on the "
+        "−96. MMoE −5.5 / −8.5, cross-stitch −4.7 / −6.5, soft sharing −18.8 / −22.9 on the "
         "same seed sets; each at least 37 points above hard sharing on each of the six seeds "
-        "(paired intervals' low ends +10 to +43). Relatedness 0.5: −40.8 [−85.6, +4.0] / −56.7 "
+        "(paired intervals' low ends +9 to +43). Relatedness 0.5: −40.8 [−85.6, +4.0] / −56.7 "
         "[−86.0, −27.4], every seed from −29 to −66; 0.8: −31.0 / −33.7; 0.9: −16.3 / "
         "−25.8; 0.95: −13.9 / −23.4 (every seed below zero); 1: +6.2 [−2.4, +14.8] / +13.9 "
         "[−9.8, +37.6]. So the harm shrinks as the tasks share more and turns only between "
