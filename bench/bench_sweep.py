@@ -95,6 +95,7 @@ def timed(g: Grid, workers: int, *, reuse: bool) -> tuple[float, int, int]:
             pool.wait_ready(120)
             t0 = time.perf_counter()
             ids = submit(store, g, reuse=reuse)
+            pool.wake()  # start_sweep queues into the store; the workers take them now
             while not all(store.run(i).is_finished for i in ids):
                 time.sleep(0.2)
             wall = time.perf_counter() - t0

@@ -376,6 +376,19 @@ def test_restart_fails_runs_of_a_dead_worker_and_picks_up_the_queue(forkserver):
     assert not any(_alive(pid) for pid in pids)
 
 
+def test_wake_starts_runs_queued_into_the_store_directly(tmp_path, forkserver):
+    """A sweep queues its runs into the store (``start_sweep``), not through ``submit``:
+    ``wake`` has the idle workers take them now, not at their next look (an hour here)."""
+    store = RunStore(tmp_path / "home")
+    with LocalExecutor(store, workers=1, idle_poll_seconds=3600.0) as ex:
+        assert ex.wait_ready(120.0), "the worker did not start within 120 s"
+        [first] = ex.submit(tiny())  # the worker then finds the queue empty and sleeps
+        assert finished(store, first).status == DONE
+        [queued] = store.submit(tiny())
+        ex.wake()
+        assert finished(store, queued).status == DONE
+
+
 # --- the command line -------------------------------------------------------------
 
 

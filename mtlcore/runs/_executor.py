@@ -12,7 +12,10 @@ starts within a fraction of a second. Workers are forked by multiprocessing's
 not the seconds a fresh interpreter needs (``start_method="spawn"`` is that
 fresh interpreter, for platforms without forkserver). The queue is the store:
 queued runs survive a restart and are picked up again; at most ``max_queued`` may
-wait. A supervisor thread (it only watches; training never runs in the server
+wait. ``submit`` wakes the idle workers; runs queued into the store another way (a
+sweep's ``start_sweep``) are seen at the workers' next look, every
+``idle_poll_seconds``, or at once after :meth:`LocalExecutor.wake`. A supervisor
+thread (it only watches; training never runs in the server
 process) waits on the workers' process sentinels: when a worker dies, even by
 SIGKILL, its run is marked failed with the reason and a new worker takes its
 place. On start, runs left ``running`` by a process that no longer exists are
@@ -38,7 +41,7 @@ from mtlcore.runs._hygiene import tidy
 from mtlcore.runs._liveness import process_token, worker_death_reason
 from mtlcore.runs._records import RUNNING, RunInfo
 from mtlcore.runs._store import RunStore
-from mtlcore.runs._worker import worker_main
+from mtlcore.runs._worker import IDLE_POLL_SECONDS, worker_main
 
 if TYPE_CHECKING:
     from mtlcore.config import ExperimentConfig
@@ -103,6 +106,7 @@ class LocalExecutor(Executor):
         workers: int | None = None,
         max_queued: int = 100,
         start_method: str = "forkserver",
+        idle_poll_seconds: float = IDLE_POLL_SECONDS,
     ):
         if start_method not in ("forkserver", "spawn"):
             raise ValueError("start_method: 'forkserver' or 'spawn' (fork is unsafe with torch)")
@@ -111,6 +115,7 @@ class LocalExecutor(Executor):
         if self.n_workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.max_queued = max_queued
+        self.idle_poll_seconds = idle_poll_seconds
         self.orphans_failed: list[int] = []
         self._ctx = mp.get_context(start_method)
         if start_method == "forkserver":  # applies when this process starts its forkserver
@@ -128,11 +133,19 @@ class LocalExecutor(Executor):
         if self._closing.is_set():
             raise RuntimeError("this executor has been shut down")
         ids = self.store.submit(config, name=name, max_queued=self.max_queued)
-        self._wake_all()
+        self.wake()
         return ids
 
     def cancel(self, run_id: int | str) -> RunInfo:
         return self.store.request_cancel(run_id)
+
+    def wake(self) -> None:
+        """Have the idle workers look at the queue now: after queuing runs into the store
+        without :meth:`submit` (``mtlcore.sweep.start_sweep``), instead of at their next
+        look (up to ``idle_poll_seconds``: a second by default)."""
+        with self._lock:
+            for w in self._workers:
+                w.wake.set()
 
     def wait_ready(self, timeout: float = 60.0) -> bool:
         """Wait until every worker has imported torch and waits for work."""
@@ -200,17 +213,12 @@ class LocalExecutor(Executor):
         wake, stop, ready = self._ctx.Event(), self._ctx.Event(), self._ctx.Event()
         process = self._ctx.Process(
             target=worker_main,
-            args=(self.store, wake, stop, ready),
+            args=(self.store, wake, stop, ready, self.idle_poll_seconds),
             name="mtl-runs-worker",
             daemon=True,
         )
         process.start()
         return _Worker(process, process_token(process.pid), wake, stop, ready)
-
-    def _wake_all(self) -> None:
-        with self._lock:
-            for w in self._workers:
-                w.wake.set()
 
     def _supervise(self) -> None:
         while not self._closing.is_set():

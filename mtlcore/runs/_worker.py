@@ -181,9 +181,12 @@ def warm_up() -> None:
         run_experiment(ExperimentConfig.parse(tiny))
 
 
-def worker_main(store: RunStore, wake, stop, ready) -> None:
+def worker_main(
+    store: RunStore, wake, stop, ready, idle_poll_seconds: float = IDLE_POLL_SECONDS
+) -> None:
     """Body of a worker process (see the module docstring). ``wake``, ``stop`` and
-    ``ready`` are multiprocessing Events shared with the executor. A worker whose
+    ``ready`` are multiprocessing Events shared with the executor; with the queue empty
+    the worker looks again when woken or after ``idle_poll_seconds``. A worker whose
     executor's process is gone finishes its run and exits."""
     # Ctrl-C in the server's terminal reaches its workers too; the server's shutdown
     # cancels their runs properly instead.
@@ -195,7 +198,7 @@ def worker_main(store: RunStore, wake, stop, ready) -> None:
     while not stop.is_set() and (parent is None or parent.is_alive()):
         run_id = store.claim_next(token, pid)
         if run_id is None:
-            wake.wait(IDLE_POLL_SECONDS)
+            wake.wait(idle_poll_seconds)
             wake.clear()
             continue
         execute_run(store, run_id)
