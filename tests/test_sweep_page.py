@@ -35,6 +35,9 @@ def errors(at: AppTest) -> str:
 
 def test_the_grid_counts_its_runs_and_says_what_to_fix():
     at = sweep_page()
+    # No sweep in the store yet: the page says what to do, and offers no list to pick from.
+    assert "No sweep on this server yet" in at.info[-1].value
+    assert not [s for s in at.selectbox if s.key == "sweep_pick"]
     assert at.multiselect(key="sweep_strategies").value == ["hard"]  # the Model page's choice
     at.multiselect(key="sweep_strategies").set_value(["hard", "mmoe"]).run()
     at.multiselect(key="sweep_methods").set_value(["equal", "uncertainty"]).run()

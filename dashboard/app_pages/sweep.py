@@ -70,7 +70,8 @@ def main() -> None:
     st.divider()
     sweep_id = pick_sweep()
     if sweep_id is None:
-        st.info("Press **Run sweep** to start one, or pick one from the history above.")
+        # Only with no sweep on this server yet: otherwise the list above picks one.
+        st.info("No sweep on this server yet: build a grid above and press **Run sweep**.")
         return
     watch(sweep_id)
 
