@@ -57,7 +57,11 @@ def test_the_grid_counts_its_runs_and_says_what_to_fix():
     assert "at least one sharing strategy and one weighting method" in errors(at)
 
 
-def test_run_queues_the_sweep_and_a_finished_one_shows_heatmap_and_ranking():
+def test_run_queues_the_sweep_and_a_finished_one_shows_heatmap_and_ranking(monkeypatch):
+    from mtlcore.runs import LocalExecutor
+
+    woken = []
+    monkeypatch.setattr(LocalExecutor, "wake", lambda self: woken.append(self))
     # a finished sweep, run in this process beforehand
     store = RunStore()
     grid = tiny_sweep()
@@ -83,6 +87,7 @@ def test_run_queues_the_sweep_and_a_finished_one_shows_heatmap_and_ranking():
     at.text_input(key="sweep_seeds").set_value("5").run()
     at.button(key="sweep_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    assert woken, "the page wakes the idle workers after queuing (not at their next look)"
     new = at.selectbox(key="sweep_pick").value
     assert new != started.sweep_id
     assert len(sweep_grid(store, new).cells) == 1

@@ -251,8 +251,9 @@ def parse_values(text: str, *, integer: bool) -> list[float | int]:
 
 def run_sweep(grid: Grid) -> None:
     with st.spinner("Queuing the sweep's runs…"):
-        runs_client.executor()  # the workers that run them (started on first use)
+        pool = runs_client.executor()  # the workers that run them (started on first use)
         started = start_sweep(runs_client.store(), grid)
+        pool.wake()  # idle workers take the runs now, not at their next look at the queue
     st.session_state["sweep_id"] = started.sweep_id
     st.session_state["sweep_pick"] = started.sweep_id
     st.rerun()
