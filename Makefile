@@ -20,7 +20,7 @@ help:
 	@echo "extras    also install the optional Ray and MLflow extras (make test does)"
 	@echo "run       start the dashboard on http://127.0.0.1:$(PORT) (PORT=... to change)"
 	@echo "test      lint, then pytest (browser tests need /usr/bin/chromium; installed if root)"
-	@echo "lint      ruff check ."
+	@echo "lint      ruff check . and ruff format --check . (Python files and Markdown code blocks)"
 	@echo "format    ruff format . and ruff check --fix ."
 	@echo "bench     run every bench/*.py"
 	@echo "clean     remove caches and screenshots (distclean also removes .venv)"
@@ -60,6 +60,7 @@ chromium:
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 format: venv
 	$(BIN)/ruff format .
