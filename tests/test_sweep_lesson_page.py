@@ -47,7 +47,7 @@ def test_the_learn_page_opens_the_lessons_grid_on_the_sweep_page():
     assert not [b for b in at.button if b.key == "sweep_run"]  # nothing to run
     assert at.error
     at.text_input(key="sweep_lesson_seeds:sharing-hurts").set_value("4").run()
-    assert "6 cells × 1 seeds = 6 runs" in captions(at)
+    assert "6 cells × 1 seed = 6 runs" in captions(at)
     at.button(key="sweep_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     store = RunStore()

@@ -37,6 +37,7 @@ def test_the_grid_counts_its_runs_and_says_what_to_fix():
     at = sweep_page()
     # No sweep in the store yet: the page says what to do, and offers no list to pick from.
     assert "No sweep on this server yet" in at.info[-1].value
+    assert "1 cell × 3 seeds = 3 runs" in captions(at)  # the default grid: one of each choice
     assert not [s for s in at.selectbox if s.key == "sweep_pick"]
     assert at.multiselect(key="sweep_strategies").value == ["hard"]  # the Model page's choice
     at.multiselect(key="sweep_strategies").set_value(["hard", "mmoe"]).run()

@@ -181,13 +181,19 @@ def _changes(variant: dict[str, Any], prefix: str = "") -> str:
     return "; ".join(parts) or "(the first preset)"
 
 
+def counted(n: int, word: str) -> str:
+    """``n`` and the word, plural unless n is 1: "1 cell", "3 cells"."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def run_button(grid: Grid) -> None:
     """The grid's counts, and Run (when the page may queue that many runs)."""
     n_runs = len(grid.cells) * len(grid.seeds)
     st.caption(
-        f"{len(grid.cells)} cells × {len(grid.seeds)} seeds = {n_runs} runs; single-task "
-        f"baselines trained {grid.baselines_trained} times and reused {grid.baselines_reused} "
-        "times."
+        f"{counted(len(grid.cells), 'cell')} × {counted(len(grid.seeds), 'seed')} = "
+        f"{counted(n_runs, 'run')}; single-task baselines trained "
+        f"{counted(grid.baselines_trained, 'time')} and reused "
+        f"{counted(grid.baselines_reused, 'time')}."
     )
     if n_runs > MAX_PAGE_RUNS:
         ui.error(f"{n_runs} runs is more than the dashboard queues at once ({MAX_PAGE_RUNS}); "
